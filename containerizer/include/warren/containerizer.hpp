@@ -1,0 +1,102 @@
+// libwarren: the Containerizer an agent embeds.
+//
+// Thread-safe. State lives on disk (work_dir, runtime_dir), so several
+// Containerizer objects - in one process or in several `warren` CLI
+// processes - can manage the same containers; a file lock serializes
+// mutations. warren-init records each command's exit status in the runtime
+// dir, so a termination survives restarts of whoever launched it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warren/sdk/fd.hpp"
+#include "warren/sdk/result.hpp"
+#include "warren/v1/plugin.pb.h"
+#include "warren/v1/status.pb.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace warren {
+
+struct Options {
+  std::string work_dir = "/var/lib/warren";
+  std::string runtime_dir = "/run/warren";
+  std::string cgroups_root = "/warren";  // absolute, never relative to our cgroup
+  std::vector<std::string> plugin_dirs;   // default: the install's plugin dir
+  std::vector<std::string> isolation = {"filesystem/linux", "pid", "volumes"};
+  std::string init_path;                  // default: next to the executable, then install path
+  std::map<std::string, std::string> plugin_flags;    // handed to every plugin
+  std::map<std::string, std::string> plugin_configs;  // short name -> JSON
+  std::chrono::milliseconds plugin_call_deadline{std::chrono::seconds(60)};
+  std::chrono::milliseconds kill_grace{std::chrono::seconds(3)};
+};
+
+struct ContainerInfo {
+  v1::ContainerID id;
+  v1::State state = v1::STATE_UNSPECIFIED;
+  int pid = -1;
+  std::optional<v1::Termination> termination;
+  v1::ContainerState checkpoint;
+};
+
+class Containerizer {
+ public:
+  // Loads plugins and the checkpointed containers (does not recover).
+  static Result<std::unique_ptr<Containerizer>> create(Options opts,
+                                                       std::shared_ptr<spdlog::logger> log = {});
+  virtual ~Containerizer() = default;
+
+  // Reconcile with the world after a (re)start: adopt live containers (pid +
+  // start time checked), finish those that exited (recorded status), destroy
+  // orphans (half-launched containers, unknown cgroups/mounts/dirs).
+  virtual Result<void> recover() = 0;
+
+  // Launch a container (top-level, or nested when id has a parent).
+  virtual Result<v1::ContainerStatus> launch(const v1::ContainerID& id,
+                                             const v1::ContainerConfig& config) = 0;
+
+  // Block until the container terminated (and was cleaned up); returns its
+  // termination. A container that exited while nothing watched is finished
+  // here. Works on containers launched by other processes.
+  virtual Result<v1::Termination> wait(const v1::ContainerID& id,
+                                       std::optional<std::chrono::milliseconds> timeout = {}) = 0;
+
+  // A pollable fd that becomes readable when the container's init exits
+  // (a pidfd); call wait() afterwards to collect the termination.
+  virtual Result<UniqueFd> waitFd(const v1::ContainerID& id) = 0;
+
+  // Callback flavour of wait: runs `cb` on a background thread.
+  virtual void waitAsync(const v1::ContainerID& id,
+                         std::function<void(Result<v1::Termination>)> cb) = 0;
+
+  // Send a signal (default SIGKILL) to the container's command.
+  virtual Result<void> kill(const v1::ContainerID& id, int signal = 9) = 0;
+
+  // Kill (descendants first), clean up every isolator and provisioner
+  // resource, and forget the container. Returns its termination.
+  virtual Result<v1::Termination> destroy(const v1::ContainerID& id) = 0;
+
+  virtual Result<void> update(const v1::ContainerID& id, const v1::Resources& resources) = 0;
+  virtual Result<v1::ResourceStatistics> usage(const v1::ContainerID& id) = 0;
+  virtual Result<v1::ContainerStatus> status(const v1::ContainerID& id) = 0;
+
+  // Every known container (any depth), parents before children.
+  virtual Result<std::vector<ContainerInfo>> containers() = 0;
+
+  // Loaded plugins and load errors, for `warren plugins`.
+  struct PluginListing {
+    std::string name, short_name, version, kind, path;
+  };
+  virtual std::vector<PluginListing> plugins() const = 0;
+  virtual std::vector<std::string> pluginErrors() const = 0;
+};
+
+}  // namespace warren

@@ -1,0 +1,58 @@
+// The launcher: the only code that creates a container's first process.
+//
+// spawn() clones warren-init into the namespaces the merged LaunchInfo asks
+// for (CREATE: new, ENTER: setns into the given path), hands it its spec over
+// a control socket, and returns once warren-init is alive and *blocked* - its
+// host pid known - so isolators can isolate it (cgroups, veth). release()
+// then lets warren-init set the container up (mounts, pivot_root, hostname,
+// user, capabilities, ...) and exec the command; it returns once the command
+// was started or reports the setup error warren-init hit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "warren/sdk/fd.hpp"
+#include "warren/sdk/result.hpp"
+#include "warren/v1/launch.pb.h"
+
+namespace warren::launcher {
+
+struct LaunchRequest {
+  std::string init_path;       // the warren-init binary
+  v1::LaunchInfo launch_info;  // merged; command already resolved into it
+  // Final argv of the command (argv[0] = program; looked up in the
+  // container's PATH when not absolute).
+  std::vector<std::string> argv;
+  // The container's runtime dir: warren-init writes `exit_status` here.
+  std::string runtime_dir;
+  int stdin_fd = -1;   // -1 = /dev/null
+  int stdout_fd = -1;  // -1 = /dev/null
+  int stderr_fd = -1;  // -1 = /dev/null
+  // Pid namespace nesting: when ENTER pid + CREATE pid both appear, the new
+  // pid namespace is made a child of the entered one.
+};
+
+struct Launched {
+  pid_t pid = -1;           // warren-init, as seen from the host
+  uint64_t start_time = 0;  // /proc/<pid>/stat field 22
+  UniqueFd pidfd;           // pidfd_open(pid)
+  UniqueFd control;         // control socket to warren-init
+};
+
+// Clone warren-init and wait until it is blocked before setup.
+Result<Launched> spawn(const LaunchRequest& req);
+
+// Let warren-init proceed; returns after the command was exec'd (or with
+// the setup error, e.g. "mount '/proc': EPERM").
+Result<void> release(Launched& launched);
+
+// Kill warren-init (SIGKILL) and reap it when it is our child; idempotent.
+void abort(Launched& launched);
+
+// /proc/<pid>/stat start time, 0 when the process is gone.
+uint64_t processStartTime(pid_t pid);
+
+}  // namespace warren::launcher

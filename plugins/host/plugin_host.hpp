@@ -1,0 +1,99 @@
+// The plugin host: finds plugin files in --plugin_dir, loads them with
+// Boost.DLL, checks each descriptor before calling anything, makes instances
+// on demand and calls them through the C ABI with a deadline.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message_lite.h>
+#include <spdlog/logger.h>
+
+#include "warren/sdk/abi.h"
+#include "warren/sdk/result.hpp"
+#include "warren/v1/plugin.pb.h"
+
+namespace warren::plugins {
+
+enum class Kind { Isolator = WARREN_KIND_ISOLATOR, Provisioner = WARREN_KIND_PROVISIONER };
+
+struct HostOptions {
+  std::vector<std::string> plugin_dirs;
+  std::string work_dir;       // plugin work dirs go under <work_dir>/plugins/<short>
+  std::string runtime_dir;    // plugin runtime dirs under <runtime_dir>/plugins/<short>
+  std::string cgroups_root;
+  std::map<std::string, std::string> flags;    // handed to every plugin
+  std::map<std::string, std::string> configs;  // short name -> JSON config
+  std::chrono::milliseconds call_deadline{std::chrono::seconds(60)};
+};
+
+// A loaded, checked library (not yet instantiated).
+struct Descriptor {
+  std::string path;
+  std::string name;        // reverse-DNS
+  std::string short_name;
+  std::string version;
+  Kind kind;
+  uint16_t abi_major, abi_minor;
+};
+
+class PluginHost;
+
+// One instance of a plugin. Calls are serialized per instance.
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  virtual const Descriptor& descriptor() const = 0;
+  virtual const v1::PluginInfo& info() const = 0;
+  const std::string& shortName() const { return descriptor().short_name; }
+
+  // Raw call: serialized request in, serialized response out. Errors read
+  // "plugin 'pid' (/path/pid.so): prepare: <message>".
+  virtual Result<std::string> callRaw(v1::Method method, const std::string& request) = 0;
+
+  template <typename Resp>
+  Result<Resp> call(v1::Method method, const google::protobuf::MessageLite& req) {
+    std::string bytes;
+    if (!req.SerializeToString(&bytes)) return fail(Code::Internal, "could not serialize request");
+    auto raw = callRaw(method, bytes);
+    if (!raw) return fail(raw.error());
+    Resp r;
+    if (!r.ParseFromString(*raw)) {
+      return fail(Code::Internal, "plugin '" + shortName() + "' (" + descriptor().path +
+                                      "): malformed response to method " +
+                                      std::to_string(static_cast<int>(method)));
+    }
+    return r;
+  }
+};
+
+class PluginHost {
+ public:
+  static std::unique_ptr<PluginHost> create(HostOptions opts, std::shared_ptr<spdlog::logger> log);
+  virtual ~PluginHost() = default;
+
+  // Scan every plugin dir (non-recursive, files ending in .so). Files that
+  // fail to load are recorded in errors() and skipped; the host never
+  // crashes on a broken file.
+  virtual void scan() = 0;
+  // Load one file; the error names the file, e.g.
+  //   "plugin '/p/bad.so': ABI major 2 does not match host ABI major 1"
+  virtual Result<const Descriptor*> loadFile(const std::string& path) = 0;
+
+  virtual const std::vector<Error>& errors() const = 0;
+  virtual std::vector<const Descriptor*> available(Kind kind) const = 0;
+
+  // The instance of a plugin by short name, created on first use. Unknown:
+  //   "unknown isolator 'foo' (available: cgroups, network, pid)"
+  virtual Result<Plugin*> instance(Kind kind, const std::string& short_name) = 0;
+
+  // Instances for --isolation, ordered so every isolator comes after the
+  // ones it declares as dependencies (stable w.r.t. the given order); a
+  // missing dependency or a cycle is an error naming the isolators.
+  virtual Result<std::vector<Plugin*>> isolators(const std::vector<std::string>& names) = 0;
+};
+
+}  // namespace warren::plugins

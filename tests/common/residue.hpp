@@ -1,0 +1,18 @@
+// Finds kernel objects and processes a test left behind. "Ours" means: named
+// with the given tag (default: every "warren-test" object).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace warren::testing {
+
+// One line per leftover: "cgroup /sys/fs/cgroup/memory/warren-test-12/c1",
+// "mount /tmp/warren-test-12/1/...", "link wv1234", "process 4711 (warren-init ...)".
+std::vector<std::string> findResidue(const std::string& tag);
+
+// Remove the (empty) per-process cgroup roots named by tag; returns leftovers
+// it could not remove.
+std::vector<std::string> removeCgroupRoots(const std::string& tag);
+
+}  // namespace warren::testing
