@@ -1,0 +1,166 @@
+#include "volume_paths.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+namespace warren::volumes {
+namespace {
+
+// Checks every '/'-separated component of `rel` (no leading '/').
+Result<void> checkComponents(std::string_view what, std::string_view path, std::string_view rel) {
+  size_t start = 0;
+  while (start <= rel.size()) {
+    size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) slash = rel.size();
+    std::string_view comp = rel.substr(start, slash - start);
+    if (comp == "..") {
+      return fail(Code::InvalidArgument,
+                  std::string(what) + " '" + std::string(path) + "' must not contain '..'");
+    }
+    if (comp.empty() || comp == ".") {
+      return fail(Code::InvalidArgument, std::string(what) + " '" + std::string(path) +
+                                             "' is not normalized (no '//', '.', or trailing '/')");
+    }
+    start = slash + 1;
+  }
+  return {};
+}
+
+std::string realPath(const std::string& p, int* err) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf) == nullptr) {
+    *err = errno;
+    return {};
+  }
+  *err = 0;
+  return buf;
+}
+
+std::string joinPrefixes(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& p : v) {
+    if (!out.empty()) out += ",";
+    out += p;
+  }
+  return out.empty() ? "empty" : out;
+}
+
+}  // namespace
+
+Result<void> checkContainerPath(std::string_view path) {
+  if (path.empty()) return fail(Code::InvalidArgument, "container path is empty");
+  if (path.front() != '/') {
+    return fail(Code::InvalidArgument, "container path '" + std::string(path) + "' is not absolute");
+  }
+  if (path == "/") return fail(Code::InvalidArgument, "container path '/' is the root itself");
+  if (path.find('\0') != std::string_view::npos) {
+    return fail(Code::InvalidArgument, "container path contains a NUL byte");
+  }
+  return checkComponents("container path", path, path.substr(1));
+}
+
+Result<void> checkSandboxPath(std::string_view path) {
+  if (path.empty()) return fail(Code::InvalidArgument, "sandbox path is empty");
+  if (path.front() == '/') {
+    return fail(Code::InvalidArgument,
+                "sandbox path '" + std::string(path) + "' must be relative to the sandbox");
+  }
+  if (path.find('\0') != std::string_view::npos) {
+    return fail(Code::InvalidArgument, "sandbox path contains a NUL byte");
+  }
+  return checkComponents("sandbox path", path, path);
+}
+
+bool isUnder(std::string_view path, std::string_view prefix) {
+  if (prefix == "/") return !path.empty() && path.front() == '/';
+  if (path.size() < prefix.size() || path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+Result<std::vector<std::string>> parseAllowlist(std::string_view csv) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= csv.size()) {
+    size_t comma = csv.find(',', start);
+    if (comma == std::string_view::npos) comma = csv.size();
+    std::string_view item = csv.substr(start, comma - start);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    while (item.size() > 1 && item.back() == '/') item.remove_suffix(1);
+    if (!item.empty()) {
+      if (item.front() != '/') {
+        return fail(Code::InvalidArgument,
+                    "host_path_allowlist entry '" + std::string(item) + "' is not absolute");
+      }
+      out.emplace_back(item);
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<std::string> resolveHostPath(const std::string& host_path,
+                                    const std::vector<std::string>& allowlist) {
+  if (host_path.empty() || host_path.front() != '/') {
+    return fail(Code::InvalidArgument, "host path '" + host_path + "' is not absolute");
+  }
+  int err = 0;
+  std::string resolved = realPath(host_path, &err);
+  if (resolved.empty()) {
+    if (err == ENOENT || err == ENOTDIR) {
+      return fail(Code::InvalidArgument, "host path '" + host_path + "' does not exist", err);
+    }
+    return fail(Code::InvalidArgument,
+                Error::sys(err, "host path '" + host_path + "'").message(), err);
+  }
+  for (const auto& prefix : allowlist) {
+    int perr = 0;
+    std::string real_prefix = realPath(prefix, &perr);
+    if (real_prefix.empty()) continue;  // nothing exists under a missing prefix
+    if (isUnder(resolved, real_prefix)) return resolved;
+  }
+  std::string shown = resolved == host_path ? "'" + host_path + "'"
+                                            : "'" + host_path + "' (resolves to '" + resolved + "')";
+  return fail(Code::InvalidArgument, "host path " + shown + " is not under an allowed prefix (" +
+                                         "host_path_allowlist: " + joinPrefixes(allowlist) + ")");
+}
+
+Result<void> checkVolumeShape(const v1::Volume& v, bool nested, uint64_t max_tmpfs_bytes) {
+  WARREN_TRY(checkContainerPath(v.container_path()));
+  switch (v.source()) {
+    case v1::Volume::SANDBOX_SELF:
+      return checkSandboxPath(v.source_path());
+    case v1::Volume::SANDBOX_PARENT:
+      if (!nested) {
+        return fail(Code::InvalidArgument,
+                    "a parent sandbox volume needs a nested container (this one has no parent)");
+      }
+      return checkSandboxPath(v.source_path());
+    case v1::Volume::HOST_PATH:
+      if (v.source_path().empty() || v.source_path().front() != '/') {
+        return fail(Code::InvalidArgument,
+                    "host path '" + v.source_path() + "' is not absolute");
+      }
+      return {};
+    case v1::Volume::TMPFS:
+      if (!v.source_path().empty()) {
+        return fail(Code::InvalidArgument, "a tmpfs volume takes no source path");
+      }
+      if (v.size_bytes() == 0) return fail(Code::InvalidArgument, "a tmpfs volume needs a size");
+      if (v.size_bytes() < 4096) {
+        return fail(Code::InvalidArgument, "tmpfs size " + std::to_string(v.size_bytes()) +
+                                               " is smaller than one page (4096 bytes)");
+      }
+      if (max_tmpfs_bytes != 0 && v.size_bytes() > max_tmpfs_bytes) {
+        return fail(Code::InvalidArgument, "tmpfs size " + std::to_string(v.size_bytes()) +
+                                               " exceeds the limit of " +
+                                               std::to_string(max_tmpfs_bytes) + " bytes");
+      }
+      return {};
+    default:
+      return fail(Code::InvalidArgument, "volume has no source type");
+  }
+}
+
+}  // namespace warren::volumes

@@ -1,0 +1,42 @@
+// Path rules of the volumes isolator: the shape of container and sandbox
+// paths, and the host path allowlist (component-aware, symlinks resolved).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "warren/sdk/result.hpp"
+#include "warren/v1/container.pb.h"
+
+namespace warren::volumes {
+
+// Absolute, normalized ("/a/b": no empty, "." or ".." components, no
+// trailing '/'), not "/" itself. The error names the path and the rule.
+Result<void> checkContainerPath(std::string_view path);
+
+// Relative, normalized, non-empty, no "." or ".." components.
+Result<void> checkSandboxPath(std::string_view path);
+
+// True when `path` is `prefix` or lies below it, by whole components
+// ("/srv/data" is under "/srv" but not under "/sr"). Both normalized.
+bool isUnder(std::string_view path, std::string_view prefix);
+
+// "/srv, /data/x/ ,," -> {"/srv", "/data/x"}: trimmed, trailing '/' removed,
+// empties dropped. Relative entries are an error naming them.
+Result<std::vector<std::string>> parseAllowlist(std::string_view csv);
+
+// Resolve `host_path` (symlinks followed; it must exist) and check it lies
+// under one of the allowlist prefixes (each resolved too). Returns the
+// resolved path. Errors (one line, naming the path):
+//   "host path '/etc' is not under an allowed prefix (allowlist: /srv)"
+//   "host path '/srv/nope' does not exist"
+Result<std::string> resolveHostPath(const std::string& host_path,
+                                    const std::vector<std::string>& allowlist);
+
+// Shape checks of one volume that need no filesystem access: source type,
+// paths, tmpfs size (and `max_tmpfs_bytes` when non-zero). `nested` says
+// whether the container has a parent (PARENT volumes need one).
+Result<void> checkVolumeShape(const v1::Volume& volume, bool nested, uint64_t max_tmpfs_bytes);
+
+}  // namespace warren::volumes

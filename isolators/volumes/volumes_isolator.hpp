@@ -1,0 +1,50 @@
+// The volumes isolator: turns ContainerConfig.volumes into bind and tmpfs
+// mounts that warren-init performs inside the container's mount namespace.
+// It acts on the host only to create sandbox directories; everything is
+// validated before the first directory is made.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "warren/sdk/plugin.hpp"
+#include "warren/sdk/result.hpp"
+#include "warren/v1/plugin.pb.h"
+
+namespace warren::isolators::volumes {
+
+class VolumesIsolator final : public sdk::Isolator {
+ public:
+  static Result<std::unique_ptr<VolumesIsolator>> create(const v1::PluginContext& ctx);
+
+  Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& request) override;
+  // Sandbox volumes go with their sandbox; tmpfs volumes with the container's
+  // mount namespace; so there is nothing of ours to remove.
+  Result<void> cleanup(const v1::ContainerRequest& request) override { return {}; }
+
+ private:
+  // One validated volume: where its source is on the host and, for sandbox
+  // volumes, the base directory and relative path still to be created.
+  struct Planned {
+    v1::Volume volume;
+    std::string source;      // host path (bind) or "tmpfs"
+    std::string sandbox;     // sandbox volumes: the sandbox holding it
+    std::string relative;    // sandbox volumes: path inside `sandbox`
+  };
+
+  VolumesIsolator(std::vector<std::string> allowlist, std::string tmpfs_mode,
+                  uint64_t max_tmpfs_bytes);
+  Result<Planned> plan(const v1::ContainerContext& container, const v1::Volume& volume) const;
+  v1::Mount mountFor(const Planned& planned) const;
+
+  std::vector<std::string> allowlist_;
+  std::string tmpfs_mode_;
+  uint64_t max_tmpfs_bytes_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace warren::isolators::volumes
