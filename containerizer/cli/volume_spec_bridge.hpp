@@ -1,0 +1,15 @@
+// --volume SPEC parsing for the CLI. The grammar belongs to the volumes
+// isolator (isolators/volumes/README.md); until its parser is wired in, only
+// the forms below are understood.
+#pragma once
+
+#include <string>
+
+#include "warren/sdk/result.hpp"
+#include "warren/v1/container.pb.h"
+
+namespace warren::cli {
+
+Result<v1::Volume> parseVolumeFlag(const std::string& spec);
+
+}  // namespace warren::cli

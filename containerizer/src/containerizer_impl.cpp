@@ -1,0 +1,372 @@
+#include "containerizer_impl.hpp"
+
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <dirent.h>
+
+#include <algorithm>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include "proc.hpp"
+#include "warren/sdk/fs.hpp"
+#include "warren/sdk/ids.hpp"
+
+namespace warren {
+
+namespace {
+
+std::string selfDir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<size_t>(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+Result<std::string> findInit(const std::string& configured) {
+  if (!configured.empty()) {
+    if (::access(configured.c_str(), X_OK) != 0) {
+      return fail(Error::errnoNow("warren-init '" + configured + "'"));
+    }
+    return configured;
+  }
+  for (const std::string& c : {selfDir() + "/warren-init", std::string(WARREN_INSTALL_INIT_PATH)}) {
+    if (::access(c.c_str(), X_OK) == 0) return c;
+  }
+  return fail(Code::NotFound, "warren-init not found next to the executable or at '" +
+                                  std::string(WARREN_INSTALL_INIT_PATH) + "' (set --init_path)");
+}
+
+Result<void> checkAbsolute(const std::string& what, const std::string& p) {
+  if (p.empty() || p[0] != '/') {
+    return fail(Code::InvalidArgument, "--" + what + " must be an absolute path, got '" + p + "'");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
+                                                            std::shared_ptr<spdlog::logger> log) {
+  if (!log) {
+    log = std::make_shared<spdlog::logger>("warren.containerizer",
+                                           std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    log->set_level(spdlog::level::warn);
+  }
+  WARREN_TRY(checkAbsolute("work_dir", opts.work_dir));
+  WARREN_TRY(checkAbsolute("runtime_dir", opts.runtime_dir));
+  WARREN_TRY(checkAbsolute("cgroups_root", opts.cgroups_root));
+  if (opts.plugin_dirs.empty()) {
+    std::string built = selfDir() + "/../plugins";
+    opts.plugin_dirs.push_back(fs::exists(built) ? built : std::string(WARREN_INSTALL_PLUGIN_DIR));
+  }
+  WARREN_ASSIGN_OR_RETURN(opts.init_path, findInit(opts.init_path));
+  core::Layout layout{opts.work_dir, opts.runtime_dir};
+  WARREN_TRY(fs::mkdirs(layout.containersRoot(), 0700));
+  WARREN_TRY(fs::mkdirs(layout.sandboxesRoot(), 0755));
+
+  plugins::HostOptions ho;
+  ho.plugin_dirs = opts.plugin_dirs;
+  ho.work_dir = opts.work_dir;
+  ho.runtime_dir = opts.runtime_dir;
+  ho.cgroups_root = opts.cgroups_root;
+  ho.flags = opts.plugin_flags;
+  ho.configs = opts.plugin_configs;
+  ho.call_deadline = opts.plugin_call_deadline;
+  auto host = plugins::PluginHost::create(ho, log);
+  host->scan();
+  for (const auto& e : host->errors()) log->error("{}", e.message());
+  WARREN_ASSIGN_OR_RETURN(auto isolators, host->isolators(opts.isolation));
+  return std::unique_ptr<Containerizer>(
+      new core::ContainerizerImpl(std::move(opts), log, std::move(host), std::move(isolators)));
+}
+
+namespace core {
+
+ContainerizerImpl::ContainerizerImpl(Options opts, std::shared_ptr<spdlog::logger> log,
+                                     std::unique_ptr<plugins::PluginHost> host,
+                                     std::vector<plugins::Plugin*> isolators)
+    : opts_(std::move(opts)),
+      log_(std::move(log)),
+      host_(std::move(host)),
+      isolators_(std::move(isolators)),
+      store_(Layout{opts_.work_dir, opts_.runtime_dir}) {}
+
+ContainerizerImpl::~ContainerizerImpl() {
+  stopping_ = true;
+  std::lock_guard<std::mutex> g(threads_mu_);
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+bool ContainerizerImpl::running(const v1::ContainerState& st) const {
+  return st.pid() > 0 && isAlive(st.pid(), st.start_time());
+}
+
+Result<plugins::Plugin*> ContainerizerImpl::isolatorByName(const std::string& name) {
+  return host_->instance(plugins::Kind::Isolator, name);
+}
+
+Result<plugins::Plugin*> ContainerizerImpl::provisionerFor(const std::string& image) {
+  auto colon = image.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    return fail(Code::InvalidArgument, "image reference '" + image +
+                                           "' has no scheme (e.g. oci:/path, docker://host/name)");
+  }
+  std::string scheme = image.substr(0, colon);
+  std::vector<std::string> known;
+  for (const auto* d : host_->available(plugins::Kind::Provisioner)) {
+    auto p = host_->instance(plugins::Kind::Provisioner, d->short_name);
+    if (!p) {
+      log_->error("{}", p.error().message());
+      continue;
+    }
+    for (const auto& s : (*p)->info().schemes()) {
+      if (s == scheme) return *p;
+      known.push_back(s);
+    }
+  }
+  std::sort(known.begin(), known.end());
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  return fail(Code::InvalidArgument, "unknown image scheme '" + scheme + "' in '" + image +
+                                         "' (known: " + (list.empty() ? "none" : list) + ")");
+}
+
+v1::ContainerContext ContainerizerImpl::contextFor(const v1::ContainerState& st) const {
+  v1::ContainerContext c;
+  *c.mutable_id() = st.id();
+  *c.mutable_config() = st.config();
+  c.set_sandbox(st.sandbox());
+  c.set_rootfs(st.rootfs());
+  c.set_runtime_dir(store_.layout().runtimeDir(st.id()));
+  c.set_depth(st.id().path_size());
+  if (hasParent(st.id())) {
+    auto parent = store_.load(parentOf(st.id()));
+    if (parent) *c.mutable_parent() = *parent;
+  }
+  return c;
+}
+
+Result<void> ContainerizerImpl::recover() {
+  WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+  // 1. Launches that died before their first checkpoint: nothing but dirs.
+  for (const auto& id : store_.stateless()) {
+    log_->warn("container_id={} removing a launch that never checkpointed", formatId(id));
+    (void)fs::removeTree(store_.layout().runtimeDir(id));
+    (void)fs::removeTree(store_.layout().sandboxDir(id));
+  }
+  // 2. Reconcile every checkpoint with the world.
+  std::vector<v1::ContainerState> states = store_.all();
+  std::vector<v1::ContainerState> kept;
+  std::vector<Error> errors;
+  // Children first, so a half-launched parent takes its children along.
+  std::stable_sort(states.begin(), states.end(), [](const auto& a, const auto& b) {
+    return a.id().path_size() > b.id().path_size();
+  });
+  for (auto& st : states) {
+    std::string cid = formatId(st.id());
+    if (!store_.exists(st.id())) continue;  // removed with an ancestor
+    switch (st.state()) {
+      case v1::PROVISIONING:
+      case v1::PREPARING:
+      case v1::ISOLATING: {
+        // A launch interrupted midway: it never reached RUNNING, so it is
+        // undone completely, as a failed launch would have been.
+        log_->warn("container_id={} undoing a launch interrupted in state {}", cid,
+                   v1::State_Name(st.state()));
+        if (st.pid() > 0) {
+          auto fd = openProcess(st.pid(), st.start_time());
+          if (fd) {
+            (void)signalProcess(fd->get(), SIGKILL);
+            waitExit(fd->get(), std::chrono::seconds(10));
+          }
+        }
+        auto r = cleanupIsolators(st);
+        if (!r) errors.push_back(r.error());
+        r = destroyProvisioned(st);
+        if (!r) errors.push_back(r.error());
+        r = removeContainer(st);
+        if (!r) errors.push_back(r.error());
+        break;
+      }
+      case v1::RUNNING:
+      case v1::DESTROYING:
+        if (st.state() == v1::RUNNING && running(st)) {
+          log_->info("container_id={} adopted (pid {})", cid, st.pid());
+        } else {
+          auto t = finish(st, v1::Termination::REASON_UNSPECIFIED, "");
+          if (!t) errors.push_back(t.error());
+        }
+        kept.push_back(st);
+        break;
+      default:
+        kept.push_back(st);
+        break;
+    }
+  }
+  // 3. Every isolator and provisioner gets the surviving set and removes
+  // what it owns that belongs to no known container.
+  v1::RecoverRequest req;
+  for (const auto& st : store_.all()) *req.add_containers() = st;
+  std::vector<std::string> names;
+  for (auto* p : isolators_) names.push_back(p->shortName());
+  for (const auto& st : req.containers()) {
+    for (const auto& n : st.isolators()) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+  }
+  for (const auto& n : names) {
+    auto p = isolatorByName(n);
+    if (!p) {
+      errors.push_back(p.error());
+      continue;
+    }
+    auto r = (*p)->call<v1::Empty>(v1::RECOVER, req);
+    if (!r) errors.push_back(r.error());
+  }
+  for (const auto* d : host_->available(plugins::Kind::Provisioner)) {
+    auto p = host_->instance(plugins::Kind::Provisioner, d->short_name);
+    if (!p) continue;
+    auto r = (*p)->call<v1::Empty>(v1::RECOVER, req);
+    if (!r) errors.push_back(r.error());
+  }
+  // 4. Sandboxes without a container are orphans.
+  // (Top-level only: a child's sandbox lives inside its parent's.)
+  DIR* d = ::opendir(store_.layout().sandboxesRoot().c_str());
+  if (d != nullptr) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || !validateName(n)) continue;
+      v1::ContainerID id;
+      id.add_path(n);
+      if (!store_.exists(id)) {
+        log_->warn("container_id={} removing orphaned sandbox", n);
+        auto r = fs::removeTree(store_.layout().sandboxDir(id));
+        if (!r) errors.push_back(r.error());
+      }
+    }
+    ::closedir(d);
+  }
+  if (!errors.empty()) {
+    std::string msg = "recover: " + errors.front().message();
+    if (errors.size() > 1) msg += " (and " + std::to_string(errors.size() - 1) + " more)";
+    for (const auto& e : errors) log_->error("recover: {}", e.message());
+    return fail(Code::Internal, msg);
+  }
+  return {};
+}
+
+Result<v1::ContainerStatus> ContainerizerImpl::status(const v1::ContainerID& id) {
+  WARREN_TRY(validateId(id));
+  WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  v1::ContainerStatus s;
+  if (st.state() == v1::RUNNING) {
+    v1::ContainerRequest req;
+    *req.mutable_id() = id;
+    *req.mutable_state() = st;
+    for (const auto& n : st.isolators()) {
+      auto p = isolatorByName(n);
+      if (!p) continue;
+      auto r = (*p)->call<v1::ContainerStatus>(v1::STATUS, req);
+      if (r) {
+        s.MergeFrom(*r);
+      } else {
+        log_->warn("container_id={} {}", formatId(id), r.error().message());
+      }
+    }
+  }
+  *s.mutable_id() = id;
+  s.set_state(st.state());
+  if (st.state() == v1::RUNNING && !running(st)) s.set_state(v1::TERMINATED);
+  s.set_pid(st.pid());
+  s.set_sandbox(st.sandbox());
+  s.set_rootfs(st.rootfs());
+  s.set_hostname(st.launch_info().hostname());
+  return s;
+}
+
+Result<v1::ResourceStatistics> ContainerizerImpl::usage(const v1::ContainerID& id) {
+  WARREN_TRY(validateId(id));
+  WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  if (st.state() != v1::RUNNING) {
+    return fail(Code::FailedPrecondition, "container '" + formatId(id) + "' is not running");
+  }
+  v1::ContainerRequest req;
+  *req.mutable_id() = id;
+  *req.mutable_state() = st;
+  v1::ResourceStatistics stats;
+  for (const auto& n : st.isolators()) {
+    WARREN_ASSIGN_OR_RETURN(auto* p, isolatorByName(n));
+    WARREN_ASSIGN_OR_RETURN(auto r, p->call<v1::ResourceStatistics>(v1::USAGE, req));
+    stats.MergeFrom(r);
+  }
+  stats.set_timestamp(std::chrono::duration<double>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count());
+  return stats;
+}
+
+Result<void> ContainerizerImpl::update(const v1::ContainerID& id, const v1::Resources& res) {
+  WARREN_TRY(validateId(id));
+  WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+  WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  if (st.state() != v1::RUNNING || !running(st)) {
+    return fail(Code::FailedPrecondition, "container '" + formatId(id) + "' is not running");
+  }
+  if (st.config().container_class() == v1::DEBUG) {
+    return fail(Code::InvalidArgument,
+                "container '" + formatId(id) + "' is a DEBUG container and has no resources of its own");
+  }
+  v1::UpdateRequest req;
+  *req.mutable_container() = contextFor(st);
+  *req.mutable_resources() = res;
+  for (const auto& n : st.isolators()) {
+    WARREN_ASSIGN_OR_RETURN(auto* p, isolatorByName(n));
+    WARREN_TRY(p->call<v1::Empty>(v1::UPDATE, req));
+  }
+  auto* r = st.mutable_config()->mutable_resources();
+  if (res.cpus() > 0) r->set_cpus(res.cpus());
+  if (res.mem_bytes() > 0) r->set_mem_bytes(res.mem_bytes());
+  if (res.pids() > 0) r->set_pids(res.pids());
+  return store_.save(st);
+}
+
+Result<std::vector<ContainerInfo>> ContainerizerImpl::containers() {
+  std::vector<ContainerInfo> out;
+  for (auto& st : store_.all()) {
+    ContainerInfo ci;
+    ci.id = st.id();
+    ci.state = st.state();
+    if (st.state() == v1::RUNNING && !running(st)) ci.state = v1::TERMINATED;
+    ci.pid = st.pid();
+    if (st.has_termination()) ci.termination = st.termination();
+    ci.checkpoint = st;
+    out.push_back(std::move(ci));
+  }
+  return out;
+}
+
+std::vector<Containerizer::PluginListing> ContainerizerImpl::plugins() const {
+  std::vector<PluginListing> out;
+  for (auto kind : {plugins::Kind::Isolator, plugins::Kind::Provisioner}) {
+    for (const auto* d : host_->available(kind)) {
+      out.push_back({d->name, d->short_name, d->version,
+                     kind == plugins::Kind::Isolator ? "isolator" : "provisioner", d->path});
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> ContainerizerImpl::pluginErrors() const {
+  std::vector<std::string> out;
+  for (const auto& e : host_->errors()) out.push_back(e.message());
+  return out;
+}
+
+}  // namespace core
+}  // namespace warren

@@ -1,0 +1,84 @@
+// The Containerizer implementation. Split by concern:
+//   containerizer_impl.cpp  creation, recovery, queries
+//   launch.cpp              the launch sequence with per-step rollback
+//   terminate.cpp           wait, kill, destroy, finishing a terminated container
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "host/plugin_host.hpp"
+#include "launcher/launcher.hpp"
+#include "merge.hpp"
+#include "store.hpp"
+#include "warren/containerizer.hpp"
+
+namespace warren::core {
+
+class ContainerizerImpl final : public Containerizer {
+ public:
+  ContainerizerImpl(Options opts, std::shared_ptr<spdlog::logger> log,
+                    std::unique_ptr<plugins::PluginHost> host, std::vector<plugins::Plugin*> isolators);
+  ~ContainerizerImpl() override;
+
+  Result<void> recover() override;
+  Result<v1::ContainerStatus> launch(const v1::ContainerID& id,
+                                     const v1::ContainerConfig& config) override;
+  Result<v1::Termination> wait(const v1::ContainerID& id,
+                               std::optional<std::chrono::milliseconds> timeout) override;
+  Result<UniqueFd> waitFd(const v1::ContainerID& id) override;
+  void waitAsync(const v1::ContainerID& id,
+                 std::function<void(Result<v1::Termination>)> cb) override;
+  Result<void> kill(const v1::ContainerID& id, int signal) override;
+  Result<v1::Termination> destroy(const v1::ContainerID& id) override;
+  Result<void> update(const v1::ContainerID& id, const v1::Resources& resources) override;
+  Result<v1::ResourceStatistics> usage(const v1::ContainerID& id) override;
+  Result<v1::ContainerStatus> status(const v1::ContainerID& id) override;
+  Result<std::vector<ContainerInfo>> containers() override;
+  std::vector<PluginListing> plugins() const override;
+  std::vector<std::string> pluginErrors() const override;
+
+ private:
+  struct Attempt;  // a launch in progress (launch.cpp)
+
+  // --- launch.cpp
+  Result<void> validateLaunch(const v1::ContainerID& id, const v1::ContainerConfig& config,
+                              v1::ContainerState* parent);
+  Result<void> provision(Attempt& a);
+  Result<void> prepareIsolators(Attempt& a);
+  Result<void> buildLaunch(Attempt& a, launcher::LaunchRequest& req);
+  void rollback(Attempt& a, const Error& why);
+  v1::LaunchInfo coreLaunchInfo(const Attempt& a) const;
+
+  // --- terminate.cpp (callers hold the file lock)
+  Result<v1::Termination> finish(v1::ContainerState& st, v1::Termination::Reason reason,
+                                 const std::string& message);
+  v1::Termination readTermination(const v1::ContainerState& st);
+  Result<void> killAndWait(v1::ContainerState& st, v1::Termination::Reason reason,
+                           const std::string& message);
+  Result<void> cleanupIsolators(const v1::ContainerState& st);
+  Result<void> destroyProvisioned(const v1::ContainerState& st);
+  Result<void> removeContainer(const v1::ContainerState& st);
+
+  // --- helpers
+  v1::ContainerContext contextFor(const v1::ContainerState& st) const;
+  Result<plugins::Plugin*> isolatorByName(const std::string& name);
+  Result<plugins::Plugin*> provisionerFor(const std::string& image);
+  Result<FileLock> lock() const { return FileLock::acquire(store_.layout().lockFile()); }
+  bool running(const v1::ContainerState& st) const;
+
+  Options opts_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<plugins::PluginHost> host_;
+  std::vector<plugins::Plugin*> isolators_;  // --isolation, dependency-ordered
+  Store store_;
+  std::mutex threads_mu_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace warren::core

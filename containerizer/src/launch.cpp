@@ -1,0 +1,338 @@
+// The launch sequence of one container (DESIGN.md):
+//   validate -> provision -> isolators.prepare (in order) -> merge LaunchInfo
+//   -> launcher.spawn (warren-init blocked) -> isolators.isolate(pid)
+//   -> checkpoint RUNNING -> release -> RUNNING
+// A failure at any step undoes the steps before it, in reverse.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "containerizer_impl.hpp"
+#include "proc.hpp"
+#include "warren/sdk/fs.hpp"
+#include "warren/sdk/ids.hpp"
+
+namespace warren::core {
+
+struct ContainerizerImpl::Attempt {
+  v1::ContainerState st;
+  bool has_parent = false;
+  v1::ContainerState parent;
+  std::vector<plugins::Plugin*> isolators;  // those that apply to this container
+  plugins::Plugin* provisioner = nullptr;
+  v1::ImageConfig image;
+  launcher::Launched launched;
+  bool spawned = false;
+  std::string step;  // for error messages
+};
+
+namespace {
+
+bool isDir(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool hasResources(const v1::Resources& r) {
+  return r.cpus() != 0 || r.mem_bytes() != 0 || r.pids() != 0 || r.gpus() != 0 || r.disk_bytes() != 0;
+}
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+v1::Namespace ns(v1::Namespace::Type t, v1::Namespace::Action a, const std::string& path = "") {
+  v1::Namespace n;
+  n.set_type(t);
+  n.set_action(a);
+  n.set_path(path);
+  return n;
+}
+
+}  // namespace
+
+Result<void> ContainerizerImpl::validateLaunch(const v1::ContainerID& id,
+                                               const v1::ContainerConfig& c,
+                                               v1::ContainerState* parent) {
+  std::string cid = formatId(id);
+  bool nested = hasParent(id);
+  bool debug = c.container_class() == v1::DEBUG;
+  if (store_.exists(id)) return fail(Code::AlreadyExists, "container '" + cid + "' already exists");
+  if (nested) {
+    auto p = store_.load(parentOf(id));
+    if (!p) {
+      return fail(Code::NotFound, "cannot launch '" + cid + "': parent container '" +
+                                      formatId(parentOf(id)) + "' is unknown");
+    }
+    if (p->state() == v1::DESTROYING) {
+      return fail(Code::FailedPrecondition, "cannot launch '" + cid + "': parent container '" +
+                                                formatId(p->id()) + "' is being destroyed");
+    }
+    if (p->state() != v1::RUNNING || !running(*p)) {
+      return fail(Code::FailedPrecondition, "cannot launch '" + cid + "': parent container '" +
+                                                formatId(p->id()) + "' is not running");
+    }
+    *parent = std::move(*p);
+  }
+  if (c.share_pid_namespace() && !nested) {
+    return fail(Code::InvalidArgument, "container '" + cid +
+                                           "': share_pid_namespace applies only to nested containers");
+  }
+  if (debug) {
+    if (!nested) {
+      return fail(Code::InvalidArgument, "container '" + cid + "': a DEBUG container needs a parent");
+    }
+    if (!c.image().empty() || !c.rootfs().empty()) {
+      return fail(Code::InvalidArgument, "DEBUG container '" + cid +
+                                             "' cannot have its own image or rootfs");
+    }
+    if (hasResources(c.resources())) {
+      return fail(Code::InvalidArgument, "DEBUG container '" + cid +
+                                             "' cannot have resources of its own");
+    }
+    if (c.volumes_size() > 0 || !c.network_mode().empty()) {
+      return fail(Code::InvalidArgument, "DEBUG container '" + cid +
+                                             "' cannot have its own volumes or network");
+    }
+  }
+  if (!c.hostname().empty() && nested) {
+    return fail(Code::InvalidArgument, "container '" + cid +
+                                           "': a nested container shares its parent's hostname");
+  }
+  if (!c.image().empty() && !c.rootfs().empty()) {
+    return fail(Code::InvalidArgument, "container '" + cid + "': give a rootfs or an image, not both");
+  }
+  if (!c.rootfs().empty()) {
+    if (c.rootfs()[0] != '/') {
+      return fail(Code::InvalidArgument, "rootfs '" + c.rootfs() + "' must be an absolute path");
+    }
+    if (!isDir(c.rootfs())) {
+      return fail(Code::NotFound, "rootfs '" + c.rootfs() + "' does not exist or is not a directory");
+    }
+  }
+  if (c.command().value().empty() && c.image().empty()) {
+    return fail(Code::InvalidArgument, "container '" + cid + "': no command given");
+  }
+  return {};
+}
+
+Result<void> ContainerizerImpl::provision(Attempt& a) {
+  const auto& c = a.st.config();
+  if (c.image().empty()) {
+    if (!c.rootfs().empty()) a.st.set_rootfs(c.rootfs());
+    else if (a.has_parent && c.container_class() != v1::DEBUG) {
+      // No image of its own: it keeps seeing its parent's root (its mount
+      // namespace is cloned from the parent's).
+    }
+    return {};
+  }
+  a.step = "provision";
+  WARREN_ASSIGN_OR_RETURN(a.provisioner, provisionerFor(c.image()));
+  a.st.set_provisioner(a.provisioner->shortName());
+  WARREN_TRY(store_.save(a.st));  // so a crash from here on is undone by recover
+  v1::ProvisionRequest req;
+  *req.mutable_id() = a.st.id();
+  req.set_image(c.image());
+  req.set_rootfs_dir(store_.layout().runtimeDir(a.st.id()) + "/rootfs");
+  auto backend = opts_.plugin_flags.find("image_provisioner_backend");
+  if (backend != opts_.plugin_flags.end()) req.set_backend(backend->second);
+  WARREN_ASSIGN_OR_RETURN(auto resp, a.provisioner->call<v1::ProvisionResponse>(v1::PROVISION, req));
+  a.st.set_rootfs(resp.rootfs());
+  a.image = resp.image_config();
+  return {};
+}
+
+Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
+  v1::PrepareRequest req;
+  *req.mutable_container()->mutable_id() = a.st.id();
+  *req.mutable_container()->mutable_config() = a.st.config();
+  req.mutable_container()->set_sandbox(a.st.sandbox());
+  req.mutable_container()->set_rootfs(a.st.rootfs());
+  req.mutable_container()->set_runtime_dir(store_.layout().runtimeDir(a.st.id()));
+  req.mutable_container()->set_depth(a.st.depth());
+  if (a.has_parent) *req.mutable_container()->mutable_parent() = a.parent;
+
+  LaunchInfoMerger merger;
+  WARREN_TRY(merger.add("warren", coreLaunchInfo(a)));
+  for (auto* p : a.isolators) {
+    a.step = "prepare (isolator '" + p->shortName() + "')";
+    WARREN_ASSIGN_OR_RETURN(auto resp, p->call<v1::PrepareResponse>(v1::PREPARE, req));
+    WARREN_TRY(merger.add(p->shortName(), resp.launch_info()));
+  }
+  v1::LaunchInfo li = merger.merged();
+  if (li.rootfs().empty() && !a.st.rootfs().empty()) li.set_rootfs(a.st.rootfs());
+  *a.st.mutable_launch_info() = std::move(li);
+  return {};
+}
+
+v1::LaunchInfo ContainerizerImpl::coreLaunchInfo(const Attempt& a) const {
+  v1::LaunchInfo li;
+  const auto& c = a.st.config();
+  if (!a.has_parent) {
+    *li.add_namespaces() = ns(v1::Namespace::MNT, v1::Namespace::CREATE);
+    *li.add_namespaces() = ns(v1::Namespace::UTS, v1::Namespace::CREATE);
+    *li.add_namespaces() = ns(v1::Namespace::IPC, v1::Namespace::CREATE);
+    li.set_hostname(c.hostname().empty() ? a.st.id().path(0) : c.hostname());
+  } else {
+    std::string base = "/proc/" + std::to_string(a.parent.pid()) + "/ns/";
+    *li.add_namespaces() = ns(v1::Namespace::UTS, v1::Namespace::ENTER, base + "uts");
+    *li.add_namespaces() = ns(v1::Namespace::IPC, v1::Namespace::ENTER, base + "ipc");
+    *li.add_namespaces() = ns(v1::Namespace::MNT, v1::Namespace::ENTER, base + "mnt");
+    if (c.container_class() != v1::DEBUG) {
+      *li.add_namespaces() = ns(v1::Namespace::MNT, v1::Namespace::CREATE);
+    }
+  }
+  return li;
+}
+
+Result<void> ContainerizerImpl::buildLaunch(Attempt& a, launcher::LaunchRequest& req) {
+  const auto& c = a.st.config();
+  auto& li = *a.st.mutable_launch_info();
+  // DEBUG containers inherit the parent's environment and working dir.
+  if (c.container_class() == v1::DEBUG) {
+    for (const auto& [k, v] : a.parent.launch_info().env()) li.mutable_env()->insert({k, v});
+    if (li.working_dir().empty()) li.set_working_dir(a.parent.launch_info().working_dir());
+  }
+  // Environment: image < config < isolators.
+  std::map<std::string, std::string> env;
+  for (const auto& kv : a.image.env()) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : c.env()) env[k] = v;
+  for (const auto& [k, v] : li.env()) env[k] = v;
+  li.mutable_env()->clear();
+  for (const auto& [k, v] : env) (*li.mutable_env())[k] = v;
+  if (li.working_dir().empty()) {
+    li.set_working_dir(!c.working_dir().empty() ? c.working_dir() : a.image.working_dir());
+  }
+  if (li.user().empty()) li.set_user(!c.user().empty() ? c.user() : a.image.user());
+
+  // The command: an isolator's override, else the config's, else the image's.
+  v1::CommandInfo cmd = li.has_command() && !li.command().value().empty() ? li.command() : c.command();
+  std::vector<std::string> argv;
+  if (!cmd.value().empty()) {
+    if (cmd.shell()) {
+      argv = {"/bin/sh", "-c", cmd.value()};
+    } else {
+      argv.push_back(cmd.value());
+      for (const auto& x : cmd.arguments()) argv.push_back(x);
+    }
+  } else {
+    for (const auto& x : a.image.entrypoint()) argv.push_back(x);
+    for (const auto& x : a.image.cmd()) argv.push_back(x);
+  }
+  if (argv.empty()) {
+    return fail(Code::InvalidArgument, "container '" + formatId(a.st.id()) +
+                                           "': no command given and the image has none");
+  }
+  req.init_path = opts_.init_path;
+  req.launch_info = li;
+  req.argv = std::move(argv);
+  req.runtime_dir = store_.layout().runtimeDir(a.st.id());
+  return {};
+}
+
+void ContainerizerImpl::rollback(Attempt& a, const Error& why) {
+  std::string cid = formatId(a.st.id());
+  log_->warn("container_id={} launch failed at {}: {}; rolling back", cid, a.step, why.message());
+  if (a.spawned) launcher::abort(a.launched);
+  auto r = cleanupIsolators(a.st);
+  if (!r) log_->error("container_id={} rollback: {}", cid, r.error().message());
+  r = destroyProvisioned(a.st);
+  if (!r) log_->error("container_id={} rollback: {}", cid, r.error().message());
+  r = removeContainer(a.st);
+  if (!r) log_->error("container_id={} rollback: {}", cid, r.error().message());
+}
+
+Result<v1::ContainerStatus> ContainerizerImpl::launch(const v1::ContainerID& id,
+                                                      const v1::ContainerConfig& config) {
+  WARREN_TRY(validateId(id));
+  std::string cid = formatId(id);
+  Attempt a;
+  {
+    WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+    WARREN_TRY(validateLaunch(id, config, &a.parent));
+    a.has_parent = hasParent(id);
+    *a.st.mutable_id() = id;
+    *a.st.mutable_config() = config;
+    a.st.set_depth(id.path_size());
+    a.st.set_launched_at_ms(nowMs());
+    a.st.set_sandbox(store_.layout().sandboxDir(id));
+    a.st.set_state(v1::PROVISIONING);
+    for (auto* p : isolators_) {
+      const auto& info = p->info();
+      bool ok = a.has_parent ? info.supports_nesting() : info.supports_standalone();
+      if (!ok) {
+        log_->info("container_id={} isolator '{}' does not support {} containers; skipped", cid,
+                   p->shortName(), a.has_parent ? "nested" : "standalone");
+        continue;
+      }
+      a.isolators.push_back(p);
+      a.st.add_isolators(p->shortName());
+    }
+    auto made = fs::mkdirs(store_.layout().runtimeDir(id), 0700);
+    if (made) made = fs::mkdirs(a.st.sandbox(), 0755);
+    if (made) made = store_.save(a.st);
+    if (!made) {
+      (void)removeContainer(a.st);
+      return fail(std::move(made.error()).context("launch '" + cid + "'"));
+    }
+
+    auto r = [&]() -> Result<void> {
+      WARREN_TRY(provision(a));
+      a.st.set_state(v1::PREPARING);
+      WARREN_TRY(store_.save(a.st));
+      WARREN_TRY(prepareIsolators(a));
+      launcher::LaunchRequest req;
+      WARREN_TRY(buildLaunch(a, req));
+      UniqueFd out, err;
+      if (!config.inherit_stdio()) {
+        out.reset(::open((a.st.sandbox() + "/stdout").c_str(),
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+        err.reset(::open((a.st.sandbox() + "/stderr").c_str(),
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+        if (!out || !err) return failErrno("open stdout/stderr in '" + a.st.sandbox() + "'");
+        req.stdout_fd = out.get();
+        req.stderr_fd = err.get();
+      } else {
+        req.stdin_fd = 0;
+        req.stdout_fd = 1;
+        req.stderr_fd = 2;
+      }
+      a.step = "spawn";
+      a.st.set_state(v1::ISOLATING);
+      WARREN_TRY(store_.save(a.st));
+      WARREN_ASSIGN_OR_RETURN(a.launched, launcher::spawn(req));
+      a.spawned = true;
+      a.st.set_pid(a.launched.pid);
+      a.st.set_start_time(a.launched.start_time);
+      WARREN_TRY(store_.save(a.st));
+      v1::IsolateRequest ireq;
+      *ireq.mutable_container() = contextFor(a.st);
+      ireq.set_pid(a.launched.pid);
+      for (auto* p : a.isolators) {
+        a.step = "isolate (isolator '" + p->shortName() + "')";
+        WARREN_TRY(p->call<v1::Empty>(v1::ISOLATE, ireq));
+      }
+      a.st.set_state(v1::RUNNING);
+      WARREN_TRY(store_.save(a.st));
+      a.step = "release";
+      WARREN_TRY(launcher::release(a.launched));
+      return {};
+    }();
+    if (!r) {
+      rollback(a, r.error());
+      return fail(std::move(r.error()).context("launch '" + cid + "' failed at " + a.step));
+    }
+    log_->info("container_id={} running (pid {})", cid, a.launched.pid);
+  }
+  // The child of this process, when it exits, is reaped by wait()/destroy().
+  return status(id);
+}
+
+}  // namespace warren::core

@@ -1,0 +1,24 @@
+// Process helpers: pidfds, liveness with start-time check (pid reuse).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+
+#include "warren/sdk/fd.hpp"
+#include "warren/sdk/result.hpp"
+
+namespace warren::core {
+
+uint64_t startTimeOf(pid_t pid);  // 0 when gone
+// A pidfd for pid when it is still the same process (start time matches).
+Result<UniqueFd> openProcess(pid_t pid, uint64_t start_time);
+bool isAlive(pid_t pid, uint64_t start_time);
+// Wait until the pidfd is readable (process exited). false on timeout.
+bool waitExit(int pidfd, std::optional<std::chrono::milliseconds> timeout);
+// Reap pid when it is our child (no-op otherwise).
+void reapIfChild(pid_t pid);
+Result<void> signalProcess(int pidfd, int sig);
+
+}  // namespace warren::core

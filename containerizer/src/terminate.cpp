@@ -1,0 +1,295 @@
+// Ending containers: wait, kill, destroy, and finishing a container whose
+// init exited (exit status -> termination, limitations, cleanup in reverse).
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+#include "containerizer_impl.hpp"
+#include "launcher/exit_status.hpp"
+#include "proc.hpp"
+#include "warren/sdk/fs.hpp"
+#include "warren/sdk/ids.hpp"
+
+namespace warren::core {
+
+namespace {
+
+std::string signalName(int sig) {
+  const char* d = ::sigabbrev_np(sig);
+  return d != nullptr ? std::string("SIG") + d : "signal " + std::to_string(sig);
+}
+
+}  // namespace
+
+v1::Termination ContainerizerImpl::readTermination(const v1::ContainerState& st) {
+  v1::Termination t;
+  auto text = fs::readFile(store_.layout().exitStatusFile(st.id()));
+  std::optional<launcher::ExitStatus> es;
+  if (text) es = launcher::parseExitStatus(*text);
+  if (!es) {
+    if (st.kill_signal() == SIGKILL) {
+      t.set_signal(SIGKILL);
+      t.set_reason(v1::Termination::KILLED);
+      t.set_message("killed by SIGKILL");
+    } else {
+      t.set_reason(v1::Termination::INIT_DIED);
+      t.set_message("warren-init ended without recording an exit status");
+    }
+    return t;
+  }
+  t.set_wait_status(es->wait_status);
+  if (es->reason == "exec_failed") {
+    t.set_has_exit_status(true);
+    t.set_exit_code(127);
+    t.set_reason(v1::Termination::COMMAND_NOT_FOUND);
+    t.set_message(es->message);
+  } else if (es->reason == "setup_failed") {
+    t.set_reason(v1::Termination::LAUNCH_FAILED);
+    t.set_message(es->message);
+  } else if (WIFSIGNALED(es->wait_status)) {
+    int sig = WTERMSIG(es->wait_status);
+    t.set_signal(sig);
+    t.set_reason(st.kill_signal() == sig ? v1::Termination::KILLED
+                                         : v1::Termination::COMMAND_SIGNALED);
+    t.set_message("command killed by " + signalName(sig));
+  } else {
+    t.set_has_exit_status(true);
+    t.set_exit_code(WEXITSTATUS(es->wait_status));
+    t.set_reason(v1::Termination::COMMAND_EXITED);
+    t.set_message("command exited with status " + std::to_string(t.exit_code()));
+  }
+  return t;
+}
+
+Result<void> ContainerizerImpl::cleanupIsolators(const v1::ContainerState& st) {
+  v1::ContainerRequest req;
+  *req.mutable_id() = st.id();
+  *req.mutable_state() = st;
+  std::vector<Error> errors;
+  for (int i = st.isolators_size() - 1; i >= 0; --i) {
+    auto p = isolatorByName(st.isolators(i));
+    if (!p) {
+      errors.push_back(p.error());
+      continue;
+    }
+    auto r = (*p)->call<v1::Empty>(v1::CLEANUP, req);
+    if (!r) errors.push_back(r.error());
+  }
+  if (errors.empty()) return {};
+  for (const auto& e : errors) {
+    log_->error("container_id={} cleanup: {}", formatId(st.id()), e.message());
+  }
+  std::string msg = errors.front().message();
+  if (errors.size() > 1) msg += " (and " + std::to_string(errors.size() - 1) + " more)";
+  return fail(Code::Internal, "cleanup of '" + formatId(st.id()) + "': " + msg);
+}
+
+Result<void> ContainerizerImpl::destroyProvisioned(const v1::ContainerState& st) {
+  if (st.provisioner().empty()) return {};
+  WARREN_ASSIGN_OR_RETURN(auto* p, host_->instance(plugins::Kind::Provisioner, st.provisioner()));
+  v1::ContainerRequest req;
+  *req.mutable_id() = st.id();
+  *req.mutable_state() = st;
+  WARREN_TRY(p->call<v1::Empty>(v1::DESTROY, req));
+  return {};
+}
+
+Result<void> ContainerizerImpl::removeContainer(const v1::ContainerState& st) {
+  auto r1 = fs::removeTree(store_.layout().runtimeDir(st.id()));
+  auto r2 = fs::removeTree(store_.layout().sandboxDir(st.id()));
+  if (!r1) return r1;
+  return r2;
+}
+
+Result<void> ContainerizerImpl::killAndWait(v1::ContainerState& st, v1::Termination::Reason reason,
+                                            const std::string& message) {
+  if (st.pending_reason() == v1::Termination::REASON_UNSPECIFIED) {
+    st.set_pending_reason(reason);
+    st.set_pending_message(message);
+  }
+  st.set_kill_signal(SIGKILL);
+  WARREN_TRY(store_.save(st));
+  auto fd = openProcess(st.pid(), st.start_time());
+  if (!fd) return {};  // already gone
+  WARREN_TRY(signalProcess(fd->get(), SIGKILL));
+  if (!waitExit(fd->get(), std::chrono::seconds(30))) {
+    return fail(Code::Unavailable, "container '" + formatId(st.id()) + "' (pid " +
+                                       std::to_string(st.pid()) + ") did not exit after SIGKILL");
+  }
+  reapIfChild(st.pid());
+  return {};
+}
+
+Result<v1::Termination> ContainerizerImpl::finish(v1::ContainerState& st,
+                                                  v1::Termination::Reason reason,
+                                                  const std::string& message) {
+  if (st.state() == v1::TERMINATED && st.has_termination()) return st.termination();
+  std::string cid = formatId(st.id());
+  // Nested containers never outlive their parent: deepest first.
+  for (auto& child : store_.descendants(st.id())) {
+    if (child.state() == v1::TERMINATED) continue;
+    WARREN_TRY(killAndWait(child, v1::Termination::PARENT_DESTROYED,
+                           "parent container '" + cid + "' ended"));
+    WARREN_TRY(finish(child, v1::Termination::PARENT_DESTROYED,
+                      "parent container '" + cid + "' ended"));
+  }
+  if (st.pid() > 0) reapIfChild(st.pid());
+  v1::Termination t = readTermination(st);
+  if (reason != v1::Termination::REASON_UNSPECIFIED) {
+    t.set_reason(reason);
+    t.set_message(message);
+  } else if (st.pending_reason() != v1::Termination::REASON_UNSPECIFIED) {
+    t.set_reason(st.pending_reason());
+    if (!st.pending_message().empty()) t.set_message(st.pending_message());
+  }
+  // Limitations (an OOM kill, ...) explain a death better than the signal.
+  v1::WatchRequest wreq;
+  *wreq.mutable_id() = st.id();
+  for (const auto& n : st.isolators()) {
+    auto p = isolatorByName(n);
+    if (!p) continue;
+    auto w = (*p)->call<v1::WatchResponse>(v1::WATCH, wreq);
+    if (!w) {
+      log_->warn("container_id={} watch: {}", cid, w.error().message());
+      continue;
+    }
+    for (auto l : w->limitations()) {
+      l.set_isolator(n);
+      if (l.reason() == v1::Limitation::MEMORY &&
+          t.reason() != v1::Termination::KILLED && t.reason() != v1::Termination::PARENT_DESTROYED) {
+        t.set_reason(v1::Termination::MEMORY_LIMIT);
+        t.set_message(l.message().empty() ? "memory limit exceeded" : l.message());
+      } else if (t.reason() == v1::Termination::COMMAND_SIGNALED) {
+        t.set_reason(v1::Termination::LIMITATION);
+        t.set_message(l.message());
+      }
+      *t.add_limitations() = l;
+    }
+  }
+  auto r1 = cleanupIsolators(st);
+  auto r2 = destroyProvisioned(st);
+  st.set_state(v1::TERMINATED);
+  *st.mutable_termination() = t;
+  WARREN_TRY(store_.save(st));
+  log_->info("container_id={} terminated: {}", cid, t.message());
+  if (!r1) return fail(r1.error());
+  if (!r2) return fail(r2.error());
+  return t;
+}
+
+Result<v1::Termination> ContainerizerImpl::wait(const v1::ContainerID& id,
+                                                std::optional<std::chrono::milliseconds> timeout) {
+  WARREN_TRY(validateId(id));
+  auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                          : std::chrono::steady_clock::time_point::max();
+  while (true) {
+    WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+    if (st.state() == v1::TERMINATED && st.has_termination()) return st.termination();
+    if (st.pid() > 0) {
+      auto fd = openProcess(st.pid(), st.start_time());
+      if (fd) {
+        std::optional<std::chrono::milliseconds> left;
+        if (timeout) {
+          left = std::chrono::duration_cast<std::chrono::milliseconds>(
+              deadline - std::chrono::steady_clock::now());
+          if (left->count() < 0) left = std::chrono::milliseconds(0);
+        }
+        if (!waitExit(fd->get(), left)) {
+          return fail(Code::Unavailable, "timed out waiting for container '" + formatId(id) + "'");
+        }
+      }
+    } else if (st.state() != v1::RUNNING && st.state() != v1::DESTROYING) {
+      // Still launching in another process: poll until it settles.
+      if (std::chrono::steady_clock::now() > deadline) {
+        return fail(Code::Unavailable, "timed out waiting for container '" + formatId(id) + "'");
+      }
+      ::usleep(10000);
+      continue;
+    }
+    WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+    WARREN_ASSIGN_OR_RETURN(st, store_.load(id));
+    if (st.state() == v1::TERMINATED && st.has_termination()) return st.termination();
+    if (st.state() != v1::RUNNING && st.state() != v1::DESTROYING) continue;
+    if (running(st)) continue;  // raced with something; wait again
+    return finish(st, v1::Termination::REASON_UNSPECIFIED, "");
+  }
+}
+
+Result<UniqueFd> ContainerizerImpl::waitFd(const v1::ContainerID& id) {
+  WARREN_TRY(validateId(id));
+  WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  if (st.state() == v1::RUNNING || st.state() == v1::DESTROYING) {
+    auto fd = openProcess(st.pid(), st.start_time());
+    if (fd) return std::move(*fd);
+  }
+  UniqueFd ev(::eventfd(1, EFD_CLOEXEC));  // already readable: it has ended
+  if (!ev) return failErrno("eventfd");
+  return ev;
+}
+
+void ContainerizerImpl::waitAsync(const v1::ContainerID& id,
+                                  std::function<void(Result<v1::Termination>)> cb) {
+  std::lock_guard<std::mutex> g(threads_mu_);
+  threads_.emplace_back([this, id, cb = std::move(cb)] {
+    while (!stopping_) {
+      auto r = wait(id, std::chrono::milliseconds(200));
+      if (!r && r.error().code() == Code::Unavailable) continue;
+      cb(std::move(r));
+      return;
+    }
+  });
+}
+
+Result<void> ContainerizerImpl::kill(const v1::ContainerID& id, int sig) {
+  WARREN_TRY(validateId(id));
+  if (sig <= 0 || sig >= 65) {
+    return fail(Code::InvalidArgument, "invalid signal " + std::to_string(sig));
+  }
+  WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+  WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  if (st.state() != v1::RUNNING || !running(st)) {
+    return fail(Code::FailedPrecondition, "container '" + formatId(id) + "' is not running");
+  }
+  st.set_kill_signal(sig);
+  if (sig == SIGKILL && st.pending_reason() == v1::Termination::REASON_UNSPECIFIED) {
+    st.set_pending_reason(v1::Termination::KILLED);
+    st.set_pending_message("killed by SIGKILL");
+  }
+  WARREN_TRY(store_.save(st));
+  WARREN_ASSIGN_OR_RETURN(auto fd, openProcess(st.pid(), st.start_time()));
+  return signalProcess(fd.get(), sig);
+}
+
+Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id) {
+  WARREN_TRY(validateId(id));
+  WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+  WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  std::string cid = formatId(id);
+  v1::Termination t;
+  if (st.state() == v1::TERMINATED && st.has_termination()) {
+    t = st.termination();
+  } else {
+    if (st.state() == v1::PROVISIONING || st.state() == v1::PREPARING ||
+        st.state() == v1::ISOLATING) {
+      return fail(Code::FailedPrecondition, "container '" + cid + "' is still launching");
+    }
+    st.set_state(v1::DESTROYING);
+    WARREN_TRY(store_.save(st));
+    for (auto& child : store_.descendants(id)) {
+      if (child.state() == v1::TERMINATED) continue;
+      WARREN_TRY(killAndWait(child, v1::Termination::PARENT_DESTROYED,
+                             "parent container '" + cid + "' was destroyed"));
+    }
+    if (running(st)) {
+      WARREN_TRY(killAndWait(st, v1::Termination::KILLED, "destroyed"));
+    }
+    WARREN_ASSIGN_OR_RETURN(t, finish(st, v1::Termination::REASON_UNSPECIFIED, ""));
+  }
+  WARREN_TRY(removeContainer(st));
+  log_->info("container_id={} destroyed", cid);
+  return t;
+}
+
+}  // namespace warren::core

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything warren needs to build, test and benchmark (Debian 12).
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then echo "setup.sh: run as root (apt-get)" >&2; exit 1; fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+  build-essential cmake pkg-config ccache git ca-certificates \
+  protobuf-compiler libprotobuf-dev \
+  libboost-dev libboost-program-options-dev \
+  libnl-3-dev libnl-route-3-dev libmount-dev \
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
+  libexpected-dev nlohmann-json3-dev \
+  libarchive-dev libssl-dev libcurl4-openssl-dev \
+  busybox-static iproute2 procps \
+  umoci skopeo docker-registry
