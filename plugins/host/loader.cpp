@@ -1,0 +1,155 @@
+#include "host/loader.hpp"
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <boost/dll/shared_library.hpp>
+
+namespace warren::plugins {
+namespace {
+
+Error pluginError(const std::string& path, const std::string& what) {
+  return Error(Code::FailedPrecondition, "plugin '" + path + "': " + what);
+}
+
+// Every library ever opened stays here for the life of the process: a
+// plugin's code, statics and descriptor must outlive anything that may
+// still point into them (instances, abandoned calls, log callbacks).
+void keepForever(std::unique_ptr<boost::dll::shared_library> lib) {
+  static std::mutex mu;
+  static auto* libs = new std::vector<std::unique_ptr<boost::dll::shared_library>>();
+  std::lock_guard lock(mu);
+  libs->push_back(std::move(lib));
+}
+
+// Boost's message wraps dlerror(): "... (dlerror system message: <path>:
+// <reason>): <errc text>". Keep only the reason.
+std::string loadReason(const std::string& what, const std::string& path) {
+  const std::string marker = "dlerror system message: ";
+  auto start = what.find(marker);
+  auto end = what.rfind(')');
+  if (start == std::string::npos || end == std::string::npos || end < start) return what;
+  std::string reason = what.substr(start + marker.size(), end - start - marker.size());
+  if (reason.rfind(path + ": ", 0) == 0) reason = reason.substr(path.size() + 2);
+  if (reason.empty()) return what;
+  return reason;
+}
+
+// A C string from a plugin, bounded so garbage cannot run away.
+bool readCString(const char* s, std::string* out) {
+  if (s == nullptr) return false;
+  size_t n = strnlen(s, 256);
+  if (n == 256) return false;
+  out->assign(s, n);
+  return true;
+}
+
+bool nameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '-';
+}
+
+}  // namespace
+
+bool validPluginName(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name.find('.') == std::string::npos) return false;
+  if (name.front() == '.' || name.back() == '.' || name.find("..") != std::string::npos) {
+    return false;
+  }
+  for (char c : name) {
+    if (!nameChar(c) && c != '.') return false;
+  }
+  return true;
+}
+
+bool validShortName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  if (name.front() == '/' || name.back() == '/' || name.find("//") != std::string::npos) {
+    return false;
+  }
+  for (char c : name) {
+    if (!nameChar(c) && c != '/') return false;
+  }
+  return true;
+}
+
+Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plugin_descriptor* d) {
+  constexpr uint32_t kHeader = offsetof(warren_plugin_descriptor, kind);
+  if (d->struct_size < kHeader) {
+    return fail(pluginError(path, "descriptor is " + std::to_string(d->struct_size) +
+                                      " bytes, too small to hold an ABI version"));
+  }
+  if (d->abi_major != WARREN_ABI_MAJOR) {
+    return fail(pluginError(path, "ABI major " + std::to_string(d->abi_major) +
+                                      " does not match the host's " +
+                                      std::to_string(WARREN_ABI_MAJOR)));
+  }
+  if (d->abi_minor > WARREN_ABI_MINOR) {
+    return fail(pluginError(path, "ABI minor " + std::to_string(d->abi_minor) +
+                                      " is newer than the host's " +
+                                      std::to_string(WARREN_ABI_MAJOR) + "." +
+                                      std::to_string(WARREN_ABI_MINOR)));
+  }
+  if (d->struct_size < kDescriptorBytesRead) {
+    return fail(pluginError(path, "descriptor is " + std::to_string(d->struct_size) +
+                                      " bytes, smaller than the " +
+                                      std::to_string(kDescriptorBytesRead) + " of ABI " +
+                                      std::to_string(d->abi_major) + "." +
+                                      std::to_string(d->abi_minor)));
+  }
+  LoadedLibrary lib;
+  lib.raw = d;
+  Descriptor& desc = lib.descriptor;
+  desc.path = path;
+  desc.abi_major = d->abi_major;
+  desc.abi_minor = d->abi_minor;
+  if (d->kind != WARREN_KIND_ISOLATOR && d->kind != WARREN_KIND_PROVISIONER) {
+    return fail(pluginError(path, "unknown plugin kind " + std::to_string(d->kind)));
+  }
+  desc.kind = static_cast<Kind>(d->kind);
+  if (!readCString(d->name, &desc.name) || !validPluginName(desc.name)) {
+    return fail(pluginError(path, "invalid plugin name (want reverse-DNS, e.g. com.vendor.isolator.foo)"));
+  }
+  if (!readCString(d->short_name, &desc.short_name) || !validShortName(desc.short_name)) {
+    return fail(pluginError(path, "plugin '" + desc.name +
+                                      "' has an invalid short name (want e.g. foo or foo/bar)"));
+  }
+  if (d->version != nullptr && !readCString(d->version, &desc.version)) {
+    return fail(pluginError(path, "plugin '" + desc.name + "' has an invalid version string"));
+  }
+  if (d->create == nullptr || d->destroy == nullptr || d->call == nullptr) {
+    return fail(pluginError(path, "plugin '" + desc.name +
+                                      "' descriptor lacks create, destroy or call"));
+  }
+  return lib;
+}
+
+Result<LoadedLibrary> loadLibrary(const std::string& path) {
+  auto lib = std::make_unique<boost::dll::shared_library>();
+  const warren_plugin_descriptor* d = nullptr;
+  try {
+    lib->load(boost::dll::fs::path(path),
+              boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    return fail(pluginError(path, "not a loadable shared library: " + loadReason(e.what(), path)));
+  } catch (...) {
+    return fail(pluginError(path, "not a loadable shared library: unknown error"));
+  }
+  try {
+    if (lib->has(WARREN_PLUGIN_SYMBOL)) {
+      d = &lib->get<const warren_plugin_descriptor>(WARREN_PLUGIN_SYMBOL);
+    }
+  } catch (...) {
+    d = nullptr;
+  }
+  keepForever(std::move(lib));
+  if (d == nullptr) {
+    return fail(pluginError(path, "no '" WARREN_PLUGIN_SYMBOL "' descriptor (not a warren plugin)"));
+  }
+  return checkDescriptor(path, d);
+}
+
+}  // namespace warren::plugins

@@ -1,0 +1,32 @@
+// Loads one plugin file with Boost.DLL and checks its descriptor before
+// anything in it is called. Libraries are never unloaded.
+#pragma once
+
+#include <string>
+
+#include "host/plugin_host.hpp"
+#include "warren/sdk/abi.h"
+#include "warren/sdk/result.hpp"
+
+namespace warren::plugins {
+
+struct LoadedLibrary {
+  Descriptor descriptor;
+  const warren_plugin_descriptor* raw = nullptr;  // lives as long as the process
+};
+
+// Bytes of the descriptor the host reads (ABI 1.0: through `call`).
+constexpr uint32_t kDescriptorBytesRead =
+    offsetof(warren_plugin_descriptor, call) + sizeof(warren_plugin_descriptor::call);
+
+// "plugin '<path>': not a loadable shared library: <reason>", ... (one line).
+Result<LoadedLibrary> loadLibrary(const std::string& path);
+
+// Checks a descriptor that is already in memory (loadLibrary's second half).
+Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plugin_descriptor* d);
+
+// Valid names: reverse-DNS "org.vendor.isolator.x" and short "x" or "a/b".
+bool validPluginName(const std::string& name);
+bool validShortName(const std::string& name);
+
+}  // namespace warren::plugins
