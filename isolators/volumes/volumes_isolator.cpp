@@ -120,6 +120,11 @@ v1::Mount VolumesIsolator::mountFor(const Planned& p) const {
 Result<v1::LaunchInfo> VolumesIsolator::prepare(const v1::PrepareRequest& request) {
   const auto& c = request.container();
   const std::string id = formatId(c.id());
+  if (c.config().container_class() == v1::DEBUG && c.config().volumes_size() > 0) {
+    return fail(Code::InvalidArgument,
+                "volume 1 (" + formatVolumeSpec(c.config().volumes(0)) +
+                    "): a DEBUG container shares its parent's mount namespace and cannot have volumes");
+  }
   // 1. Validate every volume before anything is created.
   std::vector<Planned> planned;
   std::set<std::string> targets;

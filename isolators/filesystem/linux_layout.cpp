@@ -1,0 +1,143 @@
+#include "linux_layout.hpp"
+
+#include <sys/stat.h>
+
+#include <initializer_list>
+
+namespace warren::isolators::filesystem {
+namespace {
+
+v1::Mount mount(const std::string& source, const std::string& target, const std::string& type,
+                std::initializer_list<const char*> options) {
+  v1::Mount m;
+  m.set_source(source);
+  m.set_target(target);
+  m.set_type(type);
+  for (const char* o : options) m.add_options(o);
+  m.set_create_dir(true);
+  return m;
+}
+
+void addDev(v1::LaunchInfo& li, const std::string& rootfs, const LayoutOptions& o) {
+  *li.add_mounts() = mount("tmpfs", "/dev", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"});
+  for (const auto& dev : deviceNodes()) {
+    v1::Mount m = mount(dev, dev, "bind", {"bind"});
+    m.set_create_dir(false);
+    m.set_create_file(true);
+    *li.add_mounts() = m;
+  }
+  *li.add_mounts() = mount("devpts", "/dev/pts", "devpts",
+                           {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
+  // /dev/ptmx must open the container's own devpts instance: bind its
+  // pts/ptmx, which at mount time (before pivot_root) is reached through
+  // the rootfs path. A bind of the host's /dev/ptmx node would not work.
+  v1::Mount ptmx = mount(rootfs + "/dev/pts/ptmx", "/dev/ptmx", "bind", {"bind"});
+  ptmx.set_create_dir(false);
+  ptmx.set_create_file(true);
+  *li.add_mounts() = ptmx;
+  *li.add_mounts() = mount("shm", "/dev/shm", "tmpfs",
+                           {"nosuid", "nodev", "noexec", "mode=1777"});
+  li.mutable_mounts(li.mounts_size() - 1)->add_options("size=" + std::to_string(o.shm_bytes));
+  if (o.mqueue) {
+    *li.add_mounts() = mount("mqueue", "/dev/mqueue", "mqueue", {"nosuid", "nodev", "noexec"});
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& defaultMaskedPaths() {
+  static const std::vector<std::string> paths = {
+      "/proc/kcore",       "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+      "/proc/sched_debug", "/proc/scsi", "/proc/acpi",          "/sys/firmware",
+  };
+  return paths;
+}
+
+const std::vector<std::string>& defaultReadonlyPaths() {
+  static const std::vector<std::string> paths = {
+      "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+  };
+  return paths;
+}
+
+const std::vector<std::string>& deviceNodes() {
+  static const std::vector<std::string> nodes = {
+      "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+  };
+  return nodes;
+}
+
+bool hasOwnRootfs(const v1::ContainerContext& c) {
+  if (c.rootfs().empty()) return false;
+  if (!c.has_parent()) return true;
+  bool asked = !c.config().rootfs().empty() || !c.config().image().empty();
+  return asked && c.rootfs() != c.parent().rootfs();
+}
+
+Result<std::optional<bool>> readonlyRootfsSetting(const v1::ContainerConfig& config) {
+  const std::string prefix = std::string(kShortName) + ".";
+  std::optional<bool> value;
+  for (const auto& [key, v] : config.isolator_settings()) {
+    if (key.compare(0, prefix.size(), prefix) != 0) continue;
+    if (key != prefix + "readonly_rootfs") {
+      return fail(Code::InvalidArgument,
+                  "unknown isolator setting '" + key + "' (known: " + prefix + "readonly_rootfs)");
+    }
+    if (v == "true") {
+      value = true;
+    } else if (v == "false") {
+      value = false;
+    } else {
+      return fail(Code::InvalidArgument,
+                  "isolator setting '" + key + "' must be true or false, not '" + v + "'");
+    }
+  }
+  return value;
+}
+
+Result<v1::LaunchInfo> buildLaunchInfo(const v1::ContainerContext& c, const LayoutOptions& o) {
+  v1::LaunchInfo li;
+  auto setting = readonlyRootfsSetting(c.config());
+  if (!setting) return fail(setting.error());
+  // A DEBUG container lives in its parent's mount namespace: anything we
+  // described would be applied to the parent's.
+  if (c.config().container_class() == v1::DEBUG) {
+    if (setting->value_or(false)) {
+      return fail(Code::InvalidArgument,
+                  "a DEBUG container shares its parent's root filesystem; it cannot set readonly_rootfs");
+    }
+    return li;
+  }
+  bool own = hasOwnRootfs(c);
+  if (own) {
+    struct stat st {};
+    if (::stat(c.rootfs().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return fail(Code::FailedPrecondition, "rootfs '" + c.rootfs() + "' is not a directory");
+    }
+    li.set_rootfs(c.rootfs());
+    addDev(li, c.rootfs(), o);
+    if (o.sys == SysMode::Sysfs) {
+      *li.add_mounts() = mount("sysfs", "/sys", "sysfs", {"ro", "nosuid", "nodev", "noexec"});
+    } else if (o.sys == SysMode::Bind) {
+      *li.add_mounts() = mount("/sys", "/sys", "bind", {"rbind", "ro", "nosuid", "nodev", "noexec"});
+    }
+    // warren-init mounts /proc only for a new pid namespace; a nested
+    // container sharing its parent's pid namespace gets it from us.
+    if (c.has_parent() && c.config().share_pid_namespace()) {
+      *li.add_mounts() = mount("proc", "/proc", "proc", {"nosuid", "nodev", "noexec"});
+    }
+    li.set_readonly_rootfs(setting->value_or(o.readonly_rootfs));
+  } else if (setting->value_or(false)) {
+    return fail(Code::InvalidArgument,
+                std::string(kShortName) + ".readonly_rootfs needs a container with its own rootfs");
+  }
+  // Masks and read-only paths apply with or without a rootfs: warren-init
+  // may mount a fresh /proc over the inherited (masked) one.
+  for (const auto& p : defaultMaskedPaths()) li.add_masked_paths(p);
+  for (const auto& p : o.extra_masked_paths) li.add_masked_paths(p);
+  for (const auto& p : defaultReadonlyPaths()) li.add_readonly_paths(p);
+  for (const auto& p : o.extra_readonly_paths) li.add_readonly_paths(p);
+  return li;
+}
+
+}  // namespace warren::isolators::filesystem
