@@ -1,0 +1,132 @@
+// warren-init: the container's first process. `warren-init <runtime_dir>`;
+// its spec arrives on fd 3 (the control socket). See launcher/README.md.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "init/init.hpp"
+
+namespace warren::init {
+namespace {
+
+using launcher::kControlFd;
+
+void sendMsg(char type, const std::string& body, bool with_creds) {
+  std::string buf(1, type);
+  buf += body;
+  if (buf.size() > 4000) buf.resize(4000);
+  iovec iov{buf.data(), buf.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(ucred))];
+  if (with_creds) {
+    std::memset(cbuf, 0, sizeof cbuf);
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_CREDENTIALS;
+    c->cmsg_len = CMSG_LEN(sizeof(ucred));
+    ucred cr{getpid(), getuid(), getgid()};
+    std::memcpy(CMSG_DATA(c), &cr, sizeof cr);
+  }
+  while (sendmsg(kControlFd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+[[noreturn]] void failEarly(const std::string& msg) {
+  sendMsg(launcher::kMsgError, msg, false);
+  _exit(1);
+}
+
+// Setup failed after release: record it, tell the launcher, exit.
+[[noreturn]] void failSetup(const State& st, const std::string& msg) {
+  writeExitStatus(st, 1 << 8, "setup_failed", msg);
+  sendMsg(launcher::kMsgError, msg, false);
+  _exit(1);
+}
+
+bool readSpec(launcher::Spec* spec) {
+  char peek;
+  ssize_t n;
+  while ((n = recv(kControlFd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR) {}
+  if (n <= 0) return false;
+  std::string buf(static_cast<size_t>(n), '\0');
+  while ((n = recv(kControlFd, buf.data(), buf.size(), 0)) < 0 && errno == EINTR) {}
+  if (n != static_cast<ssize_t>(buf.size()) || buf[0] != launcher::kMsgSpec) return false;
+  return launcher::decodeSpec(buf.data() + 1, buf.size() - 1, spec);
+}
+
+// Blocks until the launcher says go; false on EOF (launcher gone).
+bool waitForGo() {
+  char c = 0;
+  ssize_t n;
+  while ((n = recv(kControlFd, &c, 1, 0)) < 0 && errno == EINTR) {}
+  return n == 1 && c == launcher::kMsgGo;
+}
+
+}  // namespace
+
+std::string sysError(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace warren::init
+
+int main(int argc, char** argv) {
+  using namespace warren::init;
+  (void)argc;
+  (void)argv;  // argv[1] is the runtime dir: shows whose init this is in ps
+  fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
+  // Dispositions ignored by the launcher's process survive execve: reset.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  }
+  initSignalMask();
+
+  State st;
+  if (!readSpec(&st.spec)) failEarly("warren-init: malformed or missing launch spec");
+  st.rundir_fd = open(st.spec.runtime_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (st.rundir_fd < 0) failEarly(sysError("open runtime dir '" + st.spec.runtime_dir + "'"));
+  for (const auto& n : st.spec.namespaces) {
+    if (n.enter) continue;
+    if (n.flag == CLONE_NEWNS) st.own_mnt = true;
+    if (n.flag == CLONE_NEWUTS) st.own_uts = true;
+    if (n.flag == CLONE_NEWPID) st.new_pid = true;
+    if (n.flag == CLONE_NEWCGROUP) st.create_cgroup = true;
+  }
+  std::string err = prepareSources(st);
+  if (err.empty()) err = enterNamespaces(st);
+  if (!err.empty()) failEarly(err);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  sendMsg(warren::launcher::kMsgReady, "", true);
+  if (!waitForGo()) _exit(0);
+
+  if (st.create_cgroup && unshare(CLONE_NEWCGROUP) != 0) {
+    failSetup(st, sysError("create cgroup namespace"));
+  }
+  err = setupMounts(st);
+  if (!err.empty()) failSetup(st, err);
+  if (!st.spec.hostname.empty() &&
+      sethostname(st.spec.hostname.data(), st.spec.hostname.size()) != 0) {
+    failSetup(st, sysError("set hostname '" + st.spec.hostname + "'"));
+  }
+  User user;
+  err = resolveUser(st.spec.user, &user);
+  if (err.empty()) err = runPreExec(st);
+  if (err.empty()) err = finishMounts(st);
+  if (!err.empty()) failSetup(st, err);
+
+  pid_t cmd = -1;
+  std::string exec_error;
+  err = startCommand(st, user, &cmd, &exec_error);
+  if (!err.empty()) failSetup(st, err);
+  sendMsg(warren::launcher::kMsgStarted, "", false);
+  close(kControlFd);
+  return reap(st, cmd, exec_error);
+}

@@ -1,0 +1,269 @@
+// spawn / release / abort: see launcher.hpp and README.md (process tree and
+// control protocol).
+#include "launcher/launcher.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "launcher/spec.hpp"
+#include "launcher/spec_builder.hpp"
+#include "warren/sdk/fs.hpp"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace warren::launcher {
+namespace {
+
+constexpr int kReadyTimeoutMs = 60000;
+
+// Layout of the kernel's struct clone_args (version 0, 64 bytes).
+struct CloneArgs {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfdSignal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+// Reap through a pidfd; true when reaped (ECHILD: not our child).
+bool reapPidfd(int pidfd, bool block) {
+  siginfo_t si{};
+  int flags = WEXITED | (block ? 0 : WNOHANG);
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, flags) != 0) {
+    if (errno != EINTR) return false;
+  }
+  return si.si_pid != 0;
+}
+
+bool waitExit(int pidfd, int timeout_ms) {
+  pollfd p{pidfd, POLLIN, 0};
+  int r;
+  while ((r = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {}
+  return r > 0;
+}
+
+struct Message {
+  char type = 0;
+  std::string body;
+  pid_t sender = -1;  // from SCM_CREDENTIALS, in our pid namespace
+};
+
+// One control message; type 0 = EOF (every holder of the other end is gone).
+Result<Message> receive(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  int r;
+  while ((r = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {}
+  if (r < 0) return failErrno("poll warren-init control socket");
+  if (r == 0) return fail(Code::Unavailable, "timed out waiting for warren-init");
+  char buf[4096];
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(ucred))];
+  iovec iov{buf, sizeof buf};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  while ((n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  if (n < 0) return failErrno("read warren-init control socket");
+  Message m;
+  if (n == 0) return m;
+  m.type = buf[0];
+  m.body.assign(buf + 1, static_cast<size_t>(n - 1));
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+      ucred cr;
+      std::memcpy(&cr, CMSG_DATA(c), sizeof cr);
+      m.sender = cr.pid;
+    }
+  }
+  return m;
+}
+
+Error initError(const Message& m, const std::string& what) {
+  if (m.type == kMsgError) return Error(Code::FailedPrecondition, m.body);
+  if (m.type == kMsgExecInit && m.body.size() == sizeof(int)) {
+    int err;
+    std::memcpy(&err, m.body.data(), sizeof err);
+    return Error::sys(err, "exec warren-init");
+  }
+  if (m.type == 0) return Error(Code::Internal, "warren-init exited " + what);
+  return Error(Code::Internal, std::string("warren-init sent unexpected message '") + m.type +
+                                   "' " + what);
+}
+
+// The clone3 child: async-signal-safe calls only, then exec warren-init.
+[[noreturn]] void childExec(const int src[4], const char* path, char* const argv[]) {
+  int hi[4];
+  for (int i = 0; i < 4; ++i) {
+    hi[i] = ::fcntl(src[i], F_DUPFD_CLOEXEC, 10);
+    if (hi[i] < 0) ::_exit(126);
+  }
+  for (int i = 0; i < 4; ++i) {
+    if (::dup2(hi[i], i) < 0) ::_exit(126);
+  }
+  char* const envp[] = {nullptr};
+  ::execve(path, argv, envp);
+  char msg[1 + sizeof(int)];
+  msg[0] = kMsgExecInit;
+  int err = errno;
+  std::memcpy(msg + 1, &err, sizeof err);
+  (void)!::send(kControlFd, msg, sizeof msg, MSG_NOSIGNAL);
+  ::_exit(127);
+}
+
+}  // namespace
+
+uint64_t processStartTime(pid_t pid) {
+  auto text = fs::readFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return 0;
+  size_t p = text->rfind(')');
+  if (p == std::string::npos) return 0;
+  // Fields after "(comm)" start at field 3; field 22 is the 20th of them.
+  size_t pos = p + 2;
+  for (int field = 3; field < 22; ++field) {
+    pos = text->find(' ', pos);
+    if (pos == std::string::npos) return 0;
+    ++pos;
+  }
+  return std::strtoull(text->c_str() + pos, nullptr, 10);
+}
+
+Result<Launched> spawn(const LaunchRequest& req) {
+  WARREN_ASSIGN_OR_RETURN(Spec spec, buildSpec(req));
+  std::string wire = encodeSpec(spec);
+  wire.insert(wire.begin(), kMsgSpec);
+
+  // Namespaces warren-init does not have to enter: created by clone3 itself.
+  bool enters = false, enter_pid = false;
+  uint64_t create = 0;
+  for (const auto& n : spec.namespaces) {
+    if (n.enter) enters = true;
+    if (n.enter && n.flag == CLONE_NEWPID) enter_pid = true;
+    if (!n.enter) create |= n.flag;
+  }
+  uint64_t clone_ns = 0;
+  if (!enters) {
+    clone_ns = create & ~static_cast<uint64_t>(CLONE_NEWCGROUP);  // cgroup ns: at release
+  } else if ((create & CLONE_NEWPID) && !enter_pid) {
+    clone_ns = CLONE_NEWPID;  // the rest after setns, in warren-init
+  }
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return failErrno("socketpair for warren-init");
+  }
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  int one = 1;
+  if (::setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) {
+    return failErrno("SO_PASSCRED on warren-init control socket");
+  }
+  if (::send(ours.get(), wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size())) {
+    return failErrno("send launch spec to warren-init (" + std::to_string(wire.size()) + " bytes)");
+  }
+
+  UniqueFd devnull;
+  if (req.stdin_fd < 0 || req.stdout_fd < 0 || req.stderr_fd < 0) {
+    devnull.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!devnull) return failErrno("open /dev/null");
+  }
+  int src[4] = {req.stdin_fd >= 0 ? req.stdin_fd : devnull.get(),
+                req.stdout_fd >= 0 ? req.stdout_fd : devnull.get(),
+                req.stderr_fd >= 0 ? req.stderr_fd : devnull.get(), theirs.get()};
+  std::string path = req.init_path, rdir = req.runtime_dir;
+  char* argv[] = {path.data(), rdir.data(), nullptr};
+
+  int pidfd = -1;
+  CloneArgs ca{};
+  ca.flags = CLONE_PIDFD | clone_ns;
+  ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  ca.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+  if (pid < 0) return failErrno("clone3 warren-init");
+  if (pid == 0) childExec(src, path.c_str(), argv);
+  UniqueFd child_pidfd(pidfd);
+  theirs.reset();
+  devnull.reset();
+
+  auto kill_child = [&] {
+    pidfdSignal(child_pidfd.get(), SIGKILL);
+    reapPidfd(child_pidfd.get(), true);
+  };
+  auto msg = receive(ours.get(), kReadyTimeoutMs);
+  if (!msg || msg->type != kMsgReady) {
+    kill_child();
+    Error e = msg ? initError(*msg, "before it was ready") : msg.error();
+    return fail(std::move(e).context("spawn warren-init"));
+  }
+  Launched l;
+  if (!enters) {
+    l.pid = static_cast<pid_t>(pid);
+    l.pidfd = std::move(child_pidfd);
+  } else {
+    // The first process only entered the namespaces; the final warren-init
+    // is a descendant that told us its pid (translated by the kernel).
+    reapPidfd(child_pidfd.get(), true);
+    if (msg->sender <= 0) return fail(Code::Internal, "spawn warren-init: no credentials on ready");
+    l.pid = msg->sender;
+    l.pidfd.reset(pidfdOpen(l.pid));
+    if (!l.pidfd) {
+      return failErrno("spawn warren-init: pidfd_open(" + std::to_string(l.pid) + ")");
+    }
+  }
+  l.start_time = processStartTime(l.pid);
+  l.control = std::move(ours);
+  if (l.start_time == 0) {
+    abort(l);
+    return fail(Code::Internal, "spawn warren-init: process " + std::to_string(pid) + " vanished");
+  }
+  return l;
+}
+
+Result<void> release(Launched& l) {
+  if (!l.control) return fail(Code::FailedPrecondition, "release: warren-init already released");
+  char go = kMsgGo;
+  if (::send(l.control.get(), &go, 1, MSG_NOSIGNAL) != 1) {
+    Error e = Error::errnoNow("release warren-init");
+    abort(l);
+    return fail(std::move(e));
+  }
+  // No timeout: pre-exec steps may run long; EOF tells us init died.
+  auto msg = receive(l.control.get(), -1);
+  if (msg && msg->type == kMsgStarted) {
+    l.control.reset();
+    return {};
+  }
+  Error e = msg ? initError(*msg, "during setup") : msg.error();
+  // warren-init recorded setup_failed and exits on its own; make sure.
+  if (l.pidfd) waitExit(l.pidfd.get(), 2000);
+  abort(l);
+  return fail(std::move(e));
+}
+
+void abort(Launched& l) {
+  l.control.reset();
+  if (!l.pidfd) return;
+  pidfdSignal(l.pidfd.get(), SIGKILL);
+  if (!reapPidfd(l.pidfd.get(), true)) {
+    // Not our child (nested: its parent is the parent container's init,
+    // which reaps it); wait until it is gone.
+    waitExit(l.pidfd.get(), 5000);
+  }
+  l.pidfd.reset();
+}
+
+}  // namespace warren::launcher

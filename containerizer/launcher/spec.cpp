@@ -1,0 +1,275 @@
+#include "launcher/spec.hpp"
+
+#include <sched.h>
+#include <strings.h>
+#include <sys/resource.h>
+
+#include <cstring>
+
+namespace warren::launcher {
+namespace {
+
+constexpr char kMagic[] = "WSPEC1\n";
+constexpr size_t kMagicLen = sizeof(kMagic) - 1;
+
+enum Tag : uint8_t {
+  kRuntimeDir = 1,
+  kArgv = 2,
+  kEnv = 3,
+  kNamespace = 4,
+  kRootfs = 5,
+  kReadonlyRootfs = 6,
+  kMount = 7,
+  kMasked = 8,
+  kReadonly = 9,
+  kHostname = 10,
+  kUser = 11,
+  kWorkingDir = 12,
+  kCapability = 13,
+  kRlimit = 14,
+  kPreExec = 15,
+};
+
+// Mount sub-record tags.
+enum MountTag : uint8_t { kMSource = 1, kMTarget, kMType, kMOption, kMCreateDir, kMCreateFile };
+
+void putU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void putU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t getLE(const char* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+void put(std::string& out, uint8_t tag, const std::string& payload) {
+  out.push_back(static_cast<char>(tag));
+  putU32(out, static_cast<uint32_t>(payload.size()));
+  out += payload;
+}
+
+// Iterates records of a buffer; false on truncation.
+struct Reader {
+  const char* p;
+  const char* end;
+  bool next(uint8_t* tag, std::string* payload) {
+    if (end - p < 5) return false;
+    *tag = static_cast<uint8_t>(p[0]);
+    uint64_t len = getLE(p + 1, 4);
+    p += 5;
+    if (static_cast<uint64_t>(end - p) < len) return false;
+    payload->assign(p, len);
+    p += len;
+    return true;
+  }
+  bool done() const { return p == end; }
+};
+
+const char* const kCapNames[] = {
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"};
+constexpr int kNumCaps = sizeof(kCapNames) / sizeof(kCapNames[0]);
+
+// Full names, for messages.
+const char* const kCapFullNames[] = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE"};
+
+const char* const kRlimitNames[] = {"RLIMIT_CPU",     "RLIMIT_FSIZE",   "RLIMIT_DATA",
+                                    "RLIMIT_STACK",   "RLIMIT_CORE",    "RLIMIT_RSS",
+                                    "RLIMIT_NPROC",   "RLIMIT_NOFILE",  "RLIMIT_MEMLOCK",
+                                    "RLIMIT_AS",      "RLIMIT_LOCKS",   "RLIMIT_SIGPENDING",
+                                    "RLIMIT_MSGQUEUE", "RLIMIT_NICE",   "RLIMIT_RTPRIO",
+                                    "RLIMIT_RTTIME"};
+constexpr int kNumRlimits = sizeof(kRlimitNames) / sizeof(kRlimitNames[0]);
+
+std::string stripPrefix(const std::string& name, const char* prefix) {
+  size_t n = std::strlen(prefix);
+  if (name.size() > n && strncasecmp(name.c_str(), prefix, n) == 0) return name.substr(n);
+  return name;
+}
+
+}  // namespace
+
+std::string encodeSpec(const Spec& s) {
+  std::string out(kMagic, kMagicLen);
+  put(out, kRuntimeDir, s.runtime_dir);
+  for (const auto& a : s.argv) put(out, kArgv, a);
+  for (const auto& e : s.env) put(out, kEnv, e);
+  for (const auto& n : s.namespaces) {
+    std::string p;
+    putU64(p, n.flag);
+    p.push_back(n.enter ? 1 : 0);
+    p += n.path;
+    put(out, kNamespace, p);
+  }
+  if (!s.rootfs.empty()) put(out, kRootfs, s.rootfs);
+  if (s.readonly_rootfs) put(out, kReadonlyRootfs, "");
+  for (const auto& m : s.mounts) {
+    std::string p;
+    put(p, kMSource, m.source);
+    put(p, kMTarget, m.target);
+    put(p, kMType, m.type);
+    for (const auto& o : m.options) put(p, kMOption, o);
+    if (m.create_dir) put(p, kMCreateDir, "");
+    if (m.create_file) put(p, kMCreateFile, "");
+    put(out, kMount, p);
+  }
+  for (const auto& m : s.masked_paths) put(out, kMasked, m);
+  for (const auto& r : s.readonly_paths) put(out, kReadonly, r);
+  if (!s.hostname.empty()) put(out, kHostname, s.hostname);
+  if (!s.user.empty()) put(out, kUser, s.user);
+  if (!s.working_dir.empty()) put(out, kWorkingDir, s.working_dir);
+  for (int c : s.capabilities) {
+    std::string p;
+    putU32(p, static_cast<uint32_t>(c));
+    put(out, kCapability, p);
+  }
+  for (const auto& r : s.rlimits) {
+    std::string p;
+    putU32(p, static_cast<uint32_t>(r.resource));
+    putU64(p, r.soft);
+    putU64(p, r.hard);
+    put(out, kRlimit, p);
+  }
+  for (const auto& argv : s.pre_exec) {
+    std::string p;
+    for (const auto& a : argv) put(p, kArgv, a);
+    put(out, kPreExec, p);
+  }
+  return out;
+}
+
+bool decodeSpec(const char* data, size_t size, Spec* out) {
+  if (size < kMagicLen || std::memcmp(data, kMagic, kMagicLen) != 0) return false;
+  Reader r{data + kMagicLen, data + size};
+  Spec s;
+  uint8_t tag;
+  std::string p;
+  while (!r.done()) {
+    if (!r.next(&tag, &p)) return false;
+    switch (tag) {
+      case kRuntimeDir: s.runtime_dir = p; break;
+      case kArgv: s.argv.push_back(p); break;
+      case kEnv: s.env.push_back(p); break;
+      case kNamespace: {
+        if (p.size() < 9) return false;
+        NsSpec n;
+        n.flag = getLE(p.data(), 8);
+        n.enter = p[8] != 0;
+        n.path = p.substr(9);
+        s.namespaces.push_back(std::move(n));
+        break;
+      }
+      case kRootfs: s.rootfs = p; break;
+      case kReadonlyRootfs: s.readonly_rootfs = true; break;
+      case kMount: {
+        MountSpec m;
+        Reader mr{p.data(), p.data() + p.size()};
+        uint8_t mt;
+        std::string mp;
+        while (!mr.done()) {
+          if (!mr.next(&mt, &mp)) return false;
+          switch (mt) {
+            case kMSource: m.source = mp; break;
+            case kMTarget: m.target = mp; break;
+            case kMType: m.type = mp; break;
+            case kMOption: m.options.push_back(mp); break;
+            case kMCreateDir: m.create_dir = true; break;
+            case kMCreateFile: m.create_file = true; break;
+            default: return false;
+          }
+        }
+        s.mounts.push_back(std::move(m));
+        break;
+      }
+      case kMasked: s.masked_paths.push_back(p); break;
+      case kReadonly: s.readonly_paths.push_back(p); break;
+      case kHostname: s.hostname = p; break;
+      case kUser: s.user = p; break;
+      case kWorkingDir: s.working_dir = p; break;
+      case kCapability:
+        if (p.size() != 4) return false;
+        s.capabilities.push_back(static_cast<int>(getLE(p.data(), 4)));
+        break;
+      case kRlimit:
+        if (p.size() != 20) return false;
+        s.rlimits.push_back({static_cast<int>(getLE(p.data(), 4)), getLE(p.data() + 4, 8),
+                             getLE(p.data() + 12, 8)});
+        break;
+      case kPreExec: {
+        std::vector<std::string> argv;
+        Reader ar{p.data(), p.data() + p.size()};
+        uint8_t at;
+        std::string ap;
+        while (!ar.done()) {
+          if (!ar.next(&at, &ap) || at != kArgv) return false;
+          argv.push_back(ap);
+        }
+        s.pre_exec.push_back(std::move(argv));
+        break;
+      }
+      default: return false;  // unknown tag: launcher and init must match
+    }
+  }
+  *out = std::move(s);
+  return true;
+}
+
+int capabilityFromName(const std::string& name) {
+  std::string n = stripPrefix(name, "CAP_");
+  for (int i = 0; i < kNumCaps; ++i) {
+    if (strcasecmp(n.c_str(), kCapNames[i]) == 0) return i;
+  }
+  return -1;
+}
+
+const char* capabilityName(int cap) {
+  return cap >= 0 && cap < kNumCaps ? kCapFullNames[cap] : nullptr;
+}
+
+int rlimitFromName(const std::string& name) {
+  std::string n = stripPrefix(name, "RLIMIT_");
+  for (int i = 0; i < kNumRlimits; ++i) {
+    if (strcasecmp(n.c_str(), kRlimitNames[i] + 7) == 0) return i;
+  }
+  return -1;
+}
+
+const char* rlimitName(int resource) {
+  return resource >= 0 && resource < kNumRlimits ? kRlimitNames[resource] : "RLIMIT_?";
+}
+
+const char* namespaceName(uint64_t flag) {
+  switch (flag) {
+    case CLONE_NEWNS: return "mnt";
+    case CLONE_NEWUTS: return "uts";
+    case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWPID: return "pid";
+    case CLONE_NEWNET: return "net";
+    case CLONE_NEWCGROUP: return "cgroup";
+    default: return "?";
+  }
+}
+
+std::vector<int> defaultCapabilities() {
+  return {0 /*CHOWN*/,     1 /*DAC_OVERRIDE*/, 4 /*FSETID*/,  3 /*FOWNER*/,
+          27 /*MKNOD*/,    13 /*NET_RAW*/,     6 /*SETGID*/,  7 /*SETUID*/,
+          31 /*SETFCAP*/,  8 /*SETPCAP*/,      10 /*NET_BIND_SERVICE*/,
+          18 /*SYS_CHROOT*/, 5 /*KILL*/,       29 /*AUDIT_WRITE*/};
+}
+
+}  // namespace warren::launcher

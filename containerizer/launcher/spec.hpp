@@ -1,0 +1,86 @@
+// The compact launch spec the launcher hands to warren-init over the control
+// socket. Dependency-free (no protobuf): both the launcher and the static
+// warren-init binary compile spec.cpp. Everything that can be checked on the
+// host side (capability and rlimit names, namespace types) is resolved into
+// numbers by the launcher, so warren-init only acts.
+//
+// Wire format (see README.md): magic "WSPEC1\n", then records
+//   u8 tag | u32 length (little endian) | payload
+// Repeated fields are repeated records; nested structures (a mount, a
+// pre-exec argv) are a payload that is itself a record sequence.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace warren::launcher {
+
+// Namespace kinds, as CLONE_NEW* flags.
+struct NsSpec {
+  uint64_t flag = 0;   // CLONE_NEWNS, CLONE_NEWUTS, ...
+  bool enter = false;  // false: CREATE, true: ENTER `path`
+  std::string path;
+};
+
+struct MountSpec {
+  std::string source;
+  std::string target;  // container path
+  std::string type;    // "bind", "proc", "tmpfs", ...
+  std::vector<std::string> options;
+  bool create_dir = false;
+  bool create_file = false;
+};
+
+struct RlimitSpec {
+  int resource = 0;  // RLIMIT_*
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+struct Spec {
+  std::string runtime_dir;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // "K=V"
+  std::vector<NsSpec> namespaces;
+  std::string rootfs;
+  bool readonly_rootfs = false;
+  std::vector<MountSpec> mounts;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  std::string hostname;
+  std::string user;
+  std::string working_dir;
+  std::vector<int> capabilities;  // kept for the command (already defaulted)
+  std::vector<RlimitSpec> rlimits;
+  std::vector<std::vector<std::string>> pre_exec;
+};
+
+std::string encodeSpec(const Spec& spec);
+// Returns false on malformed input (truncated record, bad magic, ...).
+bool decodeSpec(const char* data, size_t size, Spec* out);
+
+// Name tables shared by both sides.
+// "CAP_NET_ADMIN" / "net_admin" -> 12; -1 when unknown.
+int capabilityFromName(const std::string& name);
+const char* capabilityName(int cap);  // "CAP_NET_ADMIN"; nullptr if unknown
+// "RLIMIT_NOFILE" / "nofile" -> RLIMIT_NOFILE; -1 when unknown.
+int rlimitFromName(const std::string& name);
+const char* rlimitName(int resource);  // "RLIMIT_NOFILE"; "RLIMIT_?" if unknown
+const char* namespaceName(uint64_t flag);  // "mnt", "uts", ...
+
+// The documented default capability set (the usual OCI default).
+std::vector<int> defaultCapabilities();
+
+// Control socket messages (first byte of each SEQPACKET message).
+inline constexpr char kMsgSpec = 'S';     // launcher -> init: the spec
+inline constexpr char kMsgGo = 'G';       // launcher -> init: release
+inline constexpr char kMsgReady = 'R';    // init -> launcher: blocked, creds attached
+inline constexpr char kMsgStarted = 'O';  // init -> launcher: command exec'd (or exec failed)
+inline constexpr char kMsgError = 'E';    // init -> launcher: one-line error follows
+inline constexpr char kMsgExecInit = 'X'; // clone child -> launcher: execve(init) failed, errno
+
+// warren-init's fd for the control socket.
+inline constexpr int kControlFd = 3;
+
+}  // namespace warren::launcher

@@ -1,0 +1,190 @@
+// LaunchRequest (protobuf LaunchInfo + argv) -> the compact Spec warren-init
+// reads. Everything that can be validated host-side is validated here, so a
+// bad LaunchInfo fails spawn() with a clear message before any process exists.
+#include "launcher/spec_builder.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <map>
+
+namespace warren::launcher {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+Result<uint64_t> nsFlag(v1::Namespace::Type t) {
+  switch (t) {
+    case v1::Namespace::MNT: return CLONE_NEWNS;
+    case v1::Namespace::UTS: return CLONE_NEWUTS;
+    case v1::Namespace::IPC: return CLONE_NEWIPC;
+    case v1::Namespace::PID: return CLONE_NEWPID;
+    case v1::Namespace::NET: return CLONE_NEWNET;
+    case v1::Namespace::CGROUP: return CLONE_NEWCGROUP;
+    default: return fail(Code::InvalidArgument, "namespace of unknown type " + std::to_string(t));
+  }
+}
+
+std::vector<std::string> commandArgv(const v1::CommandInfo& c) {
+  if (c.shell()) return {"/bin/sh", "-c", c.value()};
+  std::vector<std::string> argv{c.value()};
+  for (const auto& a : c.arguments()) argv.push_back(a);
+  return argv;
+}
+
+bool absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
+
+Result<void> addNamespaces(const v1::LaunchInfo& li, Spec& s) {
+  uint64_t created = 0, entered = 0;
+  for (const auto& n : li.namespaces()) {
+    WARREN_ASSIGN_OR_RETURN(uint64_t flag, nsFlag(n.type()));
+    const char* name = namespaceName(flag);
+    if (n.action() == v1::Namespace::CREATE) {
+      if (created & flag) continue;  // asked twice: one new namespace
+      created |= flag;
+      s.namespaces.push_back({flag, false, ""});
+    } else if (n.action() == v1::Namespace::ENTER) {
+      if (!absolute(n.path())) {
+        return fail(Code::InvalidArgument,
+                    std::string("ENTER ") + name + " namespace needs an absolute path, got '" +
+                        n.path() + "'");
+      }
+      if (entered & flag) {
+        return fail(Code::InvalidArgument,
+                    std::string("the ") + name + " namespace is entered twice");
+      }
+      entered |= flag;
+      s.namespaces.push_back({flag, true, n.path()});
+    } else {
+      return fail(Code::InvalidArgument, std::string(name) + " namespace without an action");
+    }
+  }
+  // CREATE after ENTER of the same type means "a new one inside the entered
+  // one" (mnt: cloned from it; pid: nested under it). Other types cannot be
+  // both: the new one would simply replace the entered one.
+  uint64_t both = created & entered & ~static_cast<uint64_t>(CLONE_NEWNS | CLONE_NEWPID);
+  if (both) {
+    return fail(Code::InvalidArgument, std::string("the ") + namespaceName(both & -both) +
+                                           " namespace is both entered and created");
+  }
+  bool own_mnt = created & CLONE_NEWNS;
+  if (!own_mnt) {
+    if (!li.rootfs().empty()) {
+      return fail(Code::InvalidArgument,
+                  "rootfs '" + li.rootfs() + "' needs the container's own mount namespace (CREATE MNT)");
+    }
+    if (li.mounts_size() || li.files_size() || li.masked_paths_size() ||
+        li.readonly_paths_size() || li.readonly_rootfs()) {
+      return fail(Code::InvalidArgument,
+                  "mounts, files, masked/readonly paths need the container's own mount namespace "
+                  "(CREATE MNT)");
+    }
+  }
+  if (!li.hostname().empty() && !(created & CLONE_NEWUTS)) {
+    return fail(Code::InvalidArgument,
+                "hostname '" + li.hostname() + "' needs the container's own UTS namespace (CREATE UTS)");
+  }
+  return {};
+}
+
+Result<void> addMounts(const v1::LaunchInfo& li, Spec& s) {
+  for (const auto& m : li.mounts()) {
+    if (!absolute(m.target())) {
+      return fail(Code::InvalidArgument,
+                  "mount target '" + m.target() + "' is not an absolute container path");
+    }
+    if (m.type().empty() && std::find(m.options().begin(), m.options().end(), "bind") == m.options().end() &&
+        std::find(m.options().begin(), m.options().end(), "rbind") == m.options().end()) {
+      return fail(Code::InvalidArgument, "mount '" + m.target() + "' has no type");
+    }
+    MountSpec ms{m.source(), m.target(), m.type(), {m.options().begin(), m.options().end()},
+                 m.create_dir(), m.create_file()};
+    s.mounts.push_back(std::move(ms));
+  }
+  // Extra /etc files: read-only file binds, in a stable order.
+  std::map<std::string, std::string> files(li.files().begin(), li.files().end());
+  for (const auto& [target, source] : files) {
+    if (!absolute(target) || !absolute(source)) {
+      return fail(Code::InvalidArgument,
+                  "file '" + source + "' -> '" + target + "': both paths must be absolute");
+    }
+    s.mounts.push_back({source, target, "bind", {"bind", "ro", "nosuid", "nodev"}, false, true});
+  }
+  for (const auto& p : li.masked_paths()) {
+    if (!absolute(p)) return fail(Code::InvalidArgument, "masked path '" + p + "' is not absolute");
+    s.masked_paths.push_back(p);
+  }
+  for (const auto& p : li.readonly_paths()) {
+    if (!absolute(p)) return fail(Code::InvalidArgument, "readonly path '" + p + "' is not absolute");
+    s.readonly_paths.push_back(p);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Spec> buildSpec(const LaunchRequest& req) {
+  const auto& li = req.launch_info;
+  Spec s;
+  if (req.argv.empty() || req.argv[0].empty()) {
+    return fail(Code::InvalidArgument, "launch: empty command");
+  }
+  if (!absolute(req.runtime_dir)) {
+    return fail(Code::InvalidArgument, "launch: runtime dir '" + req.runtime_dir + "' is not absolute");
+  }
+  s.runtime_dir = req.runtime_dir;
+  s.argv = req.argv;
+  WARREN_TRY(addNamespaces(li, s));
+
+  std::map<std::string, std::string> env(li.env().begin(), li.env().end());
+  for (const auto& [k, v] : env) {
+    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) {
+      return fail(Code::InvalidArgument, "environment variable name '" + k + "' is invalid");
+    }
+  }
+  if (!env.count("PATH")) env["PATH"] = kDefaultPath;
+  for (const auto& [k, v] : env) s.env.push_back(k + "=" + v);
+
+  if (!li.rootfs().empty() && !absolute(li.rootfs())) {
+    return fail(Code::InvalidArgument, "rootfs '" + li.rootfs() + "' is not an absolute path");
+  }
+  s.rootfs = li.rootfs();
+  s.readonly_rootfs = li.readonly_rootfs();
+  WARREN_TRY(addMounts(li, s));
+  s.hostname = li.hostname();
+  s.user = li.user();
+  if (!li.working_dir().empty() && !absolute(li.working_dir())) {
+    return fail(Code::InvalidArgument,
+                "working dir '" + li.working_dir() + "' is not an absolute container path");
+  }
+  s.working_dir = li.working_dir();
+
+  if (li.capabilities_size() == 0) {
+    s.capabilities = defaultCapabilities();
+  } else {
+    for (const auto& name : li.capabilities()) {
+      int c = capabilityFromName(name);
+      if (c < 0) return fail(Code::InvalidArgument, "unknown capability '" + name + "'");
+      if (std::find(s.capabilities.begin(), s.capabilities.end(), c) == s.capabilities.end()) {
+        s.capabilities.push_back(c);
+      }
+    }
+  }
+  for (const auto& r : li.rlimits()) {
+    int res = rlimitFromName(r.type());
+    if (res < 0) return fail(Code::InvalidArgument, "unknown rlimit '" + r.type() + "'");
+    if (r.soft() > r.hard()) {
+      return fail(Code::InvalidArgument, std::string(rlimitName(res)) + ": soft limit " +
+                                             std::to_string(r.soft()) + " above hard limit " +
+                                             std::to_string(r.hard()));
+    }
+    s.rlimits.push_back({res, r.soft(), r.hard()});
+  }
+  for (const auto& c : li.pre_exec()) {
+    if (c.value().empty()) return fail(Code::InvalidArgument, "pre_exec step with an empty command");
+    s.pre_exec.push_back(commandArgv(c));
+  }
+  return s;
+}
+
+}  // namespace warren::launcher
