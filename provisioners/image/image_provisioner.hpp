@@ -1,0 +1,48 @@
+// org.warren.provisioner.image ("image"): turns an image reference into a
+// container rootfs. Stores: OCI layout, oci-archive, docker-archive, a
+// registry (docker://). Backends: overlay, copy, bind.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "store.hpp"
+#include "warren/sdk/plugin.hpp"
+
+namespace warren::provisioners::image {
+
+class ImageProvisioner : public sdk::Provisioner {
+ public:
+  static Result<std::unique_ptr<ImageProvisioner>> create(const v1::PluginContext& ctx);
+
+  v1::PluginInfo info() const override;
+  Result<void> recover(const v1::RecoverRequest& req) override;
+  Result<v1::ProvisionResponse> provision(const v1::ProvisionRequest& req) override;
+  Result<void> destroy(const v1::ContainerRequest& req) override;
+  Result<v1::ImageInfo> pull(const v1::ImageRequest& req) override;
+  Result<v1::ImageList> listImages(const v1::Empty&) override;
+  Result<v1::PruneResponse> prune(const v1::Empty&) override;
+
+ private:
+  ImageProvisioner(Store store, SourceOptions opts, std::string backend,
+                   std::shared_ptr<spdlog::logger> log)
+      : store_(std::move(store)), opts_(std::move(opts)), backend_(std::move(backend)), log_(std::move(log)) {}
+
+  Result<std::string> chooseBackend(const std::string& requested);
+  Result<void> destroyById(const std::string& id);
+  Result<v1::ProvisionResponse> assemble(const std::string& id, const ImageRecord& img,
+                                         const std::string& backend, const std::string& rootfs);
+
+  Store store_;
+  SourceOptions opts_;
+  std::string backend_;  // operator's choice ("" = auto)
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex probe_mu_;
+  std::optional<bool> overlay_ok_;
+};
+
+}  // namespace warren::provisioners::image

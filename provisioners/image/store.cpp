@@ -1,0 +1,248 @@
+#include "store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "digest.hpp"
+#include "extract.hpp"
+#include "warren/sdk/fs.hpp"
+
+namespace warren::provisioners::image {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> listDir(const std::string& path) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+Result<UniqueFd> flockFile(const std::string& path, bool exclusive) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return failErrno("open lock '" + path + "'");
+  while (::flock(fd.get(), exclusive ? LOCK_EX : LOCK_SH) != 0) {
+    if (errno != EINTR) return failErrno("flock '" + path + "'");
+  }
+  return fd;
+}
+
+json toJson(const v1::ImageConfig& c) {
+  return json{{"entrypoint", std::vector<std::string>(c.entrypoint().begin(), c.entrypoint().end())},
+              {"cmd", std::vector<std::string>(c.cmd().begin(), c.cmd().end())},
+              {"env", std::vector<std::string>(c.env().begin(), c.env().end())},
+              {"working_dir", c.working_dir()},
+              {"user", c.user()}};
+}
+
+v1::ImageConfig configFromJson(const json& j) {
+  v1::ImageConfig c;
+  if (!j.is_object()) return c;
+  for (const auto& s : j.value("entrypoint", std::vector<std::string>{})) c.add_entrypoint(s);
+  for (const auto& s : j.value("cmd", std::vector<std::string>{})) c.add_cmd(s);
+  for (const auto& s : j.value("env", std::vector<std::string>{})) c.add_env(s);
+  c.set_working_dir(j.value("working_dir", ""));
+  c.set_user(j.value("user", ""));
+  return c;
+}
+
+Result<json> readJson(const std::string& path) {
+  WARREN_ASSIGN_OR_RETURN(auto bytes, fs::readFile(path));
+  json j = json::parse(bytes, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(Code::Internal, "corrupt record '" + path + "'");
+  return j;
+}
+
+}  // namespace
+
+Result<void> Store::init() {
+  for (const char* d : {"layers", "images", "containers", "locks", "tmp"}) {
+    WARREN_TRY(fs::mkdirs(root_ + "/" + d, 0700));
+  }
+  return {};
+}
+
+Result<std::string> Store::layerRootfs(const std::string& digest) const {
+  WARREN_ASSIGN_OR_RETURN(auto hex, digestHex(digest));
+  return root_ + "/layers/" + hex + "/rootfs";
+}
+
+Result<UniqueFd> Store::lock(bool exclusive) { return flockFile(root_ + "/locks/store.lock", exclusive); }
+
+std::string Store::imageKey(const std::string& reference) const {
+  return root_ + "/images/" + sha256Hex(reference).substr(0, 32) + ".json";
+}
+
+uint64_t Store::layerSize(const std::string& hex) const {
+  auto s = fs::readFile(root_ + "/layers/" + hex + "/size");
+  return s ? std::strtoull(s->c_str(), nullptr, 10) : 0;
+}
+
+Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts) {
+  std::string what = "image '" + ref.original + "'";
+  WARREN_ASSIGN_OR_RETURN(auto src, openSource(ref, opts));
+  WARREN_ASSIGN_OR_RETURN(ResolvedImage img, src->resolve());
+  WARREN_ASSIGN_OR_RETURN(auto config, parseImageConfig(img.config_json, what));
+  ImageRecord rec;
+  rec.reference = ref.canonical();
+  rec.manifest_digest = img.manifest_digest;
+  rec.config_digest = img.config_digest;
+  rec.config = config;
+  for (size_t i = 0; i < img.layers.size(); ++i) {
+    WARREN_TRY(ensureLayer(*src, img.layers[i], i, img.layers.size(), what));
+    rec.layers.push_back(img.layers[i].digest);
+    rec.size_bytes += layerSize(*digestHex(img.layers[i].digest));
+  }
+  json j{{"reference", rec.reference},     {"manifest_digest", rec.manifest_digest},
+         {"config_digest", rec.config_digest}, {"layers", rec.layers},
+         {"config", toJson(rec.config)},     {"size_bytes", rec.size_bytes}};
+  WARREN_TRY(fs::writeFileAtomic(imageKey(rec.reference), j.dump(2)));
+  return rec;
+}
+
+Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index, size_t count,
+                                const std::string& what) {
+  WARREN_ASSIGN_OR_RETURN(auto hex, digestHex(layer.digest));
+  std::string final = root_ + "/layers/" + hex;
+  std::string label = "layer " + std::to_string(index + 1) + "/" + std::to_string(count) + " " +
+                      layer.digest.substr(0, 19);
+  if (fs::exists(final)) {
+    log_->debug("{}: {} already unpacked", what, label);
+    return {};
+  }
+  // One unpacker per layer, across threads and processes.
+  WARREN_ASSIGN_OR_RETURN(auto lk, flockFile(root_ + "/locks/" + hex + ".lock", true));
+  if (fs::exists(final)) return {};
+  auto t0 = std::chrono::steady_clock::now();
+  log_->info("{}: pulling {}{}", what, label,
+             layer.size >= 0 ? " (" + std::to_string(layer.size) + " bytes)" : "");
+  WARREN_TRY(unpackLayer(src, layer, hex, what));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  log_->info("{}: unpacked {} ({} bytes) in {} ms", what, label, layerSize(hex), ms.count());
+  return {};
+}
+
+Result<void> Store::unpackLayer(Source& src, const BlobRef& layer, const std::string& hex,
+                                const std::string& what) {
+  std::string tmpl = tmpDir() + "/layer-" + hex.substr(0, 12) + ".XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return failErrno("mkdtemp '" + tmpl + "'");
+  Defer cleanup([&] { (void)fs::removeTree(tmpl); });
+  std::string blob = tmpl + "/blob";
+  WARREN_TRY(src.fetchBlob(layer, blob));
+  WARREN_TRY(verifyFile(blob, layer.digest, what + ": layer"));  // before any use
+  WARREN_TRY(fs::mkdirs(tmpl + "/rootfs", 0755));
+  ExtractOptions eo;
+  eo.what = what + ": layer " + layer.digest;
+  eo.whiteouts = true;
+  WARREN_ASSIGN_OR_RETURN(uint64_t size, extractTar(blob, tmpl + "/rootfs", eo));
+  if (::unlink(blob.c_str()) != 0) return failErrno("unlink '" + blob + "'");
+  WARREN_TRY(fs::writeFileAtomic(tmpl + "/size", std::to_string(size)));
+  std::string final = root_ + "/layers/" + hex;
+  if (::rename(tmpl.c_str(), final.c_str()) != 0) return failErrno("rename into '" + final + "'");
+  cleanup.dismiss();
+  return {};
+}
+
+Result<std::vector<ImageRecord>> Store::images() const {
+  std::vector<ImageRecord> out;
+  for (const auto& n : listDir(root_ + "/images")) {
+    if (n.size() < 5 || n.substr(n.size() - 5) != ".json") continue;
+    auto j = readJson(root_ + "/images/" + n);
+    if (!j) continue;
+    ImageRecord r;
+    r.reference = j->value("reference", "");
+    r.manifest_digest = j->value("manifest_digest", "");
+    r.config_digest = j->value("config_digest", "");
+    r.layers = j->value("layers", std::vector<std::string>{});
+    r.config = configFromJson((*j)["config"]);
+    r.size_bytes = j->value("size_bytes", uint64_t{0});
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<void> Store::writeContainer(const ContainerRecord& c) {
+  json j{{"id", c.id}, {"image", c.image}, {"backend", c.backend}, {"rootfs", c.rootfs}, {"layers", c.layers}};
+  return fs::writeFileAtomic(root_ + "/containers/" + c.id + ".json", j.dump(2));
+}
+
+Result<ContainerRecord> Store::readContainer(const std::string& id) const {
+  std::string path = root_ + "/containers/" + id + ".json";
+  if (!fs::exists(path)) return fail(Code::NotFound, "no rootfs record for container '" + id + "'");
+  WARREN_ASSIGN_OR_RETURN(json j, readJson(path));
+  ContainerRecord c;
+  c.id = id;
+  c.image = j.value("image", "");
+  c.backend = j.value("backend", "");
+  c.rootfs = j.value("rootfs", "");
+  c.layers = j.value("layers", std::vector<std::string>{});
+  return c;
+}
+
+Result<void> Store::removeContainer(const std::string& id) {
+  WARREN_TRY(fs::removeTree(containerDir(id)));
+  std::string path = root_ + "/containers/" + id + ".json";
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return failErrno("unlink '" + path + "'");
+  return {};
+}
+
+std::vector<std::string> Store::containerIds() const {
+  std::set<std::string> ids;
+  for (const auto& n : listDir(root_ + "/containers")) {
+    if (n.size() > 5 && n.substr(n.size() - 5) == ".json") {
+      ids.insert(n.substr(0, n.size() - 5));
+    } else if (n.find(".tmp") == std::string::npos) {
+      ids.insert(n);  // a scratch dir whose record never got written
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
+Result<Store::Pruned> Store::prune() {
+  WARREN_ASSIGN_OR_RETURN(auto lk, lock(true));
+  std::set<std::string> usedLayers, usedImages;
+  for (const auto& id : containerIds()) {
+    auto c = readContainer(id);
+    if (!c) continue;
+    usedImages.insert(c->image);
+    for (const auto& l : c->layers) {
+      if (auto hex = digestHex(l)) usedLayers.insert(*hex);
+    }
+  }
+  Pruned out;
+  WARREN_ASSIGN_OR_RETURN(auto imgs, images());
+  for (const auto& img : imgs) {
+    if (usedImages.count(img.reference)) continue;
+    std::string path = imageKey(img.reference);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return failErrno("unlink '" + path + "'");
+    out.removed.push_back("image " + img.reference);
+  }
+  for (const auto& hex : listDir(root_ + "/layers")) {
+    if (usedLayers.count(hex)) continue;
+    uint64_t size = layerSize(hex);
+    WARREN_TRY(fs::removeTree(root_ + "/layers/" + hex));
+    (void)::unlink((root_ + "/locks/" + hex + ".lock").c_str());
+    out.removed.push_back("layer sha256:" + hex);
+    out.freed_bytes += size;
+  }
+  for (const auto& n : listDir(tmpDir())) WARREN_TRY(fs::removeTree(tmpDir() + "/" + n));
+  log_->info("prune: removed {} entries, freed {} bytes", out.removed.size(), out.freed_bytes);
+  return out;
+}
+
+}  // namespace warren::provisioners::image

@@ -1,0 +1,30 @@
+// A minimal libcurl GET: headers in, status + headers + body (or a file) out.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "warren/sdk/result.hpp"
+
+namespace warren::provisioners::image {
+
+struct HttpResponse {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;                            // empty when written to a file
+};
+
+// GET `url`. With `to_file`, a 2xx body goes to that file (created), any
+// other body into `body`. Transport failures are Code::Unavailable.
+Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::string>& headers,
+                             const std::string& to_file = "");
+
+// Parses `Bearer realm="...",service="...",scope="..."` into its parameters
+// (lower-case keys; "scheme" holds the auth scheme).
+std::map<std::string, std::string> parseAuthenticate(const std::string& value);
+
+// Percent-encodes a query value.
+std::string urlEncode(const std::string& s);
+
+}  // namespace warren::provisioners::image
