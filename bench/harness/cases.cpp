@@ -1,0 +1,265 @@
+#include "cases.hpp"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
+#include <utility>
+
+#include "bundle.hpp"
+
+namespace bench {
+
+namespace {
+
+using Step = std::function<Run()>;
+
+double nowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+void record(Series& s, const Run& r) {
+  if (r.ok()) {
+    s.values.push_back(r.ms);
+    if (r.maxrss_kb > 0) s.peak_rss_kb.push_back(static_cast<double>(r.maxrss_kb));
+  } else {
+    ++s.failures;
+    s.last_error = "exit " + std::to_string(r.status) + ": " + r.err.substr(0, r.err.find('\n'));
+  }
+}
+
+// Round-robin over (runtime, step), rotating the start each round.
+void interleave(Ctx& c, const std::string& case_name, std::vector<std::pair<std::string, Step>> steps,
+                int rounds) {
+  for (auto& [name, step] : steps) c.report.series(case_name, name);
+  size_t n = steps.size();
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t k = 0; k < n; ++k) {
+      auto& [name, step] = steps[(k + static_cast<size_t>(r)) % n];
+      record(c.report.series(case_name, name), step());
+    }
+  }
+  std::fprintf(stderr, "  %s: %d rounds done\n", case_name.c_str(), rounds);
+}
+
+std::string say(const std::string& what, const Run& r) {
+  return what + " failed (exit " + std::to_string(r.status) + "): " + r.err.substr(0, 300);
+}
+
+}  // namespace
+
+std::string makeBundle(Ctx& c, const std::string& name, const BundleSpec& spec) {
+  std::string dir = c.scratch + "/" + name;
+  std::string cmd = "mkdir -p '" + dir + "' && cp -a '" + c.rootfs + "' '" + dir + "/rootfs'";
+  if (std::system(cmd.c_str()) != 0) return "cannot copy the rootfs to " + dir;
+  return writeConfig(dir, spec);
+}
+
+void caseTopLevel(Ctx& c) {
+  const std::string cs = "top-level launch+exit of true";
+  std::vector<std::pair<std::string, Step>> steps;
+  std::string t = c.rootfs + "/bin/true";
+  steps.push_back({"fork+exec static true", [t] { return spawn({t}); }});
+  steps.push_back({"unshare 5 ns + chroot", [&c] {
+                     return spawn({"/usr/bin/unshare", "--pid", "--net", "--ipc", "--uts", "--mount", "--fork",
+                                   "/usr/sbin/chroot", c.rootfs, "/bin/true"});
+                   }});
+  if (c.have_crun && makeBundle(c, "crun-top", {{"/bin/true"}, std::string(kCgroupRoot) + "/crun-top", 0}).empty()) {
+    steps.push_back({"crun", [&c] { return c.crun.exec({"run", "--bundle", c.scratch + "/crun-top", "wb-top"}); }});
+  }
+  if (c.have_runc && makeBundle(c, "runc-top", {{"/bin/true"}, std::string(kCgroupRoot) + "/runc-top", 0}).empty()) {
+    steps.push_back({"runc", [&c] { return c.runc.exec({"run", "--bundle", c.scratch + "/runc-top", "wb-top"}); }});
+  }
+  if (c.have_warren) {
+    steps.push_back({"warren", [&c] { return c.warren.exec({"run", "--rootfs", c.rootfs, "--", "/bin/true"}); }});
+  }
+  interleave(c, cs, std::move(steps), c.rounds);
+  c.report.target({cs, "warren", "crun", 0.7});
+}
+
+void caseNested(Ctx& c) {
+  const std::string cs = "nested launch+exit of true";
+  std::vector<std::pair<std::string, Step>> steps;
+  std::vector<std::function<void()>> teardown;
+  if (c.have_crun) {
+    std::string e = makeBundle(c, "crun-parent", {{"/bin/sleep", "100000"}, std::string(kCgroupRoot) + "/crun-parent", 0});
+    Run r = c.crun.exec({"run", "--detach", "--bundle", c.scratch + "/crun-parent", "wb-parent"});
+    int pid = r.ok() ? c.crun.pidOf("wb-parent") : 0;
+    teardown.push_back([&c] { c.crun.exec({"delete", "--force", "wb-parent"}); });
+    if (pid > 0) {
+      steps.push_back({"crun exec", [&c] { return c.crun.exec({"exec", "wb-parent", "/bin/true"}); }});
+      if (makeBundle(c, "crun-join", {{"/bin/true"}, std::string(kCgroupRoot) + "/crun-join", pid}).empty()) {
+        steps.push_back({"crun run joining ns", [&c] {
+                           return c.crun.exec({"run", "--bundle", c.scratch + "/crun-join", "wb-join"});
+                         }});
+      }
+    } else {
+      c.report.series(cs, "crun exec").note = say("crun run --detach", r) + e;
+    }
+  }
+  if (c.have_runc) {
+    makeBundle(c, "runc-parent", {{"/bin/sleep", "100000"}, std::string(kCgroupRoot) + "/runc-parent", 0});
+    Run r = c.runc.exec({"run", "--detach", "--bundle", c.scratch + "/runc-parent", "wb-parent"});
+    teardown.push_back([&c] { c.runc.exec({"delete", "--force", "wb-parent"}); });
+    if (r.ok()) steps.push_back({"runc exec", [&c] { return c.runc.exec({"exec", "wb-parent", "/bin/true"}); }});
+  }
+  if (c.have_warren) {
+    Run r = c.warren.exec({"launch", "--id", "wbparent", "--rootfs", c.rootfs, "--", "/bin/sleep", "100000"});
+    teardown.push_back([&c] { c.warren.exec({"destroy", "wbparent"}); });
+    if (r.ok()) {
+      steps.push_back({"warren", [&c] { return c.warren.exec({"run", "--parent", "wbparent", "--", "/bin/true"}); }});
+    } else {
+      c.report.series(cs, "warren").note = say("warren launch of the parent", r);
+    }
+  }
+  // Name the reference "crun" so ratios read against crun exec.
+  std::vector<std::pair<std::string, Step>> named;
+  for (auto& [n, s] : steps) named.push_back({n == "crun exec" ? "crun" : n, std::move(s)});
+  interleave(c, cs, std::move(named), c.rounds);
+  c.report.series(cs, "crun").note = "`crun exec` into a running container";
+  for (auto& t : teardown) t();
+  c.report.target({cs, "warren", "crun", 0.5});
+}
+
+void caseGroups(Ctx& c) {
+  if (!c.have_warren || c.warren.help().find("group") == std::string::npos) {
+    c.report.pending("task group of 1, 4, 16, 32 members",
+                     "the warren CLI has no `group launch` command in this build");
+    return;
+  }
+  const std::string cs = "task group launch to all running";
+  Run r = c.warren.exec({"launch", "--id", "wbgroup", "--rootfs", c.rootfs, "--", "/bin/sleep", "100000"});
+  if (!r.ok()) {
+    c.report.pending(cs, say("launch of the group's parent", r));
+    return;
+  }
+  for (int n : {1, 4, 16, 32}) {
+    auto& s = c.report.series(cs, "warren, " + std::to_string(n) + " members");
+    for (int round = 0; round < c.chain_rounds; ++round) {
+      std::vector<std::string> a{"group", "launch", "--parent", "wbgroup"};
+      for (int i = 0; i < n; ++i) {
+        a.push_back("--member");
+        a.push_back("m" + std::to_string(i) + "=/bin/sleep 100000");
+      }
+      Run g = c.warren.exec(a);
+      record(s, g);
+      for (int i = 0; i < n; ++i) c.warren.exec({"destroy", "wbgroup.m" + std::to_string(i)});
+    }
+  }
+  c.warren.exec({"destroy", "wbgroup"});
+}
+
+void caseChain(Ctx& c) {
+  if (!c.have_warren) return;
+  const std::string cs = "32-deep chain (launch all, then destroy)";
+  auto& launch = c.report.series(cs, "warren launch x32");
+  auto& destroy = c.report.series(cs, "warren destroy (32 levels)");
+  for (int round = 0; round < c.chain_rounds; ++round) {
+    double t0 = nowMs();
+    std::string path;
+    bool ok = true;
+    for (int level = 0; level < 32 && ok; ++level) {
+      std::string name = "wbchain" + std::to_string(level);
+      std::vector<std::string> a{"launch", "--id", name};
+      if (path.empty()) a.insert(a.end(), {"--rootfs", c.rootfs});
+      else a.insert(a.end(), {"--parent", path});
+      a.insert(a.end(), {"--", "/bin/sleep", "100000"});
+      Run r = c.warren.exec(a);
+      if (!r.ok()) {
+        ok = false;
+        ++launch.failures;
+        launch.last_error = "level " + std::to_string(level + 1) + ": " + r.err.substr(0, r.err.find('\n'));
+      }
+      path += (path.empty() ? "" : ".") + name;
+    }
+    if (ok) launch.values.push_back(nowMs() - t0);
+    Run d = c.warren.exec({"destroy", "wbchain0"});
+    record(destroy, d);
+  }
+  launch.note = "32 sequential `warren launch`, each nested in the previous; no peer nests containers";
+}
+
+void caseMemory(Ctx& c) {
+  const std::string pss = "resident memory per running container (Pss)";
+  const std::string rss = "resident memory per running container (VmRSS)";
+  int n = c.mem_containers;
+  if (c.have_warren) {
+    for (int i = 0; i < n; ++i) {
+      c.warren.exec({"launch", "--id", "wbmem" + std::to_string(i), "--rootfs", c.rootfs, "--", "/bin/sleep", "100000"});
+    }
+    for (const auto& k : c.warren.ps()) {
+      if (k.id.rfind("wbmem", 0) != 0 || k.pid <= 0) continue;
+      c.report.series(pss, "warren", "kB").values.push_back(static_cast<double>(pssKb(k.pid)));
+      c.report.series(rss, "warren", "kB").values.push_back(static_cast<double>(vmRssKb(k.pid)));
+    }
+    c.report.series(pss, "warren", "kB").note = "warren-init (the CLI exits; no daemon)";
+    for (int i = 0; i < n; ++i) c.warren.exec({"destroy", "wbmem" + std::to_string(i)});
+  }
+  if (c.have_crun && c.have_conmon) {
+    std::vector<int> conmons;
+    for (int i = 0; i < n; ++i) {
+      std::string id = "wbmem" + std::to_string(i);
+      std::string dir = c.scratch + "/" + id;
+      if (!makeBundle(c, id, {{"/bin/sleep", "100000"}, std::string(kCgroupRoot) + "/" + id, 0}).empty()) continue;
+      SpawnOpts o;
+      o.mntns_fd = c.crun.mntns;
+      Run r = spawn({"/usr/bin/conmon", "--cid", id, "--cuuid", id, "-n", id, "-r", "/usr/bin/crun", "--runtime-arg",
+                     "--root=" + c.crun.root, "-b", dir, "-p", dir + "/pid", "--conmon-pidfile", dir + "/conmon.pid",
+                     "--exit-dir", dir, "-l", "k8s-file:" + dir + "/log", "--socket-dir-path", dir},
+                    o);
+      c.crun.exec({"start", id});
+      std::FILE* f = std::fopen((dir + "/conmon.pid").c_str(), "r");
+      int pid = 0;
+      if (f) {
+        if (std::fscanf(f, "%d", &pid) != 1) pid = 0;
+        std::fclose(f);
+      }
+      if (pid > 0) conmons.push_back(pid);
+      else c.report.series(pss, "crun", "kB").note = say("conmon", r);
+    }
+    usleep(200000);
+    for (int pid : conmons) {
+      c.report.series(pss, "crun", "kB").values.push_back(static_cast<double>(pssKb(pid)));
+      c.report.series(rss, "crun", "kB").values.push_back(static_cast<double>(vmRssKb(pid)));
+    }
+    c.report.series(pss, "crun", "kB").note = "conmon (crun itself exits after start)";
+    for (int i = 0; i < n; ++i) c.crun.exec({"delete", "--force", "wbmem" + std::to_string(i)});
+    for (int pid : conmons) {
+      for (int w = 0; w < 100 && kill(pid, 0) == 0; ++w) usleep(20000);
+    }
+  }
+  c.report.target({pss, "warren", "crun", 0.5});
+}
+
+void caseRecovery(Ctx& c) {
+  if (!c.have_warren) return;
+  int n = c.recover_containers;
+  const std::string cs = "recovery with " + std::to_string(n) + " running containers";
+  double t0 = nowMs();
+  int launched = 0;
+  for (int i = 0; i < n; ++i) {
+    if (c.warren.exec({"launch", "--id", "wbrec" + std::to_string(i), "--rootfs", c.rootfs, "--", "/bin/sleep",
+                       "100000"}).ok()) {
+      ++launched;
+    }
+  }
+  double launch_ms = nowMs() - t0;
+  auto& rec = c.report.series(cs, "warren recover");
+  auto& ps = c.report.series(cs, "warren ps");
+  for (int r = 0; r < c.chain_rounds; ++r) {
+    record(rec, c.warren.exec({"recover"}));
+    record(ps, c.warren.exec({"ps"}));
+  }
+  int alive = 0;
+  for (const auto& k : c.warren.ps()) alive += k.id.rfind("wbrec", 0) == 0 ? 1 : 0;
+  char note[160];
+  std::snprintf(note, sizeof note, "%d launched in %.0f ms; %d still listed after recover", launched, launch_ms, alive);
+  rec.note = note;
+  for (int i = 0; i < n; ++i) c.warren.exec({"destroy", "wbrec" + std::to_string(i)});
+}
+
+}  // namespace bench

@@ -1,0 +1,30 @@
+#!/bin/bash
+# One command: build warren (tests off, so another folder's half-edited test
+# never blocks a benchmark) and the harness, then run every case beside crun,
+# runc and the floors. Extra arguments go to the harness, e.g.
+#   bench/run.sh --rounds 50 --recover 500
+# Needs root and the Debian packages: crun runc conmon busybox-static gnuplot-nox.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${WARREN_BENCH_BUILD:-build-bench}
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root" >&2; exit 2; }
+missing=()
+for tool in crun:crun runc:runc conmon:conmon busybox:busybox-static gnuplot:gnuplot-nox; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+[ ${#missing[@]} = 0 ] || echo "bench/run.sh: missing (apt-get install ${missing[*]}); those rows are skipped" >&2
+
+cmake -S . -B "$BUILD" -DWARREN_BUILD_TESTS=OFF >/dev/null
+if ! make -C "$BUILD" -j"$(nproc)" >/dev/null 2>"$BUILD/bench-make.log"; then
+  echo "bench/run.sh: full build failed (see $BUILD/bench-make.log); building the core and what plugins build" >&2
+  make -C "$BUILD" -k -j"$(nproc)" warren_cli warren-init >/dev/null 2>&1 || true
+  for t in filesystem_linux warren_isolator_pid warren_isolator_network volumes isolator_cgroups; do
+    make -C "$BUILD" "$t" >/dev/null 2>&1 || echo "bench/run.sh: plugin $t did not build" >&2
+  done
+fi
+cmake -S bench -B "$BUILD/bench-harness" >/dev/null
+make -C "$BUILD/bench-harness" >/dev/null
+
+exec "$BUILD/bench-harness/warren-bench" \
+  --warren "$PWD/$BUILD/bin/warren" --plugin_dir "$PWD/$BUILD/plugins" \
+  --init "$PWD/$BUILD/bin/warren-init" --out "$PWD/bench/results" "$@"
