@@ -102,6 +102,9 @@ Result<v1::LaunchInfo> NetworkIsolator::prepareNested(const v1::ContainerContext
 Result<v1::LaunchInfo> NetworkIsolator::prepareTopLevel(const v1::ContainerContext& c, Mode mode) {
   const std::string id = formatId(c.id());
   const std::string hostname = c.config().hostname().empty() ? id : c.config().hostname();
+  if (c.runtime_dir().empty()) {
+    return fail(Code::InvalidArgument, "container '" + id + "': no runtime dir for /etc files");
+  }
   v1::LaunchInfo li;
   std::optional<Ipv4> addr;
   if (mode == Mode::Bridge) {
@@ -121,7 +124,6 @@ Result<v1::LaunchInfo> NetworkIsolator::prepareTopLevel(const v1::ContainerConte
     auto br = ensureBridge(sk->get(), settings_.bridge, cidr.gateway(), cidr.prefix);
     if (!br) return undo(br.error());
   }
-  if (c.runtime_dir().empty()) return undo(Error(Code::InvalidArgument, "no runtime dir"));
   const std::string dir = c.runtime_dir() + "/network";
   auto files = writeEtcFiles(dir, mode, hostname, addr, settings_.nameservers);
   if (!files) return undo(files.error());
@@ -210,10 +212,14 @@ Result<void> NetworkIsolator::cleanup(const v1::ContainerRequest& req) {
   const std::string veth = vethName(id);
   if (auto sk = openRoute(); !sk) {
     keep(fail(sk.error()));
-  } else if (auto del = deleteLink(sk->get(), veth); !del) {
-    keep(fail(del.error()));
-  } else if (*del) {
-    log_->info("container_id={} removed veth {}", id, veth);
+  } else if (auto found = findLink(sk->get(), veth); !found) {
+    keep(fail(found.error()));
+  } else if (*found) {  // look first: deleting needs CAP_NET_ADMIN even when absent
+    if (auto del = deleteLink(sk->get(), veth); !del) {
+      keep(fail(del.error()));
+    } else if (*del) {
+      log_->info("container_id={} removed veth {}", id, veth);
+    }
   }
   if (ipam_ && res) {
     auto freed = ipam_->release(id);
