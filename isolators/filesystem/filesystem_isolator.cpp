@@ -75,7 +75,7 @@ Result<std::unique_ptr<LinuxFilesystemIsolator>> LinuxFilesystemIsolator::create
   }
   std::string records = ctx.plugin_runtime_dir();
   if (records.empty() && !ctx.runtime_dir().empty()) {
-    records = ctx.runtime_dir() + "/plugins/filesystem-linux";
+    records = ctx.runtime_dir() + "/plugins/filesystem_linux";
   }
   if (!records.empty()) {
     records += "/containers";

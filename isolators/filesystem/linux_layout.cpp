@@ -18,7 +18,7 @@ v1::Mount mount(const std::string& source, const std::string& target, const std:
   return m;
 }
 
-void addDev(v1::LaunchInfo& li, const std::string& rootfs, const LayoutOptions& o) {
+void addDev(v1::LaunchInfo& li, const LayoutOptions& o) {
   *li.add_mounts() = mount("tmpfs", "/dev", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"});
   for (const auto& dev : deviceNodes()) {
     v1::Mount m = mount(dev, dev, "bind", {"bind"});
@@ -28,13 +28,9 @@ void addDev(v1::LaunchInfo& li, const std::string& rootfs, const LayoutOptions& 
   }
   *li.add_mounts() = mount("devpts", "/dev/pts", "devpts",
                            {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
-  // /dev/ptmx must open the container's own devpts instance: bind its
-  // pts/ptmx, which at mount time (before pivot_root) is reached through
-  // the rootfs path. A bind of the host's /dev/ptmx node would not work.
-  v1::Mount ptmx = mount(rootfs + "/dev/pts/ptmx", "/dev/ptmx", "bind", {"bind"});
-  ptmx.set_create_dir(false);
-  ptmx.set_create_file(true);
-  *li.add_mounts() = ptmx;
+  // /dev/ptmx is left to warren-init (a symlink to pts/ptmx): a bind of the
+  // host's ptmx node would not find this container's devpts instance, and
+  // bind sources are taken from the host before the rootfs exists.
   *li.add_mounts() = mount("shm", "/dev/shm", "tmpfs",
                            {"nosuid", "nodev", "noexec", "mode=1777"});
   li.mutable_mounts(li.mounts_size() - 1)->add_options("size=" + std::to_string(o.shm_bytes));
@@ -115,17 +111,13 @@ Result<v1::LaunchInfo> buildLaunchInfo(const v1::ContainerContext& c, const Layo
       return fail(Code::FailedPrecondition, "rootfs '" + c.rootfs() + "' is not a directory");
     }
     li.set_rootfs(c.rootfs());
-    addDev(li, c.rootfs(), o);
+    addDev(li, o);
     if (o.sys == SysMode::Sysfs) {
       *li.add_mounts() = mount("sysfs", "/sys", "sysfs", {"ro", "nosuid", "nodev", "noexec"});
     } else if (o.sys == SysMode::Bind) {
       *li.add_mounts() = mount("/sys", "/sys", "bind", {"rbind", "ro", "nosuid", "nodev", "noexec"});
     }
-    // warren-init mounts /proc only for a new pid namespace; a nested
-    // container sharing its parent's pid namespace gets it from us.
-    if (c.has_parent() && c.config().share_pid_namespace()) {
-      *li.add_mounts() = mount("proc", "/proc", "proc", {"nosuid", "nodev", "noexec"});
-    }
+    // /proc: warren-init mounts one for every container with a rootfs.
     li.set_readonly_rootfs(setting->value_or(o.readonly_rootfs));
   } else if (setting->value_or(false)) {
     return fail(Code::InvalidArgument,
