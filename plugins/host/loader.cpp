@@ -1,12 +1,19 @@
 #include "host/loader.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include <dlfcn.h>
+
+#include <fstream>
+#include <iterator>
+
 #include <boost/dll/shared_library.hpp>
+#include <google/protobuf/descriptor.h>
 
 namespace warren::plugins {
 namespace {
@@ -52,7 +59,37 @@ bool nameChar(char c) {
          c == '_' || c == '-';
 }
 
+// True when this very file is already mapped into the process (loaded by an
+// earlier host): dlopen would then run no initializers at all.
+bool alreadyLoaded(const std::string& path) {
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+  if (h == nullptr) return false;
+  dlclose(h);  // drops only the reference NOLOAD took
+  return true;
+}
+
 }  // namespace
+
+std::vector<std::string> embeddedProtoFiles(const std::string& bytes) {
+  // Generated code embeds each serialized FileDescriptorProto, which starts
+  // with field 1 (tag 0x0a), a one-byte length and the file's name.
+  std::vector<std::string> names;
+  const std::string_view all(bytes);
+  for (size_t at = all.find(".proto"); at != std::string_view::npos; at = all.find(".proto", at + 1)) {
+    size_t end = at + 6;
+    for (size_t len = 7; len < 128 && len + 2 <= end; ++len) {
+      size_t start = end - len;
+      if (static_cast<unsigned char>(all[start - 1]) != len || all[start - 2] != '\x0a') continue;
+      std::string_view name = all.substr(start, len);
+      bool clean = std::all_of(name.begin(), name.end(), [](char c) {
+        return nameChar(c) || c == '/' || c == '.';
+      });
+      if (clean) names.emplace_back(name);
+      break;
+    }
+  }
+  return names;
+}
 
 bool validPluginName(const std::string& name) {
   if (name.empty() || name.size() > 128 || name.find('.') == std::string::npos) return false;
@@ -127,7 +164,25 @@ Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plug
   return lib;
 }
 
+Result<void> checkProtoClash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};  // dlopen reports why it cannot be read
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const auto& name : embeddedProtoFiles(bytes)) {
+    if (pool->FindFileByName(name) != nullptr) {
+      return fail(pluginError(path, "defines proto file '" + name +
+                                        "', which is already loaded (the same plugin installed "
+                                        "twice, or SDK protos compiled into the plugin)"));
+    }
+  }
+  return {};
+}
+
 Result<LoadedLibrary> loadLibrary(const std::string& path) {
+  // Loading a second copy of a registered proto file makes protobuf throw
+  // from inside dlopen, which leaves the dynamic loader locked: refuse first.
+  if (!alreadyLoaded(path)) WARREN_TRY(checkProtoClash(path));
   auto lib = std::make_unique<boost::dll::shared_library>();
   const warren_plugin_descriptor* d = nullptr;
   try {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "host/plugin_host.hpp"
 #include "warren/sdk/abi.h"
@@ -24,6 +25,10 @@ Result<LoadedLibrary> loadLibrary(const std::string& path);
 
 // Checks a descriptor that is already in memory (loadLibrary's second half).
 Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plugin_descriptor* d);
+
+// Names of the proto files whose generated code a library embeds (and would
+// register in protobuf's global pool when loaded), read from its bytes.
+std::vector<std::string> embeddedProtoFiles(const std::string& bytes);
 
 // Valid names: reverse-DNS "org.vendor.isolator.x" and short "x" or "a/b".
 bool validPluginName(const std::string& name);

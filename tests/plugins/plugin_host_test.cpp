@@ -92,26 +92,52 @@ TEST(PluginLoad, DuplicateNameAndShortName) {
   EXPECT_EQ((*p)->descriptor().path, fixture("dup_a"));
 }
 
+// protobuf cannot register one proto file twice, and throwing from inside
+// dlopen would leave the dynamic loader locked: such files are refused
+// before they are opened.
+TEST(PluginLoad, SecondCopyOfAPluginProtoIsRefusedBeforeLoading) {
+  auto host = makeHost();
+  ASSERT_TRUE(host->loadFile(fixture("proto_a")));
+  EXPECT_EQ(loadError(*host, fixture("proto_b")),
+            "plugin '" + fixture("proto_b") +
+                "': defines proto file 'org/warren/test/fixture_config.proto', which is already "
+                "loaded (the same plugin installed twice, or SDK protos compiled into the plugin)");
+  // A later host in the same process may load proto_a again (already mapped).
+  auto other = makeHost();
+  EXPECT_TRUE(other->loadFile(fixture("proto_a")));
+  EXPECT_TRUE(other->loadFile(fixture("good"))) << "the loader still works";
+}
+
+TEST(PluginLoad, SdkProtosCompiledIntoAPluginAreRefused) {
+  auto host = makeHost();
+  EXPECT_EQ(loadError(*host, fixture("sdk_protos")),
+            "plugin '" + fixture("sdk_protos") +
+                "': defines proto file 'warren/v1/container.proto', which is already "
+                "loaded (the same plugin installed twice, or SDK protos compiled into the plugin)");
+}
+
 TEST(PluginScan, BrokenFilesDoNotStopGoodOnes) {
   auto host = makeHost({fixtureDir()});
   host->scan();
   std::vector<std::string> errors;
   for (const auto& e : host->errors()) errors.push_back(e.message());
   // Sorted by file name; each names its file.
-  ASSERT_EQ(errors.size(), 6u) << ::testing::PrintToString(errors);
+  ASSERT_EQ(errors.size(), 8u) << ::testing::PrintToString(errors);
   EXPECT_EQ(errors[0].rfind("plugin '" + fixture("abi_major") + "': ABI major 2", 0), 0u);
   EXPECT_EQ(errors[1].rfind("plugin '" + fixture("abi_minor") + "': ABI minor 1", 0), 0u);
   EXPECT_EQ(errors[2].rfind("plugin '" + fixture("bad") + "': not a loadable", 0), 0u);
   EXPECT_EQ(errors[3].rfind("plugin '" + fixture("dup_b") + "': duplicate", 0), 0u);
   EXPECT_EQ(errors[4].rfind("plugin '" + fixture("dup_c") + "': duplicate", 0), 0u);
   EXPECT_EQ(errors[5].rfind("plugin '" + fixture("no_descriptor") + "': no 'warren_plugin'", 0), 0u);
+  EXPECT_EQ(errors[6].rfind("plugin '" + fixture("proto_b") + "': defines proto file", 0), 0u);
+  EXPECT_EQ(errors[7].rfind("plugin '" + fixture("sdk_protos") + "': defines proto file", 0), 0u);
   for (const auto& e : errors) EXPECT_EQ(e.find('\n'), std::string::npos) << e;
 
   std::vector<std::string> names;
   for (const auto* d : host->available(Kind::Isolator)) names.push_back(d->short_name);
   EXPECT_EQ(names, (std::vector<std::string>{"create-fails", "cycle/x", "cycle/y", "dep/a", "dep/b",
-                                             "dep/c", "dup", "good", "prepare-fails", "slow",
-                                             "throws"}));
+                                             "dep/c", "dup", "good", "prepare-fails", "proto-a",
+                                             "slow", "throws"}));
   EXPECT_TRUE(host->available(Kind::Provisioner).empty());
   auto good = host->instance(Kind::Isolator, "good");
   ASSERT_TRUE(good) << good.error().message();
@@ -120,7 +146,7 @@ TEST(PluginScan, BrokenFilesDoNotStopGoodOnes) {
 
   // A second scan reports the same errors once, not twice.
   host->scan();
-  EXPECT_EQ(host->errors().size(), 6u);
+  EXPECT_EQ(host->errors().size(), 8u);
 }
 
 TEST(PluginScan, OnlyRegularSoFilesNonRecursive) {
@@ -155,7 +181,7 @@ TEST(PluginScan, UnknownIsolatorListsAvailable) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
             "unknown isolator 'nope' (available: create-fails, cycle/x, cycle/y, dep/a, dep/b, "
-            "dep/c, dup, good, prepare-fails, slow, throws)");
+            "dep/c, dup, good, prepare-fails, proto-a, slow, throws)");
   auto prov = host->instance(Kind::Provisioner, "good");
   ASSERT_FALSE(prov);
   EXPECT_EQ(prov.error().message(), "unknown provisioner 'good' (available: none)");
