@@ -1,0 +1,229 @@
+#include "cgroups_isolator.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "cgroupfs.hpp"
+#include "org/warren/isolators/cgroups/config.pb.h"
+#include "warren/sdk/fs.hpp"
+#include "warren/sdk/ids.hpp"
+
+namespace warren::isolators::cgroups {
+
+namespace {
+
+bool isDebug(const v1::ContainerConfig& c) { return c.container_class() == v1::DEBUG; }
+
+Result<bool> parseBoolFlag(const v1::PluginContext& ctx, const std::string& key) {
+  auto it = ctx.flags().find(key);
+  if (it == ctx.flags().end() || it->second.empty()) return false;
+  const std::string& v = it->second;
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  return fail(Code::InvalidArgument, "flag " + key + "='" + v + "' is not true or false");
+}
+
+Result<std::string> rootRel(const std::string& root) {
+  std::string r = root.empty() ? "/warren" : root;
+  if (r[0] != '/') {
+    return fail(Code::InvalidArgument, "cgroups_root '" + r + "' must be an absolute path");
+  }
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (r == "/") return fail(Code::InvalidArgument, "cgroups_root must not be '/'");
+  std::string rel = r.substr(1);
+  size_t i = 0;
+  while (i <= rel.size()) {
+    size_t j = rel.find('/', i);
+    if (j == std::string::npos) j = rel.size();
+    std::string part = rel.substr(i, j - i);
+    if (part.empty() || part == "." || part == ".." || part == kLeaf) {
+      return fail(Code::InvalidArgument, "cgroups_root '" + root + "' has an invalid component '" +
+                                             part + "'");
+    }
+    i = j + 1;
+  }
+  return rel;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CgroupsIsolator>> CgroupsIsolator::create(const v1::PluginContext& ctx) {
+  WARREN_ASSIGN_OR_RETURN(auto cfg, sdk::parseConfig<Config>(ctx));
+  WARREN_ASSIGN_OR_RETURN(bool cfs_flag, parseBoolFlag(ctx, "cgroups_enable_cfs"));
+  WARREN_ASSIGN_OR_RETURN(std::string root_rel, rootRel(ctx.cgroups_root()));
+  Options o;
+  o.enable_cfs = cfs_flag || cfg.enable_cfs();
+  if (cfg.cfs_period_us() != 0) {
+    if (cfg.cfs_period_us() < 1000 || cfg.cfs_period_us() > 1000000) {
+      return fail(Code::InvalidArgument, "cfs_period_us=" + std::to_string(cfg.cfs_period_us()) +
+                                             " must be between 1000 and 1000000");
+    }
+    o.cfs_period_us = cfg.cfs_period_us();
+  }
+  o.devices = !cfg.disable_devices();
+  for (const auto& rule : cfg.allowed_devices()) {
+    WARREN_TRY(validateDeviceRule(rule));
+    o.extra_devices.push_back(rule);
+  }
+  if (cfg.kill_timeout_ms() != 0) o.kill_timeout = std::chrono::milliseconds(cfg.kill_timeout_ms());
+  if (cfg.rmdir_timeout_ms() != 0) o.rmdir_timeout = std::chrono::milliseconds(cfg.rmdir_timeout_ms());
+
+  std::string hierarchy = "/sys/fs/cgroup";
+  if (auto it = ctx.flags().find("cgroups_hierarchy"); it != ctx.flags().end() && !it->second.empty()) {
+    hierarchy = it->second;
+  }
+  auto backend = makeBackend(hierarchy, o);
+  if (!backend) return fail(std::move(backend.error()));
+  auto log = sdk::makeLogger("warren.isolator.cgroups");
+  if ((*backend)->version() == 2 && o.devices) {
+    log->warn("{}: device access is not restricted on cgroup v2 (needs an eBPF device "
+              "program, not implemented)", (*backend)->describe());
+  }
+  std::string records;
+  if (!ctx.plugin_runtime_dir().empty()) {
+    records = ctx.plugin_runtime_dir() + "/limits";
+    WARREN_TRY(fs::mkdirs(records));
+  }
+  return std::make_unique<CgroupsIsolator>(std::move(*backend), root_rel, records, o, log);
+}
+
+CgroupsIsolator::CgroupsIsolator(std::unique_ptr<Backend> backend, std::string root_rel,
+                                 std::string records_dir, Options opts,
+                                 std::shared_ptr<spdlog::logger> log)
+    : backend_(std::move(backend)),
+      root_rel_(std::move(root_rel)),
+      records_dir_(std::move(records_dir)),
+      opts_(std::move(opts)),
+      log_(std::move(log)) {}
+
+std::string CgroupsIsolator::rel(const v1::ContainerID& id) const {
+  std::string r = root_rel_;
+  for (const auto& n : id.path()) r += "/" + n;
+  return r;
+}
+
+Result<void> CgroupsIsolator::requireControllers(const Limits& l, const std::string& id) const {
+  auto need = [&](bool wanted, Controller c, const char* why) -> Result<void> {
+    if (!wanted || backend_->has(c)) return {};
+    return fail(Code::FailedPrecondition,
+                std::string("container '") + id + "': the " + controllerName(c) +
+                    " cgroup controller is not available on this machine (" +
+                    backend_->describe() + "), needed for " + why);
+  };
+  WARREN_TRY(need(l.cpus > 0, Controller::Cpu, "resources.cpus"));
+  WARREN_TRY(need(l.mem_bytes > 0, Controller::Memory, "resources.mem_bytes"));
+  WARREN_TRY(need(l.pids > 0, Controller::Pids, "resources.pids"));
+  WARREN_TRY(need(!l.cpuset_cpus.empty() || !l.cpuset_mems.empty(), Controller::Cpuset,
+                  "cgroups.cpuset_cpus/cpuset_mems"));
+  WARREN_TRY(need(!l.extra_devices.empty(), Controller::Devices, "cgroups.devices_allow"));
+  return {};
+}
+
+Result<v1::LaunchInfo> CgroupsIsolator::prepare(const v1::PrepareRequest& req) {
+  const auto& c = req.container();
+  WARREN_TRY(validateId(c.id()));
+  std::string id = formatId(c.id());
+  if (isDebug(c.config())) {
+    auto l = limitsFromConfig(c.config());
+    if (!l || l->any()) {
+      return fail(Code::InvalidArgument,
+                  "container '" + id + "' is a DEBUG container: it runs in its parent's cgroups "
+                  "and cannot ask for resources or cgroups settings of its own");
+    }
+    if (!hasParent(c.id())) {
+      return fail(Code::InvalidArgument, "DEBUG container '" + id + "' has no parent");
+    }
+    return v1::LaunchInfo{};
+  }
+  auto limits = limitsFromConfig(c.config());
+  if (!limits) return fail(std::move(limits.error().context("container '" + id + "'")));
+  WARREN_TRY(requireControllers(*limits, id));
+  if (hasParent(c.id())) {
+    WARREN_TRY(checkAgainstAncestors(c.id(), *limits, c.has_parent() ? &c.parent() : nullptr));
+  }
+  auto made = backend_->create(rel(c.id()), *limits);
+  if (!made) return fail(std::move(made.error().context("container '" + id + "'")));
+  writeRecord(c.id(), *limits);
+  log_->info("container_id={} cgroup {} created (cpus={} mem={} pids={})", id,
+             backend_->cgroupPath(rel(c.id())), limits->cpus, limits->mem_bytes, limits->pids);
+  return v1::LaunchInfo{};
+}
+
+Result<void> CgroupsIsolator::isolate(const v1::IsolateRequest& req) {
+  const auto& c = req.container();
+  WARREN_TRY(validateId(c.id()));
+  std::string id = formatId(c.id());
+  if (req.pid() <= 0) return fail(Code::InvalidArgument, "container '" + id + "': invalid pid");
+  // A DEBUG container's processes join its parent's cgroups.
+  v1::ContainerID target = isDebug(c.config()) ? parentOf(c.id()) : c.id();
+  if (!backend_->exists(rel(target))) {
+    return fail(Code::NotFound, "container '" + id + "': cgroup '" +
+                                    backend_->cgroupPath(rel(target)) + "' does not exist");
+  }
+  auto r = backend_->attach(rel(target), req.pid());
+  if (!r) return fail(std::move(r.error().context("container '" + id + "'")));
+  return {};
+}
+
+Result<void> CgroupsIsolator::cleanup(const v1::ContainerRequest& req) {
+  if (!validateId(req.id())) return {};  // nothing of ours can be named by it
+  std::string id = formatId(req.id());
+  if (req.has_state() && isDebug(req.state().config())) return {};  // parent's cgroups
+  Result<void> r;
+  if (backend_->exists(rel(req.id()))) {
+    r = backend_->destroy(rel(req.id()));
+    if (!r) {
+      r.error().context("container '" + id + "': cleanup");
+      log_->error("container_id={} {}", id, r.error().message());
+    } else {
+      log_->info("container_id={} cgroup removed", id);
+    }
+  }
+  if (r) removeRecords(id);
+  return r;
+}
+
+Result<void> CgroupsIsolator::recover(const v1::RecoverRequest& req) {
+  std::set<std::string> known;
+  for (const auto& s : req.containers()) known.insert(formatId(s.id()));
+  Result<void> r = removeOrphans(root_rel_, "", known);
+  // Records of containers warren no longer knows.
+  if (!records_dir_.empty()) {
+    DIR* d = ::opendir(records_dir_.c_str());
+    if (d != nullptr) {
+      std::vector<std::string> stale;
+      while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == ".." || n.find(".tmp") != std::string::npos) continue;
+        if (!known.count(n)) stale.push_back(n);
+      }
+      ::closedir(d);
+      for (const auto& n : stale) ::unlink((records_dir_ + "/" + n).c_str());
+    }
+  }
+  return r;
+}
+
+Result<void> CgroupsIsolator::removeOrphans(const std::string& rel_dir, const std::string& prefix,
+                                            const std::set<std::string>& known) {
+  Result<void> first;
+  for (const auto& name : backend_->children(rel_dir)) {
+    std::string id = prefix.empty() ? name : prefix + "." + name;
+    std::string child = rel_dir + "/" + name;
+    Result<void> r;
+    if (known.count(id)) {
+      r = removeOrphans(child, id, known);
+    } else {
+      log_->warn("container_id={} orphan cgroup {}: killing its processes and removing it", id,
+                 backend_->cgroupPath(child));
+      r = backend_->destroy(child);
+      if (!r) r.error().context("orphan cgroup '" + backend_->cgroupPath(child) + "'");
+    }
+    if (!r && first) first = r;
+  }
+  return first;
+}
+
+}  // namespace warren::isolators::cgroups

@@ -1,0 +1,59 @@
+// The cgroups isolator: every container, nested or not, gets its own cgroup
+// <cgroups_root>/<top>/<child>/... with its own cpu, memory, pids, devices
+// and cpuset limits; DEBUG containers run in their parent's cgroups.
+//
+// Stateless between calls (several warren processes may drive the same
+// containers): everything is derived from the container ID, the kernel's
+// cgroup files and a small record of the limits applied per container in
+// the plugin's runtime dir.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "backend.hpp"
+#include "limits.hpp"
+#include "warren/sdk/plugin.hpp"
+
+namespace warren::isolators::cgroups {
+
+class CgroupsIsolator final : public sdk::Isolator {
+ public:
+  static Result<std::unique_ptr<CgroupsIsolator>> create(const v1::PluginContext& ctx);
+
+  CgroupsIsolator(std::unique_ptr<Backend> backend, std::string root_rel, std::string records_dir,
+                  Options opts, std::shared_ptr<spdlog::logger> log);
+
+  Result<void> recover(const v1::RecoverRequest& req) override;
+  Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& req) override;
+  Result<void> isolate(const v1::IsolateRequest& req) override;
+  Result<v1::WatchResponse> watch(const v1::WatchRequest& req) override;
+  Result<void> update(const v1::UpdateRequest& req) override;
+  Result<v1::ResourceStatistics> usage(const v1::ContainerRequest& req) override;
+  Result<v1::ContainerStatus> status(const v1::ContainerRequest& req) override;
+  Result<void> cleanup(const v1::ContainerRequest& req) override;
+
+ private:
+  std::string rel(const v1::ContainerID& id) const;
+  Result<void> requireControllers(const Limits& l, const std::string& id) const;
+  // The nearest ancestor limits per resource, for checks against parents.
+  Limits recordedLimits(const v1::ContainerID& id, bool* found) const;
+  Result<void> checkAgainstAncestors(const v1::ContainerID& id, const Limits& l,
+                                     const v1::ContainerState* parent) const;
+  Result<void> checkAgainstChildren(const v1::ContainerID& id, const Limits& l) const;
+  void writeRecord(const v1::ContainerID& id, const Limits& l) const;
+  void removeRecords(const std::string& id_text) const;
+  Result<void> removeOrphans(const std::string& rel_dir, const std::string& id_prefix,
+                             const std::set<std::string>& known);
+
+  std::unique_ptr<Backend> backend_;
+  std::string root_rel_;     // cgroups_root without the leading '/'
+  std::string records_dir_;  // "" when the host gave no runtime dir
+  Options opts_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace warren::isolators::cgroups
