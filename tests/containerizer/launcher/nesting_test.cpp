@@ -177,13 +177,15 @@ TEST(ROOT_LauncherNesting, ChainOf32PidNamespacesAndThe33rdFails) {
     ASSERT_EQ(nsLevels(b->launched.pid), level + 1) << "level " << level;
     chain.push_back(std::move(b));
   }
-  // The deepest one runs its command as pid 2 of namespace level 32.
+  // The deepest one runs its command at level 32. Its pid is 3: the 33rd
+  // attempt's middle process took pid 2 in this namespace before the kernel
+  // refused a 33rd level.
   Box& deepest = *chain.back();
   ASSERT_TRUE(launcher::release(deepest.launched));
   auto s = waitDone(deepest);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->wait_status, 0);
-  EXPECT_EQ(deepest.out(), "2\n");
+  EXPECT_EQ(deepest.out(), "3\n");
   // Killing the top init ends every level below it.
   launcher::abort(chain.front()->launched);
   for (auto& b : chain) {
