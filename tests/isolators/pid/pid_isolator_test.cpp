@@ -8,8 +8,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <cstring>
 
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -150,12 +153,55 @@ ino_t inodeOf(int fd) {
   return fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
+// F hands its pid namespace fd to the test over SCM_RIGHTS: NS_GET_PARENT
+// only answers for namespaces in the caller's scope, i.e. from the host's.
+void sendNsFd(int sock, pid_t pid_inside) {
+  int fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{&pid_inside, sizeof pid_inside};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  (void)!sendmsg(sock, &msg, 0);
+}
+
+NsReport receiveNsFd(int sock) {
+  NsReport r;
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{&r.pid_inside, sizeof r.pid_inside};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return {};
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return {};
+  int fd = -1;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  r.own = inodeOf(fd);
+  int pfd = ioctl(fd, NS_GET_PARENT);
+  r.parent = pfd >= 0 ? inodeOf(pfd) : 0;
+  if (pfd >= 0) close(pfd);
+  close(fd);
+  return r;
+}
+
 // Forks H, which applies the PID entries like a launcher and forks the
 // container's first process F; F reports its namespace and either exits or
-// (keep) stays until killed. Returns F's host pid in *holder when known.
+// (keep) stays until killed, with its host pid in *final_pid.
 NsReport spawn(const v1::LaunchInfo& li, bool keep, pid_t* final_pid) {
-  int rep[2], pidp[2];
-  if (pipe2(rep, O_CLOEXEC) != 0 || pipe2(pidp, O_CLOEXEC) != 0) return {};
+  int sv[2], pidp[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(pidp, O_CLOEXEC) != 0) {
+    return {};
+  }
   pid_t h = fork();
   if (h == 0) {
     bool entered = false, create = false;
@@ -169,17 +215,11 @@ NsReport spawn(const v1::LaunchInfo& li, bool keep, pid_t* final_pid) {
       }
     }
     auto final = [&] {
-      NsReport r;
-      int fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-      r.own = inodeOf(fd);
-      int pfd = ioctl(fd, NS_GET_PARENT);
-      r.parent = pfd >= 0 ? inodeOf(pfd) : 0;
-      r.pid_inside = getpid();
-      (void)!write(rep[1], &r, sizeof r);
+      sendNsFd(sv[1], getpid());
       if (keep) while (true) pause();
       _exit(0);
     };
-    auto forkWait = [&](auto body) -> pid_t {
+    auto forkRun = [&](auto body) -> pid_t {
       pid_t k = fork();
       if (k == 0) body();
       return k;
@@ -187,9 +227,9 @@ NsReport spawn(const v1::LaunchInfo& li, bool keep, pid_t* final_pid) {
     if (create && entered) {
       // clone(CLONE_NEWPID) needs the active pid namespace to be the one
       // entered: an intermediate process in it makes the new namespace.
-      pid_t i = forkWait([&] {
+      pid_t i = forkRun([&] {
         if (unshare(CLONE_NEWPID) != 0) _exit(11);
-        pid_t f = forkWait(final);
+        pid_t f = forkRun(final);
         waitpid(f, nullptr, 0);
         _exit(0);
       });
@@ -197,19 +237,18 @@ NsReport spawn(const v1::LaunchInfo& li, bool keep, pid_t* final_pid) {
       _exit(0);
     }
     if (create && unshare(CLONE_NEWPID) != 0) _exit(12);
-    pid_t f = forkWait(final);
+    pid_t f = forkRun(final);
     (void)!write(pidp[1], &f, sizeof f);
     waitpid(f, nullptr, 0);
     _exit(0);
   }
-  close(rep[1]);
+  close(sv[1]);
   close(pidp[1]);
-  NsReport r;
-  if (read(rep[0], &r, sizeof r) != sizeof r) r = {};
+  NsReport r = receiveNsFd(sv[0]);
   pid_t f = -1;
   if (keep && read(pidp[0], &f, sizeof f) != sizeof f) f = -1;
   if (final_pid) *final_pid = f;
-  close(rep[0]);
+  close(sv[0]);
   close(pidp[0]);
   if (!keep) waitpid(h, nullptr, 0);
   return r;
