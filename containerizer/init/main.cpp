@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "init/init.hpp"
+#include "init/sys.hpp"
 
 namespace warren::init {
 namespace {
@@ -82,6 +83,9 @@ int main(int argc, char** argv) {
   (void)argc;
   (void)argv;  // argv[1] is the runtime dir: shows whose init this is in ps
   fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
+  // Anything else a multi-threaded launcher leaked through the clone (an fd
+  // another thread opened without O_CLOEXEC) must not live on in init.
+  closeRange(kControlFd + 1, ~0U, 0);
   // Dispositions ignored by the launcher's process survive execve: reset.
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
