@@ -114,6 +114,15 @@ std::string dropPrivileges(const State& st, const User& u) {
     }
   }
   const auto& keep = st.spec.capabilities;
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct have[2]{};
+  if (syscall(SYS_capget, &hdr, have) != 0) return sysError("get capabilities");
+  for (int c : keep) {
+    if (!(have[c / 32].permitted & (1u << (c % 32)))) {
+      return std::string("keep ") + launcher::capabilityName(c) +
+             ": warren-init does not have it (the launching process lacks it)";
+    }
+  }
   for (int c = 0; c < 64; ++c) {
     int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
     if (r < 0) break;  // past the kernel's last capability
@@ -127,7 +136,7 @@ std::string dropPrivileges(const State& st, const User& u) {
   if (setgid(u.gid) != 0) return sysError("setgid " + std::to_string(u.gid));
   if (setuid(u.uid) != 0) return sysError("setuid " + std::to_string(u.uid));
   // root keeps the kept set; any other user keeps none (like a login).
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (u.uid == 0) {
     for (int c : keep) {

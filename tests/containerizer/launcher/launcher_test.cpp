@@ -269,6 +269,72 @@ TEST(ROOT_Launcher, MountsMasksAndReadonlyPaths) {
   EXPECT_FALSE(fs::exists(host + "/x"));
 }
 
+TEST(ROOT_Launcher, PreExecStepsAndFiles) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Box b(env, "c");
+  b.topLevel();
+  ASSERT_TRUE(fs::writeFile(env.root + "/hosts", "127.0.0.1 box\n"));
+  (*b.req.launch_info.mutable_files())["/etc/hosts"] = env.root + "/hosts";
+  auto* step = b.req.launch_info.add_pre_exec();
+  step->set_value("echo prepared > /tmp/pre");
+  step->set_shell(true);
+  auto s = runBox(b, {"/bin/sh", "-c", "cat /tmp/pre /etc/hosts; echo x >> /etc/hosts || echo hosts-ro"});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(b.out(), "prepared\n127.0.0.1 box\nhosts-ro\n") << b.err();
+}
+
+TEST(ROOT_Launcher, FailingPreExecFailsRelease) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Box b(env, "c");
+  b.topLevel();
+  auto* step = b.req.launch_info.add_pre_exec();
+  step->set_value("false");
+  b.req.argv = {"true"};
+  auto l = launcher::spawn(b.req);
+  ASSERT_TRUE(l) << l.error().message();
+  b.launched = std::move(*l);
+  auto r = launcher::release(b.launched);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "pre-exec 'false' exited with status 1");
+}
+
+TEST(ROOT_Launcher, UnknownUserFailsRelease) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Box b(env, "c");
+  b.topLevel();
+  b.req.launch_info.set_user("bob");
+  b.req.argv = {"true"};
+  auto l = launcher::spawn(b.req);
+  ASSERT_TRUE(l) << l.error().message();
+  b.launched = std::move(*l);
+  auto r = launcher::release(b.launched);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "user 'bob': no user 'bob' in the container's /etc/passwd");
+}
+
+TEST(ROOT_Launcher, CapabilityWarrenLacksIsAClearError) {
+  WARREN_REQUIRE_ROOT();
+  auto status = fs::readFile("/proc/self/status");
+  ASSERT_TRUE(status);
+  uint64_t prm = std::stoull(status->substr(status->find("CapPrm:") + 8, 16), nullptr, 16);
+  if (prm >> 24 & 1) GTEST_SKIP() << "skipped: this machine grants CAP_SYS_RESOURCE";
+  TestEnv env;
+  Box b(env, "c");
+  b.topLevel();
+  b.req.launch_info.add_capabilities("CAP_SYS_RESOURCE");
+  b.req.argv = {"true"};
+  auto l = launcher::spawn(b.req);
+  ASSERT_TRUE(l) << l.error().message();
+  b.launched = std::move(*l);
+  auto r = launcher::release(b.launched);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "keep CAP_SYS_RESOURCE: warren-init does not have it (the launching process lacks it)");
+}
+
 TEST(ROOT_Launcher, ReadonlyRootfs) {
   WARREN_REQUIRE_ROOT();
   TestEnv env;

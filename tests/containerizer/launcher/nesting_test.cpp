@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "launcher/spec.hpp"
 #include "launcher_fixture.hpp"
 #include "warren/sdk/fs.hpp"
 
@@ -148,6 +149,59 @@ TEST(ROOT_LauncherNesting, SharedPidNamespaceSeesParentsProcesses) {
   ASSERT_TRUE(s);
   EXPECT_NE(c.out().substr(0, 2), "2\n") << c.out();
   EXPECT_NE(c.out().find("\n1\n"), std::string::npos) << c.out() << c.err();
+}
+
+TEST(ROOT_LauncherNesting, DebugContainerJoinsEveryNamespace) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Box p(env, "parent");
+  (*p.req.launch_info.mutable_env())["X"] = "1";
+  startParent(p);
+  Box c(env, "debug");
+  pid_t pp = p.launched.pid;
+  for (auto [t, name] : {std::pair{A::UTS, "uts"}, {A::IPC, "ipc"}, {A::NET, "net"},
+                         {A::PID, "pid"}, {A::MNT, "mnt"}}) {
+    *c.req.launch_info.add_namespaces() = makeNs(t, A::ENTER, nsPath(pp, name));
+  }
+  // Every capability we have but SYS_PTRACE: the parent's init must still
+  // be out of reach (ptrace access needs a superset of its capabilities;
+  // warren-init is also non-dumpable as a second line).
+  auto status = fs::readFile("/proc/self/status");
+  ASSERT_TRUE(status);
+  uint64_t prm = std::stoull(status->substr(status->find("CapPrm:") + 8, 16), nullptr, 16);
+  for (int cap = 0; launcher::capabilityName(cap); ++cap) {
+    if (cap != 19 && (prm >> cap & 1)) c.req.launch_info.add_capabilities(launcher::capabilityName(cap));
+  }
+  c.req.argv = {"/bin/sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; readlink /proc/1/fd/0 || echo fd-denied"};
+  auto l = launcher::spawn(c.req);
+  ASSERT_TRUE(l) << l.error().message();
+  c.launched = std::move(*l);
+  EXPECT_EQ(nsId(c.launched.pid, "mnt"), nsId(pp, "mnt"));
+  EXPECT_EQ(nsId(c.launched.pid, "pid"), nsId(pp, "pid"));
+  {
+    auto r = launcher::release(c.launched);
+    ASSERT_TRUE(r) << "[" << r.error().message() << "] "
+                   << fs::readFile(c.req.runtime_dir + "/exit_status").value_or("no status");
+  }
+  auto s = waitDone(c);
+  ASSERT_TRUE(s);
+  std::string out = c.out();
+  EXPECT_EQ(out.substr(0, 12), "parent-host\n") << out;
+  // The parent's pid 1 is its warren-init; its fds stay out of reach.
+  EXPECT_NE(out.find(p.req.runtime_dir), std::string::npos) << out;
+  EXPECT_NE(out.find("fd-denied"), std::string::npos) << out;
+}
+
+TEST(ROOT_LauncherNesting, EnteringAMissingNamespaceIsAClearError) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Box c(env, "c");
+  *c.req.launch_info.add_namespaces() = makeNs(A::NET, A::ENTER, "/proc/999999999/ns/net");
+  c.req.argv = {"true"};
+  auto l = launcher::spawn(c.req);
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.error().message(),
+            "spawn warren-init: open net namespace '/proc/999999999/ns/net': No such file or directory");
 }
 
 TEST(ROOT_LauncherNesting, ChainOf32PidNamespacesAndThe33rdFails) {
