@@ -79,8 +79,9 @@ Result<Message> receive(int fd, int timeout_ms) {
   mh.msg_controllen = sizeof cbuf;
   ssize_t n;
   while ((n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
-  if (n < 0) return failErrno("read warren-init control socket");
   Message m;
+  if (n < 0 && errno == ECONNRESET) return m;  // gone, with a message unread: EOF
+  if (n < 0) return failErrno("read warren-init control socket");
   if (n == 0) return m;
   m.type = buf[0];
   m.body.assign(buf + 1, static_cast<size_t>(n - 1));
@@ -118,9 +119,13 @@ Error initError(const Message& m, const std::string& what) {
   }
   char* const envp[] = {nullptr};
   ::execve(path, argv, envp);
+  int err = errno;
+  // Consume the spec first: closing a socket with unread data resets the
+  // peer, which would hide this message.
+  char none;
+  (void)!::recv(kControlFd, &none, 0, MSG_TRUNC | MSG_DONTWAIT);
   char msg[1 + sizeof(int)];
   msg[0] = kMsgExecInit;
-  int err = errno;
   std::memcpy(msg + 1, &err, sizeof err);
   (void)!::send(kControlFd, msg, sizeof msg, MSG_NOSIGNAL);
   ::_exit(127);
