@@ -61,6 +61,21 @@ v1::ImageConfig configFromJson(const json& j) {
   return c;
 }
 
+// Atomic replace safe against concurrent writers of the same path (each
+// writes its own temp file; the last rename wins with complete content).
+Result<void> writeShared(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".XXXXXX";
+  UniqueFd fd(::mkstemp(tmp.data()));
+  if (!fd) return failErrno("mkstemp '" + tmp + "'");
+  Defer rm([&] { ::unlink(tmp.c_str()); });
+  ::fchmod(fd.get(), 0644);
+  WARREN_TRY(fs::writeAll(fd.get(), data, tmp));
+  if (::fsync(fd.get()) != 0) return failErrno("fsync '" + tmp + "'");
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return failErrno("rename '" + tmp + "'");
+  rm.dismiss();
+  return {};
+}
+
 Result<json> readJson(const std::string& path) {
   WARREN_ASSIGN_OR_RETURN(auto bytes, fs::readFile(path));
   json j = json::parse(bytes, nullptr, false);
@@ -111,7 +126,7 @@ Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts)
   json j{{"reference", rec.reference},     {"manifest_digest", rec.manifest_digest},
          {"config_digest", rec.config_digest}, {"layers", rec.layers},
          {"config", toJson(rec.config)},     {"size_bytes", rec.size_bytes}};
-  WARREN_TRY(fs::writeFileAtomic(imageKey(rec.reference), j.dump(2)));
+  WARREN_TRY(writeShared(imageKey(rec.reference), j.dump(2)));
   return rec;
 }
 
