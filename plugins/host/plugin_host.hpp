@@ -79,8 +79,9 @@ class PluginHost {
   // fail to load are recorded in errors() and skipped; the host never
   // crashes on a broken file.
   virtual void scan() = 0;
-  // Load one file; the error names the file, e.g.
-  //   "plugin '/p/bad.so': ABI major 2 does not match host ABI major 1"
+  // Load one file (again: the same descriptor); the error names the file, e.g.
+  //   "plugin '/p/bad.so': ABI major 2 does not match the host's 1"
+  // (all messages: plugins/host/README.md)
   virtual Result<const Descriptor*> loadFile(const std::string& path) = 0;
 
   virtual const std::vector<Error>& errors() const = 0;
