@@ -233,7 +233,7 @@ Result<Launched> spawn(const LaunchRequest& req) {
   l.control = std::move(ours);
   if (l.start_time == 0) {
     abort(l);
-    return fail(Code::Internal, "spawn warren-init: process " + std::to_string(pid) + " vanished");
+    return fail(Code::Internal, "spawn warren-init: process " + std::to_string(l.pid) + " vanished");
   }
   return l;
 }

@@ -35,6 +35,10 @@ struct LaunchRequest {
   // pid namespace is made a child of the entered one.
 };
 
+// For a top-level container (no ENTER namespace) warren-init is the
+// caller's child. When namespaces are ENTERed (nested, DEBUG) it is adopted
+// by the parent container's warren-init instead: wait on `pidfd` (POLLIN)
+// and read `exit_status`; waitid(P_PIDFD) then fails with ECHILD.
 struct Launched {
   pid_t pid = -1;           // warren-init, as seen from the host
   uint64_t start_time = 0;  // /proc/<pid>/stat field 22
@@ -46,7 +50,10 @@ struct Launched {
 Result<Launched> spawn(const LaunchRequest& req);
 
 // Let warren-init proceed; returns after the command was exec'd (or with
-// the setup error, e.g. "mount '/proc': EPERM").
+// the setup error, e.g. "mount '/proc': EPERM"). An exec failure is not an
+// error here: the command exits 127 and exit_status says exec_failed. On
+// success `control` is closed; on a setup error warren-init is gone (reaped
+// when it is our child) and exit_status says setup_failed.
 Result<void> release(Launched& launched);
 
 // Kill warren-init (SIGKILL) and reap it when it is our child; idempotent.

@@ -15,6 +15,13 @@
 using namespace warren;
 using namespace warren::testing;
 
+static std::string privateDirty(pid_t pid) {
+  auto t = fs::readFile("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  if (!t) return "?";
+  size_t p = t->find("Private_Dirty:");
+  return p == std::string::npos ? "?" : t->substr(p + 14, t->find('\n', p) - p - 14);
+}
+
 static std::string vmRss(pid_t pid) {
   auto t = fs::readFile("/proc/" + std::to_string(pid) + "/status");
   if (!t) return "?";
@@ -83,6 +90,8 @@ int main(int argc, char** argv) {
   printf("warren-init VmRSS blocked: %s\n", vmRss(b.launched.pid).c_str());
   (void)launcher::release(b.launched);
   printf("warren-init VmRSS running: %s\n", vmRss(b.launched.pid).c_str());
+  printf("warren-init Private_Dirty running (per-container cost): %s\n",
+         privateDirty(b.launched.pid).c_str());
   launcher::abort(b.launched);
   return 0;
 }
