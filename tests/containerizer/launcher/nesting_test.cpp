@@ -251,3 +251,52 @@ TEST(ROOT_LauncherNesting, ChainOf32PidNamespacesAndThe33rdFails) {
 
 }  // namespace
 }  // namespace warren::testing
+
+namespace warren::testing {
+namespace {
+
+TEST(ROOT_LauncherNesting, ChainOf32RunningContainersRunsTrueAtTheBottom) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  std::vector<std::unique_ptr<Box>> chain;
+  for (int level = 1; level <= 32; ++level) {
+    auto b = std::make_unique<Box>(env, "l" + std::to_string(level));
+    if (level == 1) {
+      b->topLevel(/*rootfs=*/true);
+    } else {
+      pid_t pp = chain.back()->launched.pid;
+      auto& li = b->req.launch_info;
+      *li.add_namespaces() = makeNs(A::UTS, A::ENTER, nsPath(pp, "uts"));
+      *li.add_namespaces() = makeNs(A::IPC, A::ENTER, nsPath(pp, "ipc"));
+      *li.add_namespaces() = makeNs(A::MNT, A::ENTER, nsPath(pp, "mnt"));
+      *li.add_namespaces() = makeNs(A::MNT, A::CREATE);
+      *li.add_namespaces() = makeNs(A::PID, A::ENTER, nsPath(pp, "pid"));
+      *li.add_namespaces() = makeNs(A::PID, A::CREATE);
+    }
+    b->req.argv = level < 32 ? std::vector<std::string>{"sleep", "100"}
+                             : std::vector<std::string>{"/bin/sh", "-c", "echo $$; ls /proc | grep -c '^[0-9]'"};
+    auto l = launcher::spawn(b->req);
+    ASSERT_TRUE(l) << "level " << level << ": " << l.error().message();
+    b->launched = std::move(*l);
+    auto r = launcher::release(b->launched);
+    ASSERT_TRUE(r) << "level " << level << ": " << r.error().message();
+    ASSERT_EQ(nsLevels(b->launched.pid), level + 1);
+    chain.push_back(std::move(b));
+  }
+  Box& bottom = *chain.back();
+  auto s = waitDone(bottom);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->wait_status, 0);
+  // Its own pid 1 (init) and pid 2 (sh), and ls: nothing of the 31 above.
+  EXPECT_EQ(bottom.out().substr(0, 2), "2\n") << bottom.out() << bottom.err();
+  EXPECT_LE(std::atoi(bottom.out().c_str() + 2), 4) << bottom.out();
+  launcher::abort(chain.front()->launched);
+  for (auto& b : chain) {
+    if (!b->launched.pidfd) continue;
+    pollfd pf{b->launched.pidfd.get(), POLLIN, 0};
+    EXPECT_EQ(::poll(&pf, 1, 5000), 1);
+  }
+}
+
+}  // namespace
+}  // namespace warren::testing
