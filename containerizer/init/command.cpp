@@ -152,7 +152,9 @@ std::string dropPrivileges(const State& st, const User& u) {
 
 std::vector<std::string> commandEnv(const State& st, const User& u) {
   std::vector<std::string> env = st.spec.env;
-  if (envValue(env, "HOME").empty()) env.push_back("HOME=" + u.home);
+  bool has_home = false;
+  for (const auto& e : env) has_home = has_home || e.compare(0, 5, "HOME=") == 0;
+  if (!has_home) env.push_back("HOME=" + u.home);
   return env;
 }
 
