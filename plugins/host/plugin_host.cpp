@@ -124,6 +124,7 @@ class PluginHostImpl final : public PluginHost {
   std::vector<Error> errors_;
   std::map<std::string, std::unique_ptr<PluginImpl>> instances_;  // short name
   std::vector<PluginImpl*> created_;                // creation order
+  std::set<std::string> wedged_creates_;            // paths whose create() overran
 };
 
 Result<std::string> PluginImpl::callRaw(v1::Method method, const std::string& request) {
@@ -182,6 +183,10 @@ Result<std::string> PluginHostImpl::pluginDir(const std::string& base, const Des
 
 Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& lib) {
   const Descriptor& d = lib.descriptor;
+  if (wedged_creates_.count(d.path) != 0) {
+    return fail(Code::Unavailable, prefix(d) + "create not called: the plugin is wedged since " +
+                                       "create exceeded its deadline of " + deadlineText());
+  }
   v1::PluginContext ctx;
   ctx.set_work_dir(opts_.work_dir);
   ctx.set_runtime_dir(opts_.runtime_dir);
@@ -221,6 +226,7 @@ Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& 
       },
       opts_.call_deadline);
   if (!in_time) {
+    wedged_creates_.insert(d.path);
     return fail(Code::Unavailable, prefix(d) + "create exceeded its deadline of " + deadlineText());
   }
   if (data->threw) return fail(Code::Internal, prefix(d) + "create threw an exception");

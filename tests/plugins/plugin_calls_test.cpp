@@ -112,6 +112,25 @@ TEST(PluginCall, DeadlineWedgesOnlyTheSlowPlugin) {
   std::this_thread::sleep_until(start + std::chrono::milliseconds(700));
 }
 
+TEST(PluginCall, CreatePastItsDeadlineIsNotRetried) {
+  HostOptions opts;
+  opts.call_deadline = std::chrono::milliseconds(100);
+  auto host = scannedHost(opts);
+  auto start = std::chrono::steady_clock::now();
+  std::string prefix = "plugin 'slow-create' (" + fixture("slow_create") + "): ";
+  auto r = host->instance(Kind::Isolator, "slow-create");  // sleeps 400ms
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), prefix + "create exceeded its deadline of 100ms");
+  auto again = host->instance(Kind::Isolator, "slow-create");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message(),
+            prefix + "create not called: the plugin is wedged since create exceeded its "
+                     "deadline of 100ms");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(350));
+  EXPECT_TRUE(prepare(*host, "good"));
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(500));
+}
+
 TEST(PluginCall, PluginLogsGoToHostSinks) {
   std::ostringstream out;
   auto host = scannedHost({}, testing::captureLogger(out));

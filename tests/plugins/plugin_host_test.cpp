@@ -137,7 +137,7 @@ TEST(PluginScan, BrokenFilesDoNotStopGoodOnes) {
   for (const auto* d : host->available(Kind::Isolator)) names.push_back(d->short_name);
   EXPECT_EQ(names, (std::vector<std::string>{"create-fails", "cycle/x", "cycle/y", "dep/a", "dep/b",
                                              "dep/c", "dup", "good", "prepare-fails", "proto-a",
-                                             "slow", "throws"}));
+                                             "slow", "slow-create", "throws"}));
   EXPECT_TRUE(host->available(Kind::Provisioner).empty());
   auto good = host->instance(Kind::Isolator, "good");
   ASSERT_TRUE(good) << good.error().message();
@@ -181,7 +181,7 @@ TEST(PluginScan, UnknownIsolatorListsAvailable) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
             "unknown isolator 'nope' (available: create-fails, cycle/x, cycle/y, dep/a, dep/b, "
-            "dep/c, dup, good, prepare-fails, proto-a, slow, throws)");
+            "dep/c, dup, good, prepare-fails, proto-a, slow, slow-create, throws)");
   auto prov = host->instance(Kind::Provisioner, "good");
   ASSERT_FALSE(prov);
   EXPECT_EQ(prov.error().message(), "unknown provisioner 'good' (available: none)");
