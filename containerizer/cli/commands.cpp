@@ -14,6 +14,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include "group.hpp"
 #include "volume_spec_bridge.hpp"
 #include "warren/containerizer.hpp"
 #include "warren/sdk/ids.hpp"
@@ -248,7 +249,7 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, Globa
     else a.push_back(x);
   }
   static const char* kKnown[] = {"run", "launch", "wait", "kill", "destroy", "status",
-                                 "usage", "update", "ps", "plugins", "recover"};
+                                 "usage", "update", "ps", "plugins", "recover", "group"};
   bool known = false;
   for (const char* k : kKnown) known = known || cmd == k;
   if (!known) return report(Error(Code::InvalidArgument, "unknown command '" + cmd + "' (see warren help)"));
@@ -271,6 +272,7 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, Globa
     return 0;
   }
   if (cmd == "ps") return psCommand(c, json);
+  if (cmd == "group") return groupCommand(c, a, json);
   if (cmd == "plugins") return pluginsCommand(c, json);
   if (cmd == "recover") {
     auto r = c.recover();

@@ -29,6 +29,8 @@ const char* kUsage =
     "  ps                                   every container, as a tree\n"
     "  plugins                              loaded plugins and load errors\n"
     "  recover                              reconcile after a restart, destroy orphans\n"
+    "  group launch --parent ID FILE        launch a task group (JSON spec) all-or-nothing\n"
+    "  group wait|kill|destroy PARENT NAME  wait for / signal / destroy every member\n"
     "\n"
     "launch/run options:\n"
     "  --id ID  --parent ID  --rootfs DIR | --image REF  --volume SPEC...\n"

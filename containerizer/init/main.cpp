@@ -109,7 +109,13 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   sendMsg(warren::launcher::kMsgReady, "", true);
-  if (!waitForGo()) _exit(0);
+  if (!waitForGo()) {
+    // The launcher is gone before releasing us. Recovery either kills us (a
+    // launch that never completed) or - for a task group whose decision to
+    // release was already checkpointed - finishes the release by creating
+    // `release` in our runtime dir.
+    while (faccessat(st.rundir_fd, "release", F_OK, 0) != 0) usleep(20000);
+  }
 
   if (st.create_cgroup && unshare(CLONE_NEWCGROUP) != 0) {
     failSetup(st, sysError("create cgroup namespace"));

@@ -174,7 +174,13 @@ Result<void> ContainerizerImpl::recover() {
     switch (st.state()) {
       case v1::PROVISIONING:
       case v1::PREPARING:
-      case v1::ISOLATING: {
+      case v1::ISOLATING:
+        if (st.state() == v1::ISOLATING && finishGroupRelease(st)) {
+          kept.push_back(st);
+          break;
+        }
+        [[fallthrough]];
+      case v1::STATE_UNSPECIFIED: {
         // A launch interrupted midway: it never reached RUNNING, so it is
         // undone completely, as a failed launch would have been.
         log_->warn("container_id={} undoing a launch interrupted in state {}", cid,
@@ -209,6 +215,7 @@ Result<void> ContainerizerImpl::recover() {
         break;
     }
   }
+  recoverGroups();
   // 3. Every isolator and provisioner gets the surviving set and removes
   // what it owns that belongs to no known container.
   v1::RecoverRequest req;

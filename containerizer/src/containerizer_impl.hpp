@@ -39,13 +39,36 @@ class ContainerizerImpl final : public Containerizer {
   Result<v1::ResourceStatistics> usage(const v1::ContainerID& id) override;
   Result<v1::ContainerStatus> status(const v1::ContainerID& id) override;
   Result<std::vector<ContainerInfo>> containers() override;
+  Result<std::vector<v1::ContainerStatus>> launchGroup(const v1::ContainerID& parent,
+                                                       const v1::TaskGroup& group) override;
+  Result<std::vector<MemberTermination>> waitGroup(
+      const v1::ContainerID& parent, const std::string& name,
+      std::optional<std::chrono::milliseconds> timeout) override;
+  Result<void> killGroup(const v1::ContainerID& parent, const std::string& name, int signal) override;
+  Result<std::vector<MemberTermination>> destroyGroup(const v1::ContainerID& parent,
+                                                      const std::string& name) override;
   std::vector<PluginListing> plugins() const override;
   std::vector<std::string> pluginErrors() const override;
 
  private:
-  struct Attempt;  // a launch in progress (launch.cpp)
+  // A launch in progress (launch.cpp, group.cpp).
+  struct Attempt {
+    v1::ContainerState st;
+    bool has_parent = false;
+    v1::ContainerState parent;
+    std::vector<plugins::Plugin*> isolators;  // those that apply to this container
+    plugins::Plugin* provisioner = nullptr;
+    v1::ImageConfig image;
+    launcher::Launched launched;
+    bool spawned = false;
+    bool begun = false;
+    std::string step;  // for error messages
+  };
 
   // --- launch.cpp
+  Result<void> beginAttempt(Attempt& a, const v1::ContainerID& id, const v1::ContainerConfig& config);
+  Result<void> prepareAttempt(Attempt& a);
+  Result<void> commitAttempt(Attempt& a);
   Result<void> validateLaunch(const v1::ContainerID& id, const v1::ContainerConfig& config,
                               v1::ContainerState* parent);
   Result<void> provision(Attempt& a);
@@ -63,6 +86,15 @@ class ContainerizerImpl final : public Containerizer {
   Result<void> cleanupIsolators(const v1::ContainerState& st);
   Result<void> destroyProvisioned(const v1::ContainerState& st);
   Result<void> removeContainer(const v1::ContainerState& st);
+
+  // --- group.cpp
+  std::string groupFile(const v1::ContainerID& parent, const std::string& name) const;
+  Result<v1::TaskGroupState> loadGroup(const v1::ContainerID& parent, const std::string& name) const;
+  Result<std::vector<v1::ContainerID>> validateGroup(const v1::ContainerID& parent,
+                                                     const v1::TaskGroup& group) const;
+  bool finishGroupRelease(v1::ContainerState& st);
+  void recoverGroups();
+  void applyGroupPolicy(const v1::ContainerState& st, const v1::Termination& t);
 
   // --- helpers
   v1::ContainerContext contextFor(const v1::ContainerState& st) const;

@@ -16,17 +16,6 @@
 
 namespace warren::core {
 
-struct ContainerizerImpl::Attempt {
-  v1::ContainerState st;
-  bool has_parent = false;
-  v1::ContainerState parent;
-  std::vector<plugins::Plugin*> isolators;  // those that apply to this container
-  plugins::Plugin* provisioner = nullptr;
-  v1::ImageConfig image;
-  launcher::Launched launched;
-  bool spawned = false;
-  std::string step;  // for error messages
-};
 
 namespace {
 
@@ -249,89 +238,114 @@ void ContainerizerImpl::rollback(Attempt& a, const Error& why) {
   if (!r) log_->error("container_id={} rollback: {}", cid, r.error().message());
 }
 
+Result<void> ContainerizerImpl::beginAttempt(Attempt& a, const v1::ContainerID& id,
+                                             const v1::ContainerConfig& config) {
+  std::string cid = formatId(id);
+  WARREN_TRY(validateLaunch(id, config, &a.parent));
+  a.has_parent = hasParent(id);
+  *a.st.mutable_id() = id;
+  *a.st.mutable_config() = config;
+  a.st.set_depth(id.path_size());
+  a.st.set_launched_at_ms(nowMs());
+  a.st.set_sandbox(store_.layout().sandboxDir(id));
+  a.st.set_state(v1::PROVISIONING);
+  for (auto* p : isolators_) {
+    const auto& info = p->info();
+    bool ok = a.has_parent ? info.supports_nesting() : info.supports_standalone();
+    if (!ok) {
+      log_->info("container_id={} isolator '{}' does not support {} containers; skipped", cid,
+                 p->shortName(), a.has_parent ? "nested" : "standalone");
+      continue;
+    }
+    a.isolators.push_back(p);
+    a.st.add_isolators(p->shortName());
+  }
+  // Settings for isolators that are not in use would be silently ignored.
+  for (const auto& [key, value] : config.isolator_settings()) {
+    auto dot = key.rfind('.');
+    std::string iso = dot == std::string::npos ? key : key.substr(0, dot);
+    bool known = false;
+    for (const auto& n : a.st.isolators()) known = known || n == iso;
+    if (!known) {
+      return fail(Code::InvalidArgument, "container '" + cid + "': unknown isolator setting '" + key +
+                                             "' (isolator '" + iso + "' is not enabled)");
+    }
+  }
+  auto made = fs::mkdirs(store_.layout().runtimeDir(id), 0700);
+  if (made) made = fs::mkdirs(a.st.sandbox(), 0755);
+  if (made) made = store_.save(a.st);
+  if (!made) {
+    (void)removeContainer(a.st);
+    return fail(std::move(made.error()).context("launch '" + cid + "'"));
+  }
+  a.begun = true;
+  return {};
+}
+
+Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
+  const auto& config = a.st.config();
+  WARREN_TRY(provision(a));
+  a.st.set_state(v1::PREPARING);
+  WARREN_TRY(store_.save(a.st));
+  WARREN_TRY(prepareIsolators(a));
+  launcher::LaunchRequest req;
+  WARREN_TRY(buildLaunch(a, req));
+  UniqueFd out, err;
+  if (!config.inherit_stdio()) {
+    out.reset(::open((a.st.sandbox() + "/stdout").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                     0644));
+    err.reset(::open((a.st.sandbox() + "/stderr").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                     0644));
+    if (!out || !err) return failErrno("open stdout/stderr in '" + a.st.sandbox() + "'");
+    req.stdout_fd = out.get();
+    req.stderr_fd = err.get();
+  } else {
+    req.stdin_fd = 0;
+    req.stdout_fd = 1;
+    req.stderr_fd = 2;
+  }
+  a.step = "spawn";
+  a.st.set_state(v1::ISOLATING);
+  WARREN_TRY(store_.save(a.st));
+  WARREN_ASSIGN_OR_RETURN(a.launched, launcher::spawn(req));
+  a.spawned = true;
+  a.st.set_pid(a.launched.pid);
+  a.st.set_start_time(a.launched.start_time);
+  WARREN_TRY(store_.save(a.st));
+  v1::IsolateRequest ireq;
+  *ireq.mutable_container() = contextFor(a.st);
+  ireq.set_pid(a.launched.pid);
+  for (auto* p : a.isolators) {
+    a.step = "isolate (isolator '" + p->shortName() + "')";
+    WARREN_TRY(p->call<v1::Empty>(v1::ISOLATE, ireq));
+  }
+  return {};
+}
+
+Result<void> ContainerizerImpl::commitAttempt(Attempt& a) {
+  a.st.set_state(v1::RUNNING);
+  WARREN_TRY(store_.save(a.st));
+  a.step = "release";
+  WARREN_TRY(launcher::release(a.launched));
+  log_->info("container_id={} running (pid {})", formatId(a.st.id()), a.launched.pid);
+  return {};
+}
+
 Result<v1::ContainerStatus> ContainerizerImpl::launch(const v1::ContainerID& id,
                                                       const v1::ContainerConfig& config) {
   WARREN_TRY(validateId(id));
   std::string cid = formatId(id);
-  Attempt a;
   {
     WARREN_ASSIGN_OR_RETURN(auto guard, lock());
-    WARREN_TRY(validateLaunch(id, config, &a.parent));
-    a.has_parent = hasParent(id);
-    *a.st.mutable_id() = id;
-    *a.st.mutable_config() = config;
-    a.st.set_depth(id.path_size());
-    a.st.set_launched_at_ms(nowMs());
-    a.st.set_sandbox(store_.layout().sandboxDir(id));
-    a.st.set_state(v1::PROVISIONING);
-    for (auto* p : isolators_) {
-      const auto& info = p->info();
-      bool ok = a.has_parent ? info.supports_nesting() : info.supports_standalone();
-      if (!ok) {
-        log_->info("container_id={} isolator '{}' does not support {} containers; skipped", cid,
-                   p->shortName(), a.has_parent ? "nested" : "standalone");
-        continue;
-      }
-      a.isolators.push_back(p);
-      a.st.add_isolators(p->shortName());
-    }
-    auto made = fs::mkdirs(store_.layout().runtimeDir(id), 0700);
-    if (made) made = fs::mkdirs(a.st.sandbox(), 0755);
-    if (made) made = store_.save(a.st);
-    if (!made) {
-      (void)removeContainer(a.st);
-      return fail(std::move(made.error()).context("launch '" + cid + "'"));
-    }
-
-    auto r = [&]() -> Result<void> {
-      WARREN_TRY(provision(a));
-      a.st.set_state(v1::PREPARING);
-      WARREN_TRY(store_.save(a.st));
-      WARREN_TRY(prepareIsolators(a));
-      launcher::LaunchRequest req;
-      WARREN_TRY(buildLaunch(a, req));
-      UniqueFd out, err;
-      if (!config.inherit_stdio()) {
-        out.reset(::open((a.st.sandbox() + "/stdout").c_str(),
-                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-        err.reset(::open((a.st.sandbox() + "/stderr").c_str(),
-                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-        if (!out || !err) return failErrno("open stdout/stderr in '" + a.st.sandbox() + "'");
-        req.stdout_fd = out.get();
-        req.stderr_fd = err.get();
-      } else {
-        req.stdin_fd = 0;
-        req.stdout_fd = 1;
-        req.stderr_fd = 2;
-      }
-      a.step = "spawn";
-      a.st.set_state(v1::ISOLATING);
-      WARREN_TRY(store_.save(a.st));
-      WARREN_ASSIGN_OR_RETURN(a.launched, launcher::spawn(req));
-      a.spawned = true;
-      a.st.set_pid(a.launched.pid);
-      a.st.set_start_time(a.launched.start_time);
-      WARREN_TRY(store_.save(a.st));
-      v1::IsolateRequest ireq;
-      *ireq.mutable_container() = contextFor(a.st);
-      ireq.set_pid(a.launched.pid);
-      for (auto* p : a.isolators) {
-        a.step = "isolate (isolator '" + p->shortName() + "')";
-        WARREN_TRY(p->call<v1::Empty>(v1::ISOLATE, ireq));
-      }
-      a.st.set_state(v1::RUNNING);
-      WARREN_TRY(store_.save(a.st));
-      a.step = "release";
-      WARREN_TRY(launcher::release(a.launched));
-      return {};
-    }();
+    Attempt a;
+    WARREN_TRY(beginAttempt(a, id, config));
+    auto r = prepareAttempt(a);
+    if (r) r = commitAttempt(a);
     if (!r) {
       rollback(a, r.error());
       return fail(std::move(r.error()).context("launch '" + cid + "' failed at " + a.step));
     }
-    log_->info("container_id={} running (pid {})", cid, a.launched.pid);
   }
-  // The child of this process, when it exits, is reaped by wait()/destroy().
   return status(id);
 }
 

@@ -174,6 +174,7 @@ Result<v1::Termination> ContainerizerImpl::finish(v1::ContainerState& st,
   *st.mutable_termination() = t;
   WARREN_TRY(store_.save(st));
   log_->info("container_id={} terminated: {}", cid, t.message());
+  applyGroupPolicy(st, t);
   if (!r1) return fail(r1.error());
   if (!r2) return fail(r2.error());
   return t;

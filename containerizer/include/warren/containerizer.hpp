@@ -17,6 +17,7 @@
 
 #include "warren/sdk/fd.hpp"
 #include "warren/sdk/result.hpp"
+#include "warren/v1/group.pb.h"
 #include "warren/v1/plugin.pb.h"
 #include "warren/v1/status.pb.h"
 
@@ -90,6 +91,25 @@ class Containerizer {
 
   // Every known container (any depth), parents before children.
   virtual Result<std::vector<ContainerInfo>> containers() = 0;
+
+  // ---- Task groups: nested containers under one parent, all-or-nothing.
+  // Phase 1 provisions, prepares and spawns every member (blocked); any
+  // failure rolls every member back - no member's command ever runs. Phase 2
+  // checkpoints the decision, then releases them all.
+  virtual Result<std::vector<v1::ContainerStatus>> launchGroup(const v1::ContainerID& parent,
+                                                               const v1::TaskGroup& group) = 0;
+  struct MemberTermination {
+    v1::ContainerID id;
+    v1::Termination termination;
+  };
+  // Waits for every member (applying the group's failure policy on the way).
+  virtual Result<std::vector<MemberTermination>> waitGroup(
+      const v1::ContainerID& parent, const std::string& name,
+      std::optional<std::chrono::milliseconds> timeout = {}) = 0;
+  virtual Result<void> killGroup(const v1::ContainerID& parent, const std::string& name,
+                                 int signal = 9) = 0;
+  virtual Result<std::vector<MemberTermination>> destroyGroup(const v1::ContainerID& parent,
+                                                              const std::string& name) = 0;
 
   // Loaded plugins and load errors, for `warren plugins`.
   struct PluginListing {

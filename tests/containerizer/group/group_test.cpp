@@ -1,0 +1,220 @@
+// Task groups: all-or-nothing delivery, failure policies, crash safety.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../core/fixture.hpp"
+
+namespace warren::testing {
+
+std::vector<std::string> ContainerizerTest::listDir(const std::string& p) {
+  std::vector<std::string> out;
+  DIR* d = opendir(p.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != ".." && n != "lock") out.push_back(n);
+  }
+  closedir(d);
+  return out;
+}
+
+namespace {
+
+class ROOT_Group : public ContainerizerTest {
+ protected:
+  void SetUp() override {
+    ContainerizerTest::SetUp();
+    if (IsSkipped()) return;
+    pod_rootfs_ = env_.makeRootfs("pod");
+    ASSERT_TRUE(fs::mkdirs(pod_rootfs_ + "/markers"));
+    c_ = make();
+    ASSERT_TRUE(c_->launch(id("pod"), podConfig()));
+  }
+  void TearDown() override {
+    if (c_ && c_->status(id("pod"))) (void)c_->destroy(id("pod"));
+  }
+  v1::ContainerConfig podConfig() {
+    auto cfg = shell("sleep 300");
+    cfg.set_rootfs(pod_rootfs_);
+    return cfg;
+  }
+  // Each member's command drops a marker file before doing `then`.
+  v1::TaskGroup group(const std::string& name, int n, const std::string& then = "sleep 300") {
+    v1::TaskGroup g;
+    g.set_name(name);
+    g.set_grace_period_ms(500);
+    for (int i = 1; i <= n; ++i) {
+      auto* m = g.add_members();
+      m->set_name("m" + std::to_string(i));
+      auto cfg = shell("touch /markers/m" + std::to_string(i) + "; " + then);
+      cfg.clear_rootfs();
+      *m->mutable_config() = cfg;
+    }
+    return g;
+  }
+  std::vector<std::string> markers() { return listDir(pod_rootfs_ + "/markers"); }
+  size_t memberCount() {
+    size_t n = 0;
+    for (auto& ci : *c_->containers()) n += ci.id.path_size() == 2;
+    return n;
+  }
+
+  std::string pod_rootfs_;
+  std::unique_ptr<Containerizer> c_;
+};
+
+TEST_F(ROOT_Group, SixteenMembersWithOneInvalidStartsNone) {
+  auto g = group("bad16", 16);
+  g.mutable_members(8)->mutable_config()->set_rootfs(env_.root + "/missing-rootfs");  // member 9
+  auto r = c_->launchGroup(id("pod"), g);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("task group 'bad16': member 'm9': rootfs"), std::string::npos)
+      << r.error().message();
+  usleep(300 * 1000);
+  EXPECT_TRUE(markers().empty());
+  EXPECT_EQ(memberCount(), 0u);
+  EXPECT_TRUE(listDir(env_.runtime_dir + "/containers/pod/containers").empty());
+  EXPECT_TRUE(listDir(env_.runtime_dir + "/containers/pod/groups").empty());
+  EXPECT_TRUE(listDir(env_.work_dir + "/sandboxes/pod/containers").empty());
+}
+
+TEST_F(ROOT_Group, SixteenValidMembersAllRun) {
+  auto r = c_->launchGroup(id("pod"), group("ok16", 16));
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->size(), 16u);
+  ASSERT_TRUE(eventually([&] { return markers().size() == 16; }));
+  for (const auto& s : *r) EXPECT_EQ(s.state(), v1::RUNNING);
+  auto d = c_->destroyGroup(id("pod"), "ok16");
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(d->size(), 16u);
+  for (const auto& mt : *d) EXPECT_EQ(mt.termination.reason(), v1::Termination::KILLED);
+  EXPECT_EQ(memberCount(), 0u);
+}
+
+TEST_F(ROOT_Group, KillGroupPolicyTakesTheOthersDown) {
+  auto g = group("kg", 4);
+  auto cfg = shell("touch /markers/m2; sleep 0.3; exit 1");
+  cfg.clear_rootfs();
+  *g.mutable_members(1)->mutable_config() = cfg;
+  ASSERT_TRUE(c_->launchGroup(id("pod"), g));
+  auto ts = c_->waitGroup(id("pod"), "kg", std::chrono::seconds(30));
+  ASSERT_TRUE(ts) << ts.error().message();
+  ASSERT_EQ(ts->size(), 4u);
+  for (const auto& mt : *ts) {
+    if (formatId(mt.id) == "pod.m2") {
+      EXPECT_EQ(mt.termination.reason(), v1::Termination::COMMAND_EXITED);
+      EXPECT_EQ(mt.termination.exit_code(), 1);
+    } else {
+      EXPECT_EQ(mt.termination.reason(), v1::Termination::GROUP_MEMBER_FAILED) << formatId(mt.id);
+      EXPECT_NE(mt.termination.message().find("member 'm2'"), std::string::npos);
+      EXPECT_EQ(mt.termination.signal(), SIGTERM);  // ended within the grace period
+    }
+  }
+  ASSERT_TRUE(c_->destroyGroup(id("pod"), "kg"));
+}
+
+TEST_F(ROOT_Group, IndependentPolicyKeepsTheOthersRunning) {
+  auto g = group("ind", 3);
+  g.set_policy(v1::TaskGroup::INDEPENDENT);
+  auto cfg = shell("exit 1");
+  cfg.clear_rootfs();
+  *g.mutable_members(0)->mutable_config() = cfg;
+  ASSERT_TRUE(c_->launchGroup(id("pod"), g));
+  auto t = c_->wait(id("pod.m1"), std::chrono::seconds(20));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->exit_code(), 1);
+  usleep(300 * 1000);
+  EXPECT_EQ(c_->status(id("pod.m2"))->state(), v1::RUNNING);
+  EXPECT_EQ(c_->status(id("pod.m3"))->state(), v1::RUNNING);
+  ASSERT_TRUE(c_->killGroup(id("pod"), "ind", SIGKILL));
+  auto ts = c_->waitGroup(id("pod"), "ind", std::chrono::seconds(20));
+  ASSERT_TRUE(ts);
+  ASSERT_TRUE(c_->destroyGroup(id("pod"), "ind"));
+}
+
+TEST_F(ROOT_Group, BadSpecsNameTheMemberAndStartNothing) {
+  v1::TaskGroup empty;
+  empty.set_name("empty");
+  auto r = c_->launchGroup(id("pod"), empty);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "task group 'empty': no members");
+
+  auto dup = group("dup", 2);
+  dup.mutable_members(1)->set_name("m1");
+  r = c_->launchGroup(id("pod"), dup);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "task group 'dup': duplicate member name 'm1'");
+
+  auto other = group("other", 2);
+  other.mutable_members(1)->set_name("elsewhere.m2");
+  r = c_->launchGroup(id("pod"), other);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "task group 'other': member 'elsewhere.m2' names a different parent than 'pod'");
+
+  auto setting = group("setting", 2);
+  (*setting.mutable_members(1)->mutable_config()->mutable_isolator_settings())["nosuch.key"] = "1";
+  r = c_->launchGroup(id("pod"), setting);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("member 'm2': container 'pod.m2': unknown isolator setting 'nosuch.key'"),
+            std::string::npos)
+      << r.error().message();
+  usleep(200 * 1000);
+  EXPECT_TRUE(markers().empty());
+  EXPECT_EQ(memberCount(), 0u);
+}
+
+// kill -9 of the process launching a group between phase 1 and the release:
+// recovery must end with no member ever having run.
+TEST_F(ROOT_Group, KilledBetweenPrepareAndReleaseNoMemberEverRuns) {
+  std::string pause_file = env_.root + "/paused";
+  pid_t child = fork();
+  if (child == 0) {
+    setenv("WARREN_FAULT_PAUSE_BEFORE_GROUP_RELEASE", pause_file.c_str(), 1);
+    auto c = Containerizer::create(options());
+    if (c) (void)(*c)->launchGroup(id("pod"), group("crash", 8));
+    _exit(0);
+  }
+  ASSERT_TRUE(eventually([&] { return fs::exists(pause_file); }, std::chrono::seconds(60)));
+  EXPECT_EQ(memberCount(), 8u);  // all prepared and blocked
+  ::kill(child, SIGKILL);
+  int st = 0;
+  waitpid(child, &st, 0);
+  auto c2 = make();
+  ASSERT_TRUE(c2->recover());
+  usleep(300 * 1000);
+  EXPECT_TRUE(markers().empty());
+  EXPECT_EQ(memberCount(), 0u);
+  EXPECT_TRUE(listDir(env_.runtime_dir + "/containers/pod/groups").empty());
+}
+
+// Killed after the decision to release was checkpointed: recovery finishes
+// the release, so every member runs.
+TEST_F(ROOT_Group, KilledAfterTheDecisionRecoveryReleasesEveryMember) {
+  std::string pause_file = env_.root + "/paused";
+  pid_t child = fork();
+  if (child == 0) {
+    setenv("WARREN_FAULT_PAUSE_AFTER_GROUP_DECISION", pause_file.c_str(), 1);
+    auto c = Containerizer::create(options());
+    if (c) (void)(*c)->launchGroup(id("pod"), group("decided", 8));
+    _exit(0);
+  }
+  ASSERT_TRUE(eventually([&] { return fs::exists(pause_file); }, std::chrono::seconds(60)));
+  usleep(200 * 1000);
+  EXPECT_TRUE(markers().empty());  // decided, but nothing released yet
+  ::kill(child, SIGKILL);
+  int st = 0;
+  waitpid(child, &st, 0);
+  auto c2 = make();
+  ASSERT_TRUE(c2->recover());
+  ASSERT_TRUE(eventually([&] { return markers().size() == 8; }));
+  for (int i = 1; i <= 8; ++i) {
+    EXPECT_EQ(c2->status(id("pod.m" + std::to_string(i)))->state(), v1::RUNNING);
+  }
+  auto d = c2->destroyGroup(id("pod"), "decided");
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(d->size(), 8u);
+}
+
+}  // namespace
+}  // namespace warren::testing
