@@ -55,8 +55,12 @@ class NetworkIsolator : public ::testing::Test {
 // deadline and the sender retries at most 100 times.
 std::string sendTcp(const std::string& from, const std::string& to, const std::string& to_addr,
                     const std::string& port, const std::string& message) {
+  // busybox nc exits on EOF of its own stdin (/dev/null here), which can
+  // race the incoming data: -e hands the connection to `cat` instead, which
+  // copies it to stderr.
   auto server = std::async(std::launch::async, [&] {
-    return inNetns(to, {"busybox", "nc", "-l", "-p", port}, std::chrono::seconds(20));
+    return inNetns(to, {"busybox", "nc", "-l", "-p", port, "-e", "busybox", "sh", "-c", "cat >&2"},
+                   std::chrono::seconds(20));
   });
   for (int i = 0; i < 100; ++i) {
     auto r = inNetns(from, {"busybox", "sh", "-c",
@@ -65,7 +69,7 @@ std::string sendTcp(const std::string& from, const std::string& to, const std::s
     if (r.exit_code == 0) break;
     usleep(100 * 1000);
   }
-  return server.get().out;
+  return server.get().err;
 }
 
 // ------------------------------------------------------------ bad input (no root)
