@@ -14,7 +14,9 @@ for tool in crun:crun runc:runc conmon:conmon busybox:busybox-static gnuplot:gnu
 done
 [ ${#missing[@]} = 0 ] || echo "bench/run.sh: missing (apt-get install ${missing[*]}); those rows are skipped" >&2
 
-cmake -S . -B "$BUILD" -DWARREN_BUILD_TESTS=OFF >/dev/null
+# A fresh build dir gets tests off; an existing one keeps its settings.
+if [ -f "$BUILD/CMakeCache.txt" ]; then cmake -S . -B "$BUILD" >/dev/null
+else cmake -S . -B "$BUILD" -DWARREN_BUILD_TESTS=OFF >/dev/null; fi
 # -k: a plugin that does not build (someone's folder mid-edit) only removes
 # the runs that need it.
 make -C "$BUILD" -k -j"$(nproc)" >"$BUILD/bench-make.log" 2>&1 ||

@@ -190,7 +190,9 @@ void caseChain(Ctx& c) {
     std::string path;
     bool ok = true;
     for (int level = 0; level < 32 && ok; ++level) {
-      std::string name = "wbchain" + std::to_string(level);
+      // Short names: a 32-level ID stays under NAME_MAX (longer ones hit
+      // ENAMETOOLONG in the filesystem isolator's state file; see README).
+      std::string name = level == 0 ? "wbchain" : "l" + std::to_string(level);
       std::vector<std::string> a{"launch", "--id", name};
       if (path.empty()) a.insert(a.end(), {"--rootfs", c.rootfs});
       else a.insert(a.end(), {"--parent", path});
@@ -204,7 +206,7 @@ void caseChain(Ctx& c) {
       path += (path.empty() ? "" : ".") + name;
     }
     if (ok) launch.values.push_back(nowMs() - t0);
-    Run d = c.warren.exec({"destroy", "wbchain0"});
+    Run d = c.warren.exec({"destroy", "wbchain"});
     record(destroy, d);
   }
   launch.note = "32 sequential `warren launch`, each nested in the previous; no peer nests containers";
@@ -213,6 +215,7 @@ void caseChain(Ctx& c) {
 void caseMemory(Ctx& c) {
   const std::string pss = "resident memory per running container (Pss)";
   const std::string rss = "resident memory per running container (VmRSS)";
+  const std::string uss = "resident memory per running container (USS, private pages)";
   int n = c.mem_containers;
   if (c.have_warren) {
     for (int i = 0; i < n; ++i) {
@@ -222,6 +225,7 @@ void caseMemory(Ctx& c) {
       if (k.id.rfind("wbmem", 0) != 0 || k.pid <= 0) continue;
       c.report.series(pss, "warren", "kB").values.push_back(static_cast<double>(pssKb(k.pid)));
       c.report.series(rss, "warren", "kB").values.push_back(static_cast<double>(vmRssKb(k.pid)));
+      c.report.series(uss, "warren", "kB").values.push_back(static_cast<double>(ussKb(k.pid)));
     }
     c.report.series(pss, "warren", "kB").note = "warren-init (the CLI exits; no daemon)";
     for (int i = 0; i < n; ++i) c.warren.exec({"destroy", "wbmem" + std::to_string(i)});
@@ -252,6 +256,7 @@ void caseMemory(Ctx& c) {
     for (int pid : conmons) {
       c.report.series(pss, "crun", "kB").values.push_back(static_cast<double>(pssKb(pid)));
       c.report.series(rss, "crun", "kB").values.push_back(static_cast<double>(vmRssKb(pid)));
+      c.report.series(uss, "crun", "kB").values.push_back(static_cast<double>(ussKb(pid)));
     }
     c.report.series(pss, "crun", "kB").note = "conmon (crun itself exits after start)";
     for (int i = 0; i < n; ++i) c.crun.exec({"delete", "--force", "wbmem" + std::to_string(i)});

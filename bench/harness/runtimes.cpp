@@ -103,6 +103,10 @@ int Runc::pidOf(const std::string& id) const {
 
 long vmRssKb(int pid) { return procField("/proc/" + std::to_string(pid) + "/status", "VmRSS:"); }
 long pssKb(int pid) { return procField("/proc/" + std::to_string(pid) + "/smaps_rollup", "Pss:"); }
+long ussKb(int pid) {
+  std::string p = "/proc/" + std::to_string(pid) + "/smaps_rollup";
+  return procField(p, "Private_Clean:") + procField(p, "Private_Dirty:");
+}
 
 std::vector<std::string> removeBenchCgroups() {
   std::vector<std::string> left;

@@ -45,6 +45,7 @@ struct Runc {
 // VmRSS (status) and Pss (smaps_rollup) of a process, kB; 0 when unknown.
 long vmRssKb(int pid);
 long pssKb(int pid);
+long ussKb(int pid);  // Private_Clean + Private_Dirty: what this process alone holds
 
 // rmdir every cgroup under kCgroupRoot in every mounted hierarchy, deepest
 // first; returns the paths it could not remove.
