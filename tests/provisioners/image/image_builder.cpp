@@ -44,8 +44,12 @@ std::string compress(const std::string& tar, Compression c) {
   std::string out;
   archive* a = archive_write_new();
   archive_write_set_format_raw(a);
-  if (c == Compression::Gzip) archive_write_add_filter_gzip(a);
-  else archive_write_add_filter_zstd(a);
+  if (c == Compression::Gzip) {
+    archive_write_add_filter_gzip(a);
+    archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);  // deterministic blobs
+  } else {
+    archive_write_add_filter_zstd(a);
+  }
   archive_write_set_bytes_in_last_block(a, 1);
   archive_write_open(a, &out, nullptr, appendCb, nullptr);
   archive_entry* e = archive_entry_new();
