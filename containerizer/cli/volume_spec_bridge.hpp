@@ -1,6 +1,5 @@
 // --volume SPEC parsing for the CLI. The grammar belongs to the volumes
-// isolator (isolators/volumes/README.md); until its parser is wired in, only
-// the forms below are understood.
+// isolator (isolators/volumes/README.md).
 #pragma once
 
 #include <string>
