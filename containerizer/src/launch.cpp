@@ -126,7 +126,8 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
   v1::ProvisionRequest req;
   *req.mutable_id() = a.st.id();
   req.set_image(c.image());
-  req.set_rootfs_dir(store_.layout().runtimeDir(a.st.id()) + "/rootfs");
+  // rootfs_dir left empty: the provisioner keeps rootfses beside its layer
+  // store under work_dir (a copy backend's tree must not fill a tmpfs).
   auto backend = opts_.plugin_flags.find("image_provisioner_backend");
   if (backend != opts_.plugin_flags.end()) req.set_backend(backend->second);
   WARREN_ASSIGN_OR_RETURN(auto resp, a.provisioner->call<v1::ProvisionResponse>(v1::PROVISION, req));
