@@ -69,7 +69,14 @@ Result<void> checkSandboxPath(std::string_view path) {
   if (path.find('\0') != std::string_view::npos) {
     return fail(Code::InvalidArgument, "sandbox path contains a NUL byte");
   }
-  return checkComponents("sandbox path", path, path);
+  WARREN_TRY(checkComponents("sandbox path", path, path));
+  // The core keeps nested containers' sandboxes in <sandbox>/containers;
+  // mounting that would expose (or hide) every child's sandbox.
+  if (path == "containers" || path.substr(0, 11) == "containers/") {
+    return fail(Code::InvalidArgument, "sandbox path '" + std::string(path) +
+                                           "' is reserved for nested containers' sandboxes");
+  }
+  return {};
 }
 
 bool isUnder(std::string_view path, std::string_view prefix) {

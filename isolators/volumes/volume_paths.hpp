@@ -15,7 +15,8 @@ namespace warren::volumes {
 // trailing '/'), not "/" itself. The error names the path and the rule.
 Result<void> checkContainerPath(std::string_view path);
 
-// Relative, normalized, non-empty, no "." or ".." components.
+// Relative, normalized, non-empty, no "." or ".." components, and not in
+// "containers" (where nested containers' sandboxes live).
 Result<void> checkSandboxPath(std::string_view path);
 
 // True when `path` is `prefix` or lies below it, by whole components

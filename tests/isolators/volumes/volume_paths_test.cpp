@@ -33,7 +33,10 @@ TEST(VolumePaths, ContainerPaths) {
 TEST(VolumePaths, SandboxPaths) {
   EXPECT_TRUE(checkSandboxPath("data"));
   EXPECT_TRUE(checkSandboxPath("a/b"));
-  for (const char* bad : {"", "/data", "..", "../x", "a/../../x", "a/", "./a", "a//b"}) {
+  EXPECT_TRUE(checkSandboxPath("containersx"));
+  EXPECT_EQ(checkSandboxPath("containers/c1").error().message(),
+            "sandbox path 'containers/c1' is reserved for nested containers' sandboxes");
+  for (const char* bad : {"", "/data", "..", "../x", "a/../../x", "a/", "./a", "a//b", "containers"}) {
     EXPECT_FALSE(checkSandboxPath(bad)) << bad;
   }
 }
