@@ -233,6 +233,47 @@ int pluginsCommand(Containerizer& c, bool json) {
   return 0;
 }
 
+// `warren images ls|pull REF|prune`. Pull progress arrives as the
+// provisioner's log lines (plain lines, one per layer step).
+int imagesCommand(Containerizer& c, const std::vector<std::string>& a, bool json,
+                  const std::shared_ptr<spdlog::logger>& log) {
+  std::string sub = a.empty() ? "ls" : a[0];
+  if (sub == "ls") {
+    auto l = c.images();
+    if (!l) return report(l.error());
+    if (json) {
+      std::cout << toJson(*l) << "\n";
+      return 0;
+    }
+    std::printf("%-50s %-20s %7s %12s\n", "REFERENCE", "DIGEST", "LAYERS", "SIZE");
+    for (const auto& i : l->images()) {
+      std::printf("%-50s %-20s %7d %12llu\n", i.reference().c_str(), i.digest().substr(0, 19).c_str(),
+                  i.layers(), static_cast<unsigned long long>(i.size_bytes()));
+    }
+    return 0;
+  }
+  if (sub == "pull") {
+    if (a.size() < 2) return report(Error(Code::InvalidArgument, "usage: warren images pull REF"));
+    if (log->level() > spdlog::level::info) log->set_level(spdlog::level::info);
+    auto i = c.pullImage(a[1]);
+    if (!i) return report(i.error());
+    std::cout << (json ? toJson(*i) : i->reference() + " " + i->digest()) << "\n";
+    return 0;
+  }
+  if (sub == "prune") {
+    auto r = c.pruneImages();
+    if (!r) return report(r.error());
+    if (json) {
+      std::cout << toJson(*r) << "\n";
+    } else {
+      for (const auto& x : r->removed()) std::printf("removed %s\n", x.c_str());
+      std::printf("freed %llu bytes\n", static_cast<unsigned long long>(r->freed_bytes()));
+    }
+    return 0;
+  }
+  return report(Error(Code::InvalidArgument, "unknown images subcommand '" + sub + "' (ls, pull, prune)"));
+}
+
 Result<v1::ContainerID> oneId(const std::vector<std::string>& args, const char* cmd) {
   if (args.empty()) return fail(Code::InvalidArgument, std::string(cmd) + " needs a container ID");
   return parseId(args[0]);
@@ -249,7 +290,7 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, Globa
     else a.push_back(x);
   }
   static const char* kKnown[] = {"run", "launch", "wait", "kill", "destroy", "status",
-                                 "usage", "update", "ps", "plugins", "recover", "group"};
+                                 "usage", "update", "ps", "plugins", "recover", "group", "images"};
   bool known = false;
   for (const char* k : kKnown) known = known || cmd == k;
   if (!known) return report(Error(Code::InvalidArgument, "unknown command '" + cmd + "' (see warren help)"));
@@ -273,6 +314,7 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, Globa
   }
   if (cmd == "ps") return psCommand(c, json);
   if (cmd == "group") return groupCommand(c, a, json);
+  if (cmd == "images") return imagesCommand(c, a, json, log);
   if (cmd == "plugins") return pluginsCommand(c, json);
   if (cmd == "recover") {
     auto r = c.recover();

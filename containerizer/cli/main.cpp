@@ -31,6 +31,7 @@ const char* kUsage =
     "  recover                              reconcile after a restart, destroy orphans\n"
     "  group launch --parent ID FILE        launch a task group (JSON spec) all-or-nothing\n"
     "  group wait|kill|destroy PARENT NAME  wait for / signal / destroy every member\n"
+    "  images ls | pull REF | prune         the image store (oci:, oci-archive:, docker-archive:, docker://)\n"
     "\n"
     "launch/run options:\n"
     "  --id ID  --parent ID  --rootfs DIR | --image REF  --volume SPEC...\n"

@@ -358,6 +358,36 @@ Result<std::vector<ContainerInfo>> ContainerizerImpl::containers() {
   return out;
 }
 
+Result<v1::ImageList> ContainerizerImpl::images() {
+  v1::ImageList all;
+  for (const auto* d : host_->available(plugins::Kind::Provisioner)) {
+    WARREN_ASSIGN_OR_RETURN(auto* p, host_->instance(plugins::Kind::Provisioner, d->short_name));
+    WARREN_ASSIGN_OR_RETURN(auto list, p->call<v1::ImageList>(v1::LIST_IMAGES, v1::Empty{}));
+    all.MergeFrom(list);
+  }
+  return all;
+}
+
+Result<v1::ImageInfo> ContainerizerImpl::pullImage(const std::string& reference) {
+  WARREN_ASSIGN_OR_RETURN(auto* p, provisionerFor(reference));
+  v1::ImageRequest req;
+  req.set_reference(reference);
+  return p->call<v1::ImageInfo>(v1::PULL, req);
+}
+
+Result<v1::PruneResponse> ContainerizerImpl::pruneImages() {
+  // Under the lock: no launch may provision while layers are being removed.
+  WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+  v1::PruneResponse all;
+  for (const auto* d : host_->available(plugins::Kind::Provisioner)) {
+    WARREN_ASSIGN_OR_RETURN(auto* p, host_->instance(plugins::Kind::Provisioner, d->short_name));
+    WARREN_ASSIGN_OR_RETURN(auto r, p->call<v1::PruneResponse>(v1::PRUNE, v1::Empty{}));
+    for (const auto& x : r.removed()) all.add_removed(x);
+    all.set_freed_bytes(all.freed_bytes() + r.freed_bytes());
+  }
+  return all;
+}
+
 std::vector<Containerizer::PluginListing> ContainerizerImpl::plugins() const {
   std::vector<PluginListing> out;
   for (auto kind : {plugins::Kind::Isolator, plugins::Kind::Provisioner}) {

@@ -47,6 +47,9 @@ class ContainerizerImpl final : public Containerizer {
   Result<void> killGroup(const v1::ContainerID& parent, const std::string& name, int signal) override;
   Result<std::vector<MemberTermination>> destroyGroup(const v1::ContainerID& parent,
                                                       const std::string& name) override;
+  Result<v1::ImageList> images() override;
+  Result<v1::ImageInfo> pullImage(const std::string& reference) override;
+  Result<v1::PruneResponse> pruneImages() override;
   std::vector<PluginListing> plugins() const override;
   std::vector<std::string> pluginErrors() const override;
 

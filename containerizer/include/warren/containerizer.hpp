@@ -111,6 +111,12 @@ class Containerizer {
   virtual Result<std::vector<MemberTermination>> destroyGroup(const v1::ContainerID& parent,
                                                               const std::string& name) = 0;
 
+  // ---- Images (every provisioner plugin).
+  virtual Result<v1::ImageList> images() = 0;
+  virtual Result<v1::ImageInfo> pullImage(const std::string& reference) = 0;
+  // Removes layers and images no container uses.
+  virtual Result<v1::PruneResponse> pruneImages() = 0;
+
   // Loaded plugins and load errors, for `warren plugins`.
   struct PluginListing {
     std::string name, short_name, version, kind, path;
