@@ -1,5 +1,5 @@
-// Test helpers shared by the filesystem/linux and volumes tests: one isolator
-// loaded through the real plugin host, and the host's mounts below a path.
+// Test helper shared by the filesystem/linux and volumes tests: one isolator
+// loaded through the real plugin host.
 #pragma once
 
 #include <sys/mount.h>
@@ -14,6 +14,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "host/plugin_host.hpp"
+#include "host_mounts.hpp"
 #include "test_env.hpp"
 #include "warren/sdk/fs.hpp"
 
@@ -72,41 +73,6 @@ class IsolatorPlugin {
 
  private:
   std::unique_ptr<plugins::PluginHost> host_;
-};
-
-// Mount points in this process's mount namespace at or below `prefix`
-// (parsed independently of the code under test).
-inline std::vector<std::string> mountsUnder(const std::string& prefix) {
-  std::vector<std::string> out;
-  std::ifstream mi("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mi, line)) {
-    std::istringstream ls(line);
-    std::string id, parent, devno, root, mp;
-    ls >> id >> parent >> devno >> root >> mp;
-    if (mp == prefix || mp.rfind(prefix + "/", 0) == 0) out.push_back(mp);
-  }
-  return out;
-}
-
-// Real tmpfs mounts made by a test on the host, removed (lazily, deepest
-// first) when the guard goes, whatever the test did.
-class HostMounts {
- public:
-  ~HostMounts() {
-    for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
-      while (::umount2(it->c_str(), MNT_DETACH) == 0) {
-      }
-    }
-  }
-  bool tmpfs(const std::string& path) {
-    if (!fs::mkdirs(path)) return false;
-    made_.push_back(path);
-    return ::mount("tmpfs", path.c_str(), "tmpfs", 0, "size=64k") == 0;
-  }
-
- private:
-  std::vector<std::string> made_;
 };
 
 }  // namespace warren::testing
