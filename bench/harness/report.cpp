@@ -18,6 +18,16 @@ std::string num(double v, const std::string& unit) {
   return b;
 }
 
+// "task group of 16, launch to all running" -> "group 16" for chart labels.
+std::string shortCase(const std::string& c) {
+  if (c.rfind("top-level", 0) == 0) return "top-level";
+  if (c.rfind("nested", 0) == 0) return "nested";
+  if (c.rfind("task group of ", 0) == 0) return "group " + c.substr(14, c.find(',') - 14);
+  if (c.rfind("32-deep", 0) == 0) return "chain 32";
+  if (c.rfind("recovery with ", 0) == 0) return "recover " + c.substr(14, c.find(' ', 14) - 14);
+  return c;
+}
+
 }  // namespace
 
 Stats statsOf(std::vector<double> v) {
@@ -111,7 +121,7 @@ std::string Report::chart(const std::string& stem, const std::string& title) con
       if (s.case_name != c || s.unit != "ms" || s.values.empty()) continue;
       if (!colour.count(s.runtime)) colour[s.runtime] = static_cast<int>(colour.size()) + 1;
       Stats st = statsOf(s.values);
-      d << "\"" << c << "\\n" << s.runtime << "\" " << st.median << " " << st.min << " " << st.max << " "
+      d << "\"" << shortCase(c) << ": " << s.runtime << "\" " << st.median << " " << st.min << " " << st.max << " "
         << colour[s.runtime] << "\n";
       ++n;
     }
@@ -124,7 +134,7 @@ std::string Report::chart(const std::string& stem, const std::string& title) con
     << "set title '" << title << "'\nset ylabel 'ms (median, bars: min..max), log scale'\n"
     << "set logscale y\nset style fill solid 0.7\nset boxwidth 0.7\nset grid ytics\n"
     << "set xtics rotate by -45 font ',8'\nset key off\nset bmargin 9\n"
-    << "plot '" << stem << ".dat' using 0:2:3:4:5:xtic(1) with boxerrorbars lc variable\n";
+    << "plot '" << stem << ".dat' using 0:2:3:4:(0.7):5:xtic(1) with boxerrorbars lc variable\n";
   if (!writeFile(stem + ".gp", g.str())) return "cannot write " + stem + ".gp";
   std::string cmd = "gnuplot '" + stem + ".gp' 2>&1";
   if (std::system(cmd.c_str()) != 0) return "gnuplot failed (install gnuplot-nox)";
