@@ -226,6 +226,27 @@ std::string setupMounts(State& st) {
     std::string err = applyMount(st, i);
     if (!err.empty()) return err;
   }
+  // A fresh /dev with its own devpts needs the conventional links, which a
+  // LaunchInfo cannot describe: ptmx into that devpts, and the fd links.
+  for (const auto& m : st.spec.mounts) {
+    if (m.type != "devpts" || m.target.size() < 4 || m.target.compare(m.target.size() - 4, 4, "/pts") != 0) {
+      continue;
+    }
+    std::string dev = m.target.substr(0, m.target.size() - 4);
+    struct stat sb;
+    if (lstat((dev + "/ptmx").c_str(), &sb) != 0 && symlink("pts/ptmx", (dev + "/ptmx").c_str()) != 0) {
+      return sysError("link '" + dev + "/ptmx'");
+    }
+    if (dev == "/dev") {
+      const char* const links[][2] = {{"/proc/self/fd", "/dev/fd"},
+                                      {"/proc/self/fd/0", "/dev/stdin"},
+                                      {"/proc/self/fd/1", "/dev/stdout"},
+                                      {"/proc/self/fd/2", "/dev/stderr"}};
+      for (const auto& l : links) {
+        if (lstat(l[1], &sb) != 0 && symlink(l[0], l[1]) != 0) return sysError(std::string("link '") + l[1] + "'");
+      }
+    }
+  }
   return "";
 }
 
@@ -236,11 +257,15 @@ std::string finishMounts(State& st) {
     std::string err = mask(st, p, &first_file);
     if (!err.empty()) return err;
   }
-  if (st.proc_mounted) {
+  // The default mask list applies only when no isolator sent its own (the
+  // filesystem/linux isolator sends a complete one).
+  if (st.proc_mounted && st.spec.masked_paths.empty()) {
     for (const char* p : kDefaultMasked) {
       std::string err = mask(st, p, &first_file);
       if (!err.empty()) return err;
     }
+  }
+  if (st.proc_mounted && st.spec.readonly_paths.empty()) {
     for (const char* p : kDefaultReadonly) {
       std::string err = makeReadonly(p, true);
       if (!err.empty()) return err;
