@@ -207,7 +207,10 @@ int psCommand(Containerizer& c, bool json) {
     name += ci.id.path_size() > 1 ? "└─" + ci.id.path(ci.id.path_size() - 1) : formatId(ci.id);
     std::string exit;
     if (ci.termination) exit = ci.termination->message();
-    std::printf("%-40s %-11s %8d  %s\n", name.c_str(), stateName(ci.state), ci.pid, exit.c_str());
+    size_t width = 0;  // display width: UTF-8 continuation bytes take no column
+    for (unsigned char ch : name) width += (ch & 0xC0) != 0x80;
+    if (width < 40) name.append(40 - width, ' ');
+    std::printf("%s %-11s %8d  %s\n", name.c_str(), stateName(ci.state), ci.pid, exit.c_str());
   }
   return 0;
 }
