@@ -1,6 +1,8 @@
 // A Containerizer over a per-test scratch dir, with busybox as rootfs.
 #pragma once
 
+#include <dirent.h>
+
 #include <gtest/gtest.h>
 
 #include "test_env.hpp"
@@ -70,7 +72,18 @@ class ContainerizerTest : public ::testing::Test {
     EXPECT_TRUE(listDir(env_.work_dir + "/sandboxes").empty());
   }
 
-  static std::vector<std::string> listDir(const std::string& p);
+  // Entries of a directory, without the lock file.
+  static std::vector<std::string> listDir(const std::string& p) {
+    std::vector<std::string> out;
+    DIR* d = opendir(p.c_str());
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != ".." && n != "lock") out.push_back(n);
+    }
+    closedir(d);
+    return out;
+  }
 
   TestEnv env_;
   std::string rootfs_;

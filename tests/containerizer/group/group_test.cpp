@@ -7,17 +7,6 @@
 
 namespace warren::testing {
 
-std::vector<std::string> ContainerizerTest::listDir(const std::string& p) {
-  std::vector<std::string> out;
-  DIR* d = opendir(p.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && n != "lock") out.push_back(n);
-  }
-  closedir(d);
-  return out;
-}
 
 namespace {
 
