@@ -76,6 +76,7 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
   ho.flags = opts.plugin_flags;
   ho.configs = opts.plugin_configs;
   ho.call_deadline = opts.plugin_call_deadline;
+  ho.descriptor_cache = opts.runtime_dir + "/plugins.cache";
   auto host = plugins::PluginHost::create(ho, log);
   host->scan();
   for (const auto& e : host->errors()) log->error("{}", e.message());

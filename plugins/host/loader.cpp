@@ -1,5 +1,10 @@
 #include "host/loader.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -14,6 +19,8 @@
 
 #include <boost/dll/shared_library.hpp>
 #include <google/protobuf/descriptor.h>
+
+#include "warren/sdk/fd.hpp"
 
 namespace warren::plugins {
 namespace {
@@ -70,11 +77,10 @@ bool alreadyLoaded(const std::string& path) {
 
 }  // namespace
 
-std::vector<std::string> embeddedProtoFiles(const std::string& bytes) {
+std::vector<std::string> embeddedProtoFiles(std::string_view all) {
   // Generated code embeds each serialized FileDescriptorProto, which starts
   // with field 1 (tag 0x0a), a one-byte length and the file's name.
   std::vector<std::string> names;
-  const std::string_view all(bytes);
   for (size_t at = all.find(".proto"); at != std::string_view::npos; at = all.find(".proto", at + 1)) {
     size_t end = at + 6;
     for (size_t len = 7; len < 128 && len + 2 <= end; ++len) {
@@ -165,9 +171,16 @@ Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plug
 }
 
 Result<void> checkProtoClash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};  // dlopen reports why it cannot be read
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // mmap, not a stream: plugin files with debug info are tens of MB, and
+  // this runs for every plugin at every start.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};  // dlopen reports why it cannot be read
+  struct stat sb {};
+  if (::fstat(fd.get(), &sb) != 0 || sb.st_size <= 0) return {};
+  void* map = ::mmap(nullptr, static_cast<size_t>(sb.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (map == MAP_FAILED) return {};
+  Defer unmap([&] { ::munmap(map, static_cast<size_t>(sb.st_size)); });
+  std::string_view bytes(static_cast<const char*>(map), static_cast<size_t>(sb.st_size));
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   for (const auto& name : embeddedProtoFiles(bytes)) {
     if (pool->FindFileByName(name) != nullptr) {

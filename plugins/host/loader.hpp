@@ -28,7 +28,7 @@ Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plug
 
 // Names of the proto files whose generated code a library embeds (and would
 // register in protobuf's global pool when loaded), read from its bytes.
-std::vector<std::string> embeddedProtoFiles(const std::string& bytes);
+std::vector<std::string> embeddedProtoFiles(std::string_view bytes);
 
 // Valid names: reverse-DNS "org.vendor.isolator.x" and short "x" or "a/b".
 bool validPluginName(const std::string& name);

@@ -10,6 +10,7 @@
 
 #include "host/call_executor.hpp"
 #include "host/dependency_order.hpp"
+#include "host/descriptor_cache.hpp"
 #include "host/loader.hpp"
 
 namespace warren::plugins {
@@ -91,8 +92,9 @@ class PluginImpl final : public Plugin {
 class PluginHostImpl final : public PluginHost {
  public:
   PluginHostImpl(HostOptions opts, std::shared_ptr<spdlog::logger> log)
-      : opts_(std::move(opts)), log_(std::move(log)) {
+      : opts_(std::move(opts)), log_(std::move(log)), cache_(opts_.descriptor_cache) {
     if (!log_) log_ = std::make_shared<spdlog::logger>("warren.plugins");
+    cache_.load();
   }
   ~PluginHostImpl() override;
 
@@ -125,6 +127,7 @@ class PluginHostImpl final : public PluginHost {
   std::map<std::string, std::unique_ptr<PluginImpl>> instances_;  // short name
   std::vector<PluginImpl*> created_;                // creation order
   std::set<std::string> wedged_creates_;            // paths whose create() overran
+  DescriptorCache cache_;
 };
 
 Result<std::string> PluginImpl::callRaw(v1::Method method, const std::string& request) {
@@ -294,6 +297,7 @@ void PluginHostImpl::scan() {
       }
     }
   }
+  cache_.save();
 }
 
 Result<const Descriptor*> PluginHostImpl::loadFile(const std::string& path) {
@@ -304,7 +308,12 @@ Result<const Descriptor*> PluginHostImpl::loadFile(const std::string& path) {
 Result<const Descriptor*> PluginHostImpl::loadLocked(const std::string& path) {
   if (auto it = libs_.find(path); it != libs_.end()) return &it->second.descriptor;
   if (auto it = failed_.find(path); it != failed_.end()) return fail(it->second);
-  auto lib = loadLibrary(path);
+  Result<LoadedLibrary> lib = fail(Code::Internal, "not loaded");
+  if (auto cached = cache_.find(path)) {
+    lib = LoadedLibrary{*cached, nullptr};  // dlopen deferred to the first instance
+  } else {
+    lib = loadLibrary(path);
+  }
   if (lib) {
     const Descriptor& d = lib->descriptor;
     for (const std::string* n : {&d.name, &d.short_name}) {
@@ -319,6 +328,7 @@ Result<const Descriptor*> PluginHostImpl::loadLocked(const std::string& path) {
     failed_.emplace(path, lib.error());
     return fail(lib.error());
   }
+  cache_.put(lib->descriptor);
   by_name_[lib->descriptor.name] = path;
   by_name_[lib->descriptor.short_name] = path;
   auto& stored = libs_[path] = std::move(*lib);
@@ -352,6 +362,17 @@ Result<Plugin*> PluginHostImpl::instance(Kind kind, const std::string& short_nam
     for (const Descriptor* d : available(kind)) list += (list.empty() ? "" : ", ") + d->short_name;
     return fail(Code::NotFound, std::string("unknown ") + kindName(kind) + " '" + short_name +
                                     "' (available: " + (list.empty() ? "none" : list) + ")");
+  }
+  if (found->raw == nullptr) {
+    // Listed from the descriptor cache: load and check it for real now.
+    auto real = loadLibrary(found->descriptor.path);
+    if (!real) return fail(real.error());
+    if (real->descriptor.name != found->descriptor.name ||
+        real->descriptor.short_name != found->descriptor.short_name) {
+      return fail(Code::FailedPrecondition, "plugin '" + found->descriptor.path +
+                                                "': changed while warren was reading it");
+    }
+    const_cast<LoadedLibrary*>(found)->raw = real->raw;
   }
   WARREN_ASSIGN_OR_RETURN(auto plugin, create(*found));
   PluginImpl* p = plugin.get();

@@ -28,6 +28,9 @@ struct HostOptions {
   std::map<std::string, std::string> flags;    // handed to every plugin
   std::map<std::string, std::string> configs;  // short name -> JSON config
   std::chrono::milliseconds call_deadline{std::chrono::seconds(60)};
+  // When set, checked descriptors are cached here and unchanged files are
+  // listed without dlopen; each library is loaded when first instantiated.
+  std::string descriptor_cache;
 };
 
 // A loaded, checked library (not yet instantiated).
