@@ -43,6 +43,14 @@ TEST(OutOfTree, ExamplePluginBuildsAgainstInstalledSdk) {
   auto r = (*plugins)[0]->call<v1::PrepareResponse>(v1::PREPARE, req);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->launch_info().env().at("OOT_GREETING"), "built outside");
+
+  // The operator's view: `warren plugins` lists the vendor plugin.
+  auto listed = runCmd({env.warren_bin, "--work_dir", env.work_dir, "--runtime_dir", env.runtime_dir,
+                        "--plugin_dir", build, "--isolation", "example/greeting", "plugins"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("example/greeting"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("com.example.isolator.greeting"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(build + "/example_greeting.so"), std::string::npos) << listed.out;
 }
 
 }  // namespace
