@@ -45,7 +45,8 @@ class ROOT_Group : public ContainerizerTest {
   std::vector<std::string> markers() { return listDir(pod_rootfs_ + "/markers"); }
   size_t memberCount() {
     size_t n = 0;
-    for (auto& ci : *c_->containers()) n += ci.id.path_size() == 2;
+    auto list = c_->containers();
+    for (auto& ci : *list) n += ci.id.path_size() == 2;
     return n;
   }
 

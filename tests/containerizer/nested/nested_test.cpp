@@ -137,7 +137,9 @@ TEST_F(ROOT_Nested, DestroyingTheRootOfAThreeLevelTreeLeavesNothing) {
   ASSERT_TRUE(c->launch(id("t.a.b"), childShell("sleep 300")));
   ASSERT_TRUE(c->launch(id("t.c"), childShell("sleep 300")));
   std::vector<int> pids;
-  for (auto& ci : *c->containers()) pids.push_back(ci.pid);
+  auto list = c->containers();
+  ASSERT_TRUE(list);
+  for (auto& ci : *list) pids.push_back(ci.pid);
   ASSERT_EQ(pids.size(), 4u);
   auto d = c->destroy(id("t"));
   ASSERT_TRUE(d) << d.error().message();
@@ -235,6 +237,28 @@ TEST_F(ROOT_Nested, DebugContainerJoinsEverythingAndInheritsEnv) {
   EXPECT_EQ(out.substr(0, out.find('\n')), "inherited") << out;
   EXPECT_NE(out.find("/bin\n"), std::string::npos) << out;
   ASSERT_TRUE(c->destroy(id("dbgp")));
+  expectEmptyState();
+}
+
+TEST_F(ROOT_Nested, AnIsolatorWithoutNestingSupportIsSkippedForNestedContainers) {
+  auto o = options({"pid", "test/standalone-only"});
+  o.plugin_dirs.push_back(NESTED_FIXTURE_PLUGIN_DIR);
+  auto made = Containerizer::create(o);
+  ASSERT_TRUE(made) << made.error().message();
+  auto& c = *made;
+  ASSERT_TRUE(c->launch(id("top"), shell("echo top=$STANDALONE_ONLY; sleep 300")));
+  ASSERT_TRUE(c->launch(id("top.kid"), childShell("echo kid=$STANDALONE_ONLY")));
+  ASSERT_TRUE(c->wait(id("top.kid"), std::chrono::seconds(20)));
+  EXPECT_EQ(sandboxStdout("top.kid"), "kid=\n");
+  EXPECT_EQ(sandboxStdout("top"), "top=applied\n");
+  auto kid = c->containers();
+  ASSERT_TRUE(kid);
+  for (const auto& ci : *kid) {
+    bool listed = false;
+    for (const auto& n : ci.checkpoint.isolators()) listed = listed || n == "test/standalone-only";
+    EXPECT_EQ(listed, ci.id.path_size() == 1) << formatId(ci.id);
+  }
+  ASSERT_TRUE(c->destroy(id("top")));
   expectEmptyState();
 }
 
