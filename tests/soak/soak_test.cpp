@@ -1,11 +1,10 @@
 // The soak: WARREN_SOAK_CYCLES (default 300) launch/destroy cycles through
-// libwarren in this process - top-level, nested, 3-deep chains, bridged and
-// destroyed-while-running containers mixed - then zero residue: no cgroup
+// libwarren in this process - top-level, nested, 3-deep chains, task groups,
+// bridged and destroyed-while-running containers mixed - then zero residue: no cgroup
 // under the cgroups root, no mount under the test dirs, no veth left on the
 // bridge, no warren-init, no child process, the same fd and thread count as
 // before, and a bounded RSS growth after warm-up.
 //
-// Task groups join the mix once libwarren has a group launch.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -23,6 +22,7 @@
 #include "test_env.hpp"
 #include "warren/containerizer.hpp"
 #include "warren/sdk/ids.hpp"
+#include "warren/v1/group.pb.h"
 
 namespace warren::testing {
 namespace {
@@ -98,10 +98,11 @@ class Soak {
     return launch(parent(), config({"/bin/sleep", "100000"}, true));
   }
 
-  // One cycle of kind i % 5.
+  // One cycle of kind i % kKinds.
+  static constexpr int kKinds = 6;
   std::string cycle(int i) {
     std::string n = pfx_ + std::to_string(i);
-    switch (i % 5) {
+    switch (i % kKinds) {
       case 0: {  // top-level, limits, exits by itself
         auto cfg = config({"/bin/true"}, true);
         cfg.set_network_mode("none");
@@ -124,6 +125,22 @@ class Soak {
         if (e.empty()) e = runToExit(mid + ".c", config({"/bin/true"}, false));
         std::string d = destroyRunning(n);
         return e.empty() ? d : e;
+      }
+      case 5: {  // a task group of 2 or 4 under the parent, all running, then destroyed
+        v1::TaskGroup g;
+        g.set_name("g" + std::to_string(i));
+        g.set_policy(v1::TaskGroup::KILL_GROUP);
+        for (int m = 0; m < ((i / kKinds) % 2 == 0 ? 4 : 2); ++m) {
+          auto* mem = g.add_members();
+          mem->set_name(n + "m" + std::to_string(m));
+          *mem->mutable_config() = config({"/bin/sleep", "100000"}, false);
+        }
+        auto pid = *parseId(parent());
+        auto st = c_.launchGroup(pid, g);
+        if (!st) return "launch group " + g.name() + ": " + st.error().message();
+        if (static_cast<int>(st->size()) != g.members_size()) return "group " + g.name() + ": not every member launched";
+        auto d = c_.destroyGroup(pid, g.name());
+        return d ? "" : "destroy group " + g.name() + ": " + d.error().message();
       }
       default: {  // nested, own or shared pid ns, destroyed while running
         std::string id = parent() + "." + n;
@@ -193,7 +210,7 @@ TEST(ROOT_Soak, MixedLaunchDestroyCyclesLeaveNoResidue) {
       }
       auto t0 = std::chrono::steady_clock::now();
       std::string e = soak.cycle(i);
-      ms_by_kind[i % 5].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      ms_by_kind[i % Soak::kKinds].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       if (!e.empty()) errors.push_back("cycle " + std::to_string(i) + ": " + e);
     }
     std::string e = soak.destroyRunning(soak.parent());
@@ -205,7 +222,7 @@ TEST(ROOT_Soak, MixedLaunchDestroyCyclesLeaveNoResidue) {
     fds_end = sk::fdCount();
     threads_end = sk::threadCount();
   }
-  const char* kinds[] = {"top-level", "nested", "bridged+destroy", "3-deep chain", "nested+destroy"};
+  const char* kinds[] = {"top-level", "nested", "bridged+destroy", "3-deep chain", "nested+destroy", "task group"};
   for (auto& [k, v] : ms_by_kind) {
     std::sort(v.begin(), v.end());
     std::printf("soak: %-16s %4zu cycles, median %.1f ms, max %.1f ms\n", kinds[k], v.size(), v[v.size() / 2], v.back());
