@@ -24,7 +24,10 @@ std::vector<pid_t> allPids(const std::vector<std::string>& dirs) {
   return out;
 }
 
-void killAll(const std::vector<pid_t>& pids) {
+// Only pids read from a real cgroup filesystem are signalled: a
+// cgroupfs-shaped test directory may name any pid.
+void killAll(const std::vector<pid_t>& pids, bool real) {
+  if (!real) return;
   for (pid_t p : pids) {
     if (p > 1) ::kill(p, SIGKILL);
   }
@@ -41,7 +44,7 @@ Result<void> waitEmpty(const std::vector<std::string>& dirs, Clock::time_point d
                                          dirs.front() + "' after SIGKILL (first: " +
                                          std::to_string(left.front()) + ")");
     }
-    killAll(left);
+    killAll(left, onCgroupFs(dirs.front()));
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(50));
   }
@@ -71,9 +74,9 @@ Result<void> freezeAndKillV1(const std::string& freezer_dir, const std::vector<s
     // A task in uninterruptible sleep can keep the cgroup FREEZING; we kill
     // anyway after a bounded wait (new forks are already blocked then).
     (void)waitFor(state, "FROZEN", Clock::now() + timeout / 4);
-    killAll(allPids(dirs));
+    killAll(allPids(dirs), onCgroupFs(dirs.front()));
   } else {
-    killAll(allPids(dirs));
+    killAll(allPids(dirs), onCgroupFs(dirs.front()));
   }
   return waitEmpty(dirs, deadline);
 }
@@ -91,7 +94,7 @@ Result<void> killV2(const std::string& dir, std::chrono::milliseconds timeout) {
     while (readKey(dir + "/cgroup.events", "frozen").value_or(1) != 1 && Clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    killAll(procsRecursive(dir));
+    killAll(procsRecursive(dir), onCgroupFs(dir));
   }
   return waitEmpty({dir}, deadline);
 }
