@@ -84,6 +84,32 @@ TEST_F(ROOT_CgroupsE2E, NestedOomIsMemoryLimitWhileSiblingKeepsRunning) {
   expectNoCgroups();
 }
 
+TEST_F(ROOT_CgroupsE2E, OomWhileNoWarrenRanIsReportedAfterRecover) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto pod = shell("sleep 300");
+  pod.mutable_resources()->set_mem_bytes(64 * kMiB);
+  auto launched = c->launch(id("pod"), pod);
+  ASSERT_TRUE(launched) << launched.error().message();
+  auto a = c->launch(id("pod.a"), child("sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1", 16 * kMiB));
+  ASSERT_TRUE(a) << a.error().message();
+  int pid = a->pid();
+  c_.reset();  // warren goes away; the OOM happens while nothing watches
+  ASSERT_TRUE(eventually([&] { return kill(pid, 0) != 0 || slurp("/proc/" + std::to_string(pid) + "/stat")
+                                                                   .find(") Z") != std::string::npos; },
+                         std::chrono::seconds(20)));
+  c = start();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->recover());
+  auto t = c->wait(id("pod.a"), std::chrono::seconds(20));
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->reason(), v1::Termination::MEMORY_LIMIT) << t->DebugString();
+  ASSERT_GE(t->limitations_size(), 1);
+  EXPECT_EQ(t->limitations(0).resources().mem_bytes(), 16 * kMiB);
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
 TEST_F(ROOT_CgroupsE2E, LiveUpdateAndUsageOfNestedChild) {
   auto* c = start();
   ASSERT_TRUE(c);
