@@ -257,16 +257,22 @@ std::string finishMounts(State& st) {
     std::string err = mask(st, p, &first_file);
     if (!err.empty()) return err;
   }
-  // The default mask list applies only when no isolator sent its own (the
-  // filesystem/linux isolator sends a complete one).
-  if (st.proc_mounted && st.spec.masked_paths.empty()) {
+  // The defaults always apply, but a path an isolator already listed is not
+  // masked twice (that would stack a second mount on it).
+  auto listed = [](const std::vector<std::string>& v, const char* p) {
+    for (const auto& x : v) {
+      if (x == p) return true;
+    }
+    return false;
+  };
+  if (st.proc_mounted) {
     for (const char* p : kDefaultMasked) {
+      if (listed(st.spec.masked_paths, p)) continue;
       std::string err = mask(st, p, &first_file);
       if (!err.empty()) return err;
     }
-  }
-  if (st.proc_mounted && st.spec.readonly_paths.empty()) {
     for (const char* p : kDefaultReadonly) {
+      if (listed(st.spec.readonly_paths, p)) continue;
       std::string err = makeReadonly(p, true);
       if (!err.empty()) return err;
     }
