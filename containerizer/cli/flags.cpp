@@ -42,6 +42,7 @@ po::options_description globalDescription() {
       ("network_cidr", po::value<std::string>(), "address range for bridged containers (enables bridge mode by default)")
       ("host_path_allowlist", po::value<std::string>(), "comma-separated host path prefixes volumes may use")
       ("cgroups_enable_cfs", po::value<bool>()->default_value(false), "hard CPU limits with the CFS quota")
+      ("cgroups_hierarchy", po::value<std::string>(), "where the cgroup hierarchies are mounted (default /sys/fs/cgroup)")
       ("image_provisioner_backend", po::value<std::string>(), "overlay, copy or bind (default: auto)")
       ("registry_insecure", po::value<std::string>(), "comma-separated HOST:PORT registries reached over plain HTTP")
       ("isolator_config", po::value<std::vector<std::string>>()->composing(), "SHORT_NAME=JSON typed config for a plugin (repeatable)")
@@ -108,7 +109,7 @@ Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
   o.plugin_flags["network_bridge"] = vm["network_bridge"].as<std::string>();
   o.plugin_flags["cgroups_enable_cfs"] = vm["cgroups_enable_cfs"].as<bool>() ? "true" : "false";
   for (const char* k : {"network_cidr", "host_path_allowlist", "image_provisioner_backend",
-                        "registry_insecure"}) {
+                        "registry_insecure", "cgroups_hierarchy"}) {
     if (vm.count(k)) o.plugin_flags[k] = vm[k].as<std::string>();
   }
   if (vm.count("isolator_config")) {
