@@ -104,12 +104,15 @@ Result<Plan> planFor(const v1::ContainerContext& c, const Settings& s) {
   return p;
 }
 
-std::string vethName(const std::string& container_id) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char ch : container_id) {
+std::string vethName(const std::string& scope, const std::string& container_id) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a over scope '\0' id
+  auto mix = [&h](unsigned char ch) {
     h ^= ch;
     h *= 1099511628211ULL;
-  }
+  };
+  for (unsigned char ch : scope) mix(ch);
+  mix(0);
+  for (unsigned char ch : container_id) mix(ch);
   char buf[16];
   std::snprintf(buf, sizeof buf, "wv%012llx",
                 static_cast<unsigned long long>(h & 0xffffffffffffULL));

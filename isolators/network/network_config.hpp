@@ -42,9 +42,11 @@ struct Plan {
 };
 Result<Plan> planFor(const v1::ContainerContext& c, const Settings& s);
 
-// Host end of a container's veth pair: "wv" + 12 hex digits of a hash of the
-// ID (14 characters, under IFNAMSIZ).
-std::string vethName(const std::string& container_id);
+// Host end of a container's veth pair: "wv" + 12 hex digits of a hash of
+// the scope (the plugin's work dir: one per warren instance, so two
+// instances with a container of the same ID never share a name) and the ID.
+// 14 characters, under IFNAMSIZ.
+std::string vethName(const std::string& scope, const std::string& container_id);
 
 // A valid Linux interface name (1-15 characters, no '/', ':' or whitespace).
 Result<void> validateIfName(const std::string& name, const std::string& what);

@@ -31,8 +31,9 @@ std::string etcDirOf(const v1::ContainerState& state) {
 
 }  // namespace
 
-NetworkIsolator::NetworkIsolator(Settings settings, std::optional<Ipam> ipam)
+NetworkIsolator::NetworkIsolator(Settings settings, std::string scope, std::optional<Ipam> ipam)
     : settings_(std::move(settings)),
+      scope_(std::move(scope)),
       ipam_(std::move(ipam)),
       log_(sdk::makeLogger("warren.isolator.network")) {}
 
@@ -45,19 +46,18 @@ Result<std::unique_ptr<NetworkIsolator>> NetworkIsolator::create(const v1::Plugi
       resolveSettings(config->bridge(), config->cidr(), config->default_mode(), servers, flags);
   if (!settings) return fail(std::move(settings.error()).context("network isolator"));
 
+  std::string dir = ctx.plugin_work_dir();
+  if (dir.empty() && !ctx.work_dir().empty()) dir = ctx.work_dir() + "/network";
+  if (dir.empty()) return fail(Code::InvalidArgument, "network isolator: no work dir");
   std::optional<Ipam> ipam;
   if (settings->cidr) {
-    std::string dir = ctx.plugin_work_dir();
-    if (dir.empty() && !ctx.work_dir().empty()) dir = ctx.work_dir() + "/network";
-    if (dir.empty()) {
-      return fail(Code::InvalidArgument, "network isolator: no work dir for the address allocator");
-    }
     if (auto r = fs::mkdirs(dir, 0700); !r) {
       return fail(std::move(r.error()).context("network isolator"));
     }
     ipam.emplace(dir, settings->bridge, *settings->cidr);
   }
-  return std::unique_ptr<NetworkIsolator>(new NetworkIsolator(std::move(*settings), std::move(ipam)));
+  return std::unique_ptr<NetworkIsolator>(
+      new NetworkIsolator(std::move(*settings), dir, std::move(ipam)));
 }
 
 v1::PluginInfo NetworkIsolator::info() const {
@@ -171,7 +171,7 @@ Result<void> NetworkIsolator::isolateBridge(const std::string& id, pid_t pid) {
   WARREN_ASSIGN_OR_RETURN(NlSock host, openRoute());
   WARREN_ASSIGN_OR_RETURN(LinkInfo br,
                           ensureBridge(host.get(), settings_.bridge, cidr.gateway(), cidr.prefix));
-  const std::string veth = vethName(id);
+  const std::string veth = this->veth(id);
   WARREN_TRY(createVeth(host.get(), veth, br.ifindex, pid, kPeerName));
   auto configured = [&]() -> Result<void> {
     WARREN_ASSIGN_OR_RETURN(NlSock inside, openRouteIn(pid));
@@ -194,7 +194,11 @@ Result<v1::ContainerStatus> NetworkIsolator::status(const v1::ContainerRequest& 
   // Nested containers share their top-level ancestor's network.
   auto addr = ipam_->lookup(req.id().path(0));
   if (!addr) return fail(addr.error());
-  if (*addr) st.add_ip_addresses(formatIpv4(**addr));
+  if (*addr) {
+    st.add_ip_addresses(formatIpv4(**addr));
+    (*st.mutable_labels())["network.bridge"] = settings_.bridge;
+    (*st.mutable_labels())["network.veth"] = veth(req.id().path(0));
+  }
   return st;
 }
 
@@ -209,7 +213,7 @@ Result<void> NetworkIsolator::cleanup(const v1::ContainerRequest& req) {
   // The veth goes first (its address must not be reused while it exists).
   // When the container's namespace is already gone the kernel has removed
   // the pair and there is nothing to delete.
-  const std::string veth = vethName(id);
+  const std::string veth = this->veth(id);
   if (auto sk = openRoute(); !sk) {
     keep(fail(sk.error()));
   } else if (auto found = findLink(sk->get(), veth); !found) {
@@ -242,7 +246,7 @@ Result<void> NetworkIsolator::recover(const v1::RecoverRequest& req) {
   for (const auto& s : req.containers()) {
     if (s.id().path_size() != 1) continue;
     known.insert(formatId(s.id()));
-    known_veths.insert(vethName(formatId(s.id())));
+    known_veths.insert(veth(formatId(s.id())));
   }
   Result<void> res;
   if (ipam_) {

@@ -40,7 +40,8 @@ class NetworkIsolator final : public sdk::Isolator {
   Result<void> cleanup(const v1::ContainerRequest& req) override;
 
  private:
-  NetworkIsolator(Settings settings, std::optional<Ipam> ipam);
+  NetworkIsolator(Settings settings, std::string scope, std::optional<Ipam> ipam);
+  std::string veth(const std::string& id) const { return vethName(scope_, id); }
 
   Result<v1::LaunchInfo> prepareNested(const v1::ContainerContext& c);
   Result<v1::LaunchInfo> prepareTopLevel(const v1::ContainerContext& c, Mode mode);
@@ -48,6 +49,7 @@ class NetworkIsolator final : public sdk::Isolator {
   Result<void> removeOrphanVeths(const std::set<std::string>& known_veths);
 
   Settings settings_;
+  std::string scope_;         // this instance's plugin work dir (veth names)
   std::optional<Ipam> ipam_;  // set when a CIDR is configured
   std::shared_ptr<spdlog::logger> log_;
   std::mutex mu_;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -90,6 +91,7 @@ NsProcess::NsProcess(bool new_net) {
   if (pipe2(p, O_CLOEXEC) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a killed test
     char ok = (!new_net || unshare(CLONE_NEWNET) == 0) ? 1 : 0;
     (void)!write(p[1], &ok, 1);
     while (true) pause();

@@ -15,7 +15,6 @@
 namespace warren::testing {
 namespace {
 
-using isolators::network::vethName;
 
 std::string e2eBridge() { return "wte" + std::to_string(getpid() % 10000000); }
 std::string e2eCidr() { return "10.214." + std::to_string(getpid() % 250) + ".0/24"; }
@@ -94,6 +93,9 @@ class NetworkE2E : public ::testing::Test {
 
   TestEnv env_;
   std::string rootfs_;
+  std::string veth(const std::string& id) const {
+    return isolators::network::vethName(env_.work_dir + "/plugins/network", id);
+  }
   std::unique_ptr<Containerizer> c_;
   std::map<std::string, std::string> outputs_;
 };
@@ -118,15 +120,19 @@ TEST_F(NetworkE2E, ROOT_TwoBridgedContainersExchangeTcp) {
   const std::string ip = ipOf("srv");
   ASSERT_FALSE(ip.empty());
   ASSERT_NO_FATAL_FAILURE(launch("cli", shell(sendScript(ip, "7010", "hello-over-bridge"))));
-  EXPECT_TRUE(linkExistsHere(vethName("srv")));
+  EXPECT_TRUE(linkExistsHere(veth("srv")));
+  auto st = c_->status(id("srv"));
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(st->labels().at("network.veth"), veth("srv"));
+  EXPECT_EQ(st->labels().at("network.bridge"), e2eBridge());
   EXPECT_EQ(finish("cli"), 0);
   EXPECT_EQ(finish("srv"), 0);
   std::string got = out("srv");
   EXPECT_NE(got.find("srv\n"), std::string::npos) << got;  // its own hostname
   EXPECT_NE(got.find(ip + "\tsrv"), std::string::npos) << got;
   EXPECT_NE(got.find("hello-over-bridge"), std::string::npos) << got;
-  EXPECT_FALSE(linkExistsHere(vethName("srv")));
-  EXPECT_FALSE(linkExistsHere(vethName("cli")));
+  EXPECT_FALSE(linkExistsHere(veth("srv")));
+  EXPECT_FALSE(linkExistsHere(veth("cli")));
 }
 
 TEST_F(NetworkE2E, ROOT_PodSiblingsTalkOverLoopbackInTheParentNamespace) {
@@ -148,7 +154,7 @@ TEST_F(NetworkE2E, ROOT_PodSiblingsTalkOverLoopbackInTheParentNamespace) {
   EXPECT_EQ(ipOf("pod").empty(), false);
   auto d = c_->destroy(id("pod"));
   ASSERT_TRUE(d) << d.error().message();
-  EXPECT_FALSE(linkExistsHere(vethName("pod")));
+  EXPECT_FALSE(linkExistsHere(veth("pod")));
 }
 
 TEST_F(NetworkE2E, ROOT_NoneHasOnlyLoopbackAndHostSeesHostLinks) {
@@ -187,13 +193,13 @@ TEST_F(NetworkE2E, ROOT_DestroyRemovesTheVethAndTheAddressIsReused) {
   ASSERT_NO_FATAL_FAILURE(launch("a", shell("sleep 60")));
   const std::string ip = ipOf("a");
   ASSERT_FALSE(ip.empty());
-  ASSERT_TRUE(linkExistsHere(vethName("a")));
+  ASSERT_TRUE(linkExistsHere(veth("a")));
   ASSERT_TRUE(c_->destroy(id("a")));
-  EXPECT_FALSE(linkExistsHere(vethName("a")));
+  EXPECT_FALSE(linkExistsHere(veth("a")));
   ASSERT_NO_FATAL_FAILURE(launch("b", shell("sleep 60")));
   EXPECT_EQ(ipOf("b"), ip);
   ASSERT_TRUE(c_->destroy(id("b")));
-  EXPECT_FALSE(linkExistsHere(vethName("b")));
+  EXPECT_FALSE(linkExistsHere(veth("b")));
 }
 
 TEST_F(NetworkE2E, ROOT_RecoveryKeepsTheAddress) {
@@ -208,12 +214,12 @@ TEST_F(NetworkE2E, ROOT_RecoveryKeepsTheAddress) {
   auto r = c_->recover();
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(ipOf("a"), ip);
-  EXPECT_TRUE(linkExistsHere(vethName("a")));
+  EXPECT_TRUE(linkExistsHere(veth("a")));
   ASSERT_NO_FATAL_FAILURE(launch("b", shell("sleep 60")));
   EXPECT_NE(ipOf("b"), ip);  // not handed out twice
   ASSERT_TRUE(c_->destroy(id("a")));
   ASSERT_TRUE(c_->destroy(id("b")));
-  EXPECT_FALSE(linkExistsHere(vethName("a")));
+  EXPECT_FALSE(linkExistsHere(veth("a")));
 }
 
 }  // namespace

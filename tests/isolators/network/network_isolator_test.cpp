@@ -17,7 +17,6 @@
 namespace warren::testing {
 namespace {
 
-using isolators::network::vethName;
 
 std::vector<std::string> bridgePorts(const std::string& bridge) {
   std::vector<std::string> out;
@@ -34,6 +33,12 @@ class NetworkIsolator : public ::testing::Test {
  protected:
   TestEnv env;
   std::string bridge = testBridge();
+
+  // The host end of a container's veth: the plugin's work dir is the scope
+  // (<work_dir>/plugins/<short name>, as the plugin host lays it out).
+  std::string veth(const std::string& id) const {
+    return isolators::network::vethName(env.work_dir + "/plugins/network", id);
+  }
 
   std::map<std::string, std::string> bridgeFlags(int prefix = 24) {
     return {{"network_bridge", bridge}, {"network_cidr", testCidr(prefix)}};
@@ -182,7 +187,7 @@ TEST_F(NetworkIsolator, ROOT_NoneModeHasOnlyLoopbackUp) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   EXPECT_NE(r.out.find("1: lo: <LOOPBACK,UP"), std::string::npos) << r.out;
-  EXPECT_FALSE(linkExists(vethName("n1")));
+  EXPECT_FALSE(linkExists(veth("n1")));
   EXPECT_EQ(ipOf(net, c.id()), "");
   ASSERT_TRUE(net.cleanup(c.id(), *li));
 }
@@ -204,7 +209,7 @@ TEST_F(NetworkIsolator, ROOT_TwoBridgedContainersExchangeTcp) {
   ASSERT_TRUE(ra) << ra.error().message();
   auto rb = net.isolate(b, ib.pid());
   ASSERT_TRUE(rb) << rb.error().message();
-  EXPECT_TRUE(linkExists(vethName("a")));
+  EXPECT_TRUE(linkExists(veth("a")));
   EXPECT_EQ(bridgePorts(bridge).size(), 2u);
 
   std::string ipa = ipOf(net, a.id()), ipb = ipOf(net, b.id());
@@ -224,8 +229,8 @@ TEST_F(NetworkIsolator, ROOT_TwoBridgedContainersExchangeTcp) {
 
   ASSERT_TRUE(net.cleanup(a.id(), *lia));
   ASSERT_TRUE(net.cleanup(b.id(), *lib));
-  EXPECT_FALSE(linkExists(vethName("a")));
-  EXPECT_FALSE(linkExists(vethName("b")));
+  EXPECT_FALSE(linkExists(veth("a")));
+  EXPECT_FALSE(linkExists(veth("b")));
   EXPECT_TRUE(bridgePorts(bridge).empty());
   EXPECT_TRUE(linkExists(bridge));  // shared: stays
 }
@@ -253,8 +258,8 @@ TEST_F(NetworkIsolator, ROOT_PodSiblingsShareTheParentNamespaceOverLoopback) {
   ASSERT_TRUE(net.isolate(c1, init.pid()));
   ASSERT_TRUE(net.isolate(c2, init.pid()));
   // no veth for nested containers: only the pod's is on the bridge
-  EXPECT_EQ(bridgePorts(bridge), std::vector<std::string>{vethName("pod")});
-  EXPECT_FALSE(linkExists(vethName("pod.web")));
+  EXPECT_EQ(bridgePorts(bridge), std::vector<std::string>{veth("pod")});
+  EXPECT_FALSE(linkExists(veth("pod.web")));
   EXPECT_EQ(ipOf(net, c1.id()), ipOf(net, pod.id()));  // they share the pod's address
 
   const std::string p1 = netEntries(*li1)[0].path(), p2 = netEntries(*li2)[0].path();
@@ -263,9 +268,9 @@ TEST_F(NetworkIsolator, ROOT_PodSiblingsShareTheParentNamespaceOverLoopback) {
 
   ASSERT_TRUE(net.cleanup(c1.id(), *li1));
   ASSERT_TRUE(net.cleanup(c2.id(), *li2));
-  EXPECT_TRUE(linkExists(vethName("pod")));  // the parent's stays
+  EXPECT_TRUE(linkExists(veth("pod")));  // the parent's stays
   ASSERT_TRUE(net.cleanup(pod.id(), *lip));
-  EXPECT_FALSE(linkExists(vethName("pod")));
+  EXPECT_FALSE(linkExists(veth("pod")));
 }
 
 TEST_F(NetworkIsolator, ROOT_CleanupAfterAbruptDeathFreesVethAndAddressForReuse) {
@@ -281,12 +286,12 @@ TEST_F(NetworkIsolator, ROOT_CleanupAfterAbruptDeathFreesVethAndAddressForReuse)
     ASSERT_TRUE(net.isolate(a, init.pid()));
     ipa = ipOf(net, a.id());
     ASSERT_FALSE(ipa.empty());
-    ASSERT_TRUE(linkExists(vethName("a")));
+    ASSERT_TRUE(linkExists(veth("a")));
     init.kill();  // init dies abruptly
   }
   auto r = net.cleanup(a.id(), *lia);
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_FALSE(linkExists(vethName("a")));
+  EXPECT_FALSE(linkExists(veth("a")));
   EXPECT_TRUE(bridgePorts(bridge).empty());
   EXPECT_EQ(ipOf(net, a.id()), "");
 
@@ -330,8 +335,8 @@ TEST_F(NetworkIsolator, ROOT_RecoveryKeepsKnownAddressesAndRemovesOrphans) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(ipOf(net, a.id()), ipa);
   EXPECT_EQ(ipOf(net, orphan.id()), "");
-  EXPECT_TRUE(linkExists(vethName("a")));
-  EXPECT_FALSE(linkExists(vethName("orphan")));  // removed as an orphan
+  EXPECT_TRUE(linkExists(veth("a")));
+  EXPECT_FALSE(linkExists(veth("orphan")));  // removed as an orphan
   // The orphan's address is free again; a's is not handed out twice.
   auto c = topLevel(env, "c");
   auto lic = net.prepare(c);

@@ -239,15 +239,16 @@ TEST(NetworkPlan, ModesAndBadInput) {
 TEST(NetworkNames, VethNamesAreShortStableAndOurs) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
-    std::string n = vethName("container-" + std::to_string(i));
+    std::string n = vethName("/w/plugins/network", "container-" + std::to_string(i));
     EXPECT_EQ(n.rfind("wv", 0), 0u);
     EXPECT_LE(n.size(), 15u);
     EXPECT_TRUE(validateIfName(n, "veth"));
     seen.insert(n);
   }
   EXPECT_EQ(seen.size(), 1000u);
-  EXPECT_EQ(vethName("web"), vethName("web"));
-  EXPECT_EQ(vethName(std::string(64, 'x')).size(), 14u);
+  EXPECT_EQ(vethName("/w1", "web"), vethName("/w1", "web"));
+  EXPECT_NE(vethName("/w1", "web"), vethName("/w2", "web"));  // two warren instances
+  EXPECT_EQ(vethName("/w1", std::string(64, 'x')).size(), 14u);
 }
 
 TEST(EtcFiles, Rendering) {

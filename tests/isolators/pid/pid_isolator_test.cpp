@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -199,11 +200,14 @@ NsReport receiveNsFd(int sock) {
 // (keep) stays until killed, with its host pid in *final_pid.
 NsReport spawn(const v1::LaunchInfo& li, bool keep, pid_t* final_pid) {
   int sv[2], pidp[2];
-  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(pidp, O_CLOEXEC) != 0) {
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(pidp, O_CLOEXEC) != 0) {
     return {};
   }
   pid_t h = fork();
   if (h == 0) {
+    // Every process of the tree dies with its parent, even if the test is
+    // killed half-way (F is pid 1 of its namespace: nothing else reaps it).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     bool entered = false, create = false;
     for (const auto& ns : li.namespaces()) {
       if (ns.action() == v1::Namespace::ENTER) {
@@ -221,7 +225,10 @@ NsReport spawn(const v1::LaunchInfo& li, bool keep, pid_t* final_pid) {
     };
     auto forkRun = [&](auto body) -> pid_t {
       pid_t k = fork();
-      if (k == 0) body();
+      if (k == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        body();
+      }
       return k;
     };
     if (create && entered) {
