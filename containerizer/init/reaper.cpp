@@ -1,6 +1,8 @@
 // warren-init after the command started: forward signals to it, reap every
 // zombie, and when the command is gone record its status atomically in the
 // runtime dir (through the dir fd opened before pivot_root), then exit.
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,7 +50,9 @@ void writeExitStatus(const State& st, int wait_status, const char* reason,
   int fd = openat(st.rundir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = fsync(fd) == 0 && ok;
+  struct statfs sfs {};
+  bool on_tmpfs = fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;  // nothing to flush
+  if (!on_tmpfs) ok = fsync(fd) == 0 && ok;
   close(fd);
   if (ok) renameat(st.rundir_fd, tmp.c_str(), st.rundir_fd, launcher::kExitStatusFile);
 }

@@ -1,6 +1,7 @@
 #include "filesystem_isolator.hpp"
 
 #include <dirent.h>
+#include <cstdio>
 #include <unistd.h>
 
 #include <set>
@@ -90,8 +91,23 @@ Result<std::unique_ptr<LinuxFilesystemIsolator>> LinuxFilesystemIsolator::create
   return self;
 }
 
+namespace {
+// A record's file name: a hash of the full ID, since a 32-level ID can be far
+// longer than a file name may be (255 bytes).
+std::string recordName(const std::string& id) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char ch : id) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+}  // namespace
+
 std::string LinuxFilesystemIsolator::recordPath(const std::string& id) const {
-  return records_dir_ + "/" + id;
+  return records_dir_ + "/" + recordName(id);
 }
 
 Result<void> LinuxFilesystemIsolator::writeRecord(const ContainerRecord& record) const {
@@ -111,11 +127,12 @@ std::map<std::string, ContainerRecord> LinuxFilesystemIsolator::loadRecords() co
     if (name == "." || name == ".." || name.find(".tmp") != std::string::npos) continue;
     auto bytes = fs::readFile(records_dir_ + "/" + name);
     ContainerRecord r;
-    if (!bytes || !r.ParseFromString(*bytes) || r.id() != name) {
+    if (!bytes || !r.ParseFromString(*bytes) || recordName(r.id()) != name) {
       log_->warn("ignoring unreadable record '{}/{}'", records_dir_, name);
       continue;
     }
-    out.emplace(name, std::move(r));
+    std::string id = r.id();
+    out.emplace(id, std::move(r));
   }
   ::closedir(d);
   return out;

@@ -4,6 +4,7 @@
 
 #include "residue.hpp"
 #include "test_env.hpp"
+#include "warren/sdk/fs.hpp"
 
 namespace {
 
@@ -16,6 +17,9 @@ class ResidueCheck : public ::testing::Environment {
     auto roots = warren::testing::removeCgroupRoots(tag);
     left.insert(left.end(), roots.begin(), roots.end());
     for (const auto& l : left) ADD_FAILURE() << "residue after tests: " << l;
+    // The per-process scratch dir (shared busybox rootfs, emptied TestEnvs).
+    // removeTree never crosses a mount, so a leaked mount stays visible.
+    if (left.empty()) (void)warren::fs::removeTree("/tmp/" + tag);
   }
 };
 

@@ -103,15 +103,17 @@ TEST_F(ROOT_Nested, ChildWithItsOwnRootfs) {
 }
 
 TEST_F(ROOT_Nested, ThirtyTwoLevelsRunAndTheThirtyThirdIsRefused) {
-  auto c = make();
-  std::string cid = "l1";
+  // Long names (a 32-level ID of ~1.3 KB) through the filesystem isolator too.
+  auto c = make({"filesystem/linux", "pid"});
+  const std::string pad(36, 'x');
+  std::string cid = "l1" + pad;
   ASSERT_TRUE(c->launch(id(cid), shell("sleep 300")));
   for (int level = 2; level <= 31; ++level) {
-    cid += ".l" + std::to_string(level);
+    cid += ".l" + std::to_string(level) + pad;
     auto r = c->launch(id(cid), childShell("sleep 300"));
     ASSERT_TRUE(r) << "level " << level << ": " << r.error().message();
   }
-  std::string bottom = cid + ".l32";
+  std::string bottom = cid + ".l32" + pad;
   auto r = c->launch(id(bottom), childShell("true"));
   ASSERT_TRUE(r) << r.error().message();
   auto t = c->wait(id(bottom), std::chrono::seconds(20));
@@ -125,7 +127,7 @@ TEST_F(ROOT_Nested, ThirtyTwoLevelsRunAndTheThirtyThirdIsRefused) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("nesting depth 33 exceeds the limit of 32"), std::string::npos)
       << refused.error().message();
-  auto d = c->destroy(id("l1"));
+  auto d = c->destroy(id("l1" + pad));
   ASSERT_TRUE(d) << d.error().message();
   expectEmptyState();
 }

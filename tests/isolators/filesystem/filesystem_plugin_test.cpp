@@ -1,6 +1,7 @@
 // filesystem/linux loaded through the real plugin host: prepare, its
 // per-container record, and (ROOT_) the sweep of host mounts at cleanup and
 // recover, on real tmpfs mounts.
+#include <cstdio>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +13,20 @@
 
 namespace warren::testing {
 namespace {
+
+// The isolator names a record by an FNV-1a hash of the container ID (IDs of
+// deep containers are longer than a file name may be).
+std::string recordFile(const TestEnv& env, const std::string& id) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : id) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return env.runtime_dir + "/plugins/filesystem_linux/containers/" + buf;
+}
+
 
 constexpr const char* kFile = "warren_isolator_filesystem_linux.so";
 constexpr const char* kName = "filesystem/linux";
@@ -57,7 +72,7 @@ TEST(FilesystemPlugin, PrepareThroughTheHostWritesAndCleanupRemovesItsRecord) {
   ASSERT_TRUE(li) << li.error().message();
   EXPECT_EQ(li->rootfs(), c.ctx.rootfs());
   EXPECT_GT(li->mounts_size(), 5);
-  std::string record = env.runtime_dir + "/plugins/filesystem_linux/containers/c1";
+  std::string record = recordFile(env, "c1");
   EXPECT_TRUE(fs::exists(record));
   ASSERT_TRUE(p.cleanup(c.ctx.id()));
   EXPECT_FALSE(fs::exists(record));
@@ -85,7 +100,7 @@ TEST(FilesystemPlugin, BadInputIsRefusedWithOneLine) {
   EXPECT_NE(li.error().message().find("rootfs '" + env.root + "/missing-rootfs' is not a directory"),
             std::string::npos)
       << li.error().message();
-  EXPECT_FALSE(fs::exists(env.runtime_dir + "/plugins/filesystem_linux/containers/c2"));
+  EXPECT_FALSE(fs::exists(recordFile(env, "c2")));
 }
 
 TEST(ROOT_FilesystemPlugin, RecoverRemovesOrphanMountsAndKeepsKnownOnes) {
@@ -122,8 +137,8 @@ TEST(ROOT_FilesystemPlugin, RecoverRemovesOrphanMountsAndKeepsKnownOnes) {
   auto left = mountsUnder(env.root);
   for (const auto& m : keep) EXPECT_TRUE(contains(left, m)) << "known mount removed: " << m;
   for (const auto& m : gone) EXPECT_FALSE(contains(left, m)) << "orphan mount kept: " << m;
-  EXPECT_FALSE(fs::exists(env.runtime_dir + "/plugins/filesystem_linux/containers/orphan"));
-  EXPECT_TRUE(fs::exists(env.runtime_dir + "/plugins/filesystem_linux/containers/known"));
+  EXPECT_FALSE(fs::exists(recordFile(env, "orphan")));
+  EXPECT_TRUE(fs::exists(recordFile(env, "known")));
 
   // Cleanup of the known container removes what lies below its dirs, but
   // not the mount *at* its rootfs (the provisioner's) nor its runtime dir's

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <string>
@@ -56,9 +58,14 @@ inline Result<void> writeFileAtomic(const std::string& path, std::string_view da
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT, 0644));
   if (!fd) return failErrno("open '" + tmp + "'");
   WARREN_TRY(writeAll(fd.get(), data, tmp));
-  if (::fsync(fd.get()) != 0) return failErrno("fsync '" + tmp + "'");
+  // On tmpfs (a runtime dir under /run) there is no disk to flush to: fsync
+  // would only cost time. Anywhere else the data and the rename are synced.
+  struct statfs sfs {};
+  bool volatile_fs = ::fstatfs(fd.get(), &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
+  if (!volatile_fs && ::fsync(fd.get()) != 0) return failErrno("fsync '" + tmp + "'");
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return failErrno("rename '" + tmp + "'");
+  if (volatile_fs) return {};
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
