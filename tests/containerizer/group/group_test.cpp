@@ -154,6 +154,26 @@ TEST_F(ROOT_Group, BadSpecsNameTheMemberAndStartNothing) {
   EXPECT_EQ(memberCount(), 0u);
 }
 
+TEST_F(ROOT_Group, AMemberAskingForMoreThanItsParentHasStartsNothing) {
+  auto c = make({"pid", "cgroups"});
+  auto cfg = podConfig();
+  cfg.mutable_resources()->set_mem_bytes(64 << 20);
+  ASSERT_TRUE(c->launch(id("limited"), cfg));
+  auto g = group("greedy", 3);
+  g.mutable_members(2)->mutable_config()->mutable_resources()->set_mem_bytes(128 << 20);
+  auto r = c->launchGroup(id("limited"), g);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("task group 'greedy': member 'm3'"), std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("exceeds the limit"), std::string::npos) << r.error().message();
+  usleep(200 * 1000);
+  EXPECT_TRUE(markers().empty());
+  auto list = c->containers();
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->size(), 2u);  // pod (from SetUp) and limited: no member
+  ASSERT_TRUE(c->destroy(id("limited")));
+}
+
 // kill -9 of the process launching a group between phase 1 and the release:
 // recovery must end with no member ever having run.
 TEST_F(ROOT_Group, KilledBetweenPrepareAndReleaseNoMemberEverRuns) {
