@@ -257,7 +257,6 @@ int imagesCommand(Containerizer& c, const std::vector<std::string>& a, bool json
   }
   if (sub == "pull") {
     if (a.size() < 2) return report(Error(Code::InvalidArgument, "usage: warren images pull REF"));
-    if (log->level() > spdlog::level::info) log->set_level(spdlog::level::info);
     auto i = c.pullImage(a[1]);
     if (!i) return report(i.error());
     std::cout << (json ? toJson(*i) : i->reference() + " " + i->digest()) << "\n";

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -12,6 +13,7 @@
 
 #include "commands.hpp"
 #include "flags.hpp"
+#include "progress_sink.hpp"
 
 namespace {
 
@@ -53,8 +55,11 @@ int main(int argc, char** argv) {
     return *sub >= argc ? 2 : 0;
   }
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  auto log = std::make_shared<spdlog::logger>("warren", sink);
-  log->set_level(spdlog::level::from_str(g.log_level));
+  sink->set_level(spdlog::level::from_str(g.log_level));
+  // Image progress lines pass even at the default warn level.
+  auto progress = std::make_shared<warren::cli::ProgressSink>();
+  auto log = std::make_shared<spdlog::logger>("warren", spdlog::sinks_init_list{sink, progress});
+  log->set_level(std::min(spdlog::level::info, spdlog::level::from_str(g.log_level)));
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %n: %v");
   spdlog::set_default_logger(log);
   std::vector<std::string> args(argv + *sub + 1, argv + argc);
