@@ -24,6 +24,7 @@ class V1Backend final : public Backend {
  public:
   V1Backend(std::string hierarchy, Options opts) : hierarchy_(std::move(hierarchy)), opts_(std::move(opts)) {
     for (Controller c : kAll) {
+      if (c == Controller::Cpuset && !opts_.cpuset) continue;
       std::string dir = hierarchy_ + "/" + controllerName(c);
       if (!isFile(dir + "/cgroup.procs")) continue;
       char real[PATH_MAX];

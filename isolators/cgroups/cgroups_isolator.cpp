@@ -55,6 +55,7 @@ Result<std::unique_ptr<CgroupsIsolator>> CgroupsIsolator::create(const v1::Plugi
   WARREN_ASSIGN_OR_RETURN(std::string root_rel, rootRel(ctx.cgroups_root()));
   Options o;
   o.enable_cfs = cfs_flag || cfg.enable_cfs();
+  o.cpuset = cfg.enable_cpuset();
   if (cfg.cfs_period_us() != 0) {
     if (cfg.cfs_period_us() < 1000 || cfg.cfs_period_us() > 1000000) {
       return fail(Code::InvalidArgument, "cfs_period_us=" + std::to_string(cfg.cfs_period_us()) +
