@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything warren needs to build, test and benchmark (Debian 12).
+# Installs everything warren needs to build and test (Debian 12); with
+# --bench also the benchmark peers (crun, runc, conmon) and gnuplot.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "setup.sh: run as root (apt-get)" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
@@ -12,5 +13,9 @@ apt-get install -y --no-install-recommends \
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
   libexpected-dev nlohmann-json3-dev \
   libarchive-dev libssl-dev libcurl4-openssl-dev \
-  busybox-static iproute2 procps \
+  busybox-static iproute2 procps util-linux openssl \
   umoci skopeo docker-registry
+# The benchmarks' peers and chart: `scripts/setup.sh --bench`.
+if [ "${1:-}" = --bench ]; then
+  apt-get install -y --no-install-recommends crun runc conmon gnuplot-nox
+fi
