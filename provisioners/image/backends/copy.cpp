@@ -47,7 +47,8 @@ Result<void> removeEntry(int dir, const std::string& name, const std::string& sh
   return {};
 }
 
-Result<void> clearDir(int dir, const std::string& shown) {
+// The names in a directory given as an fd (the fd itself stays open).
+Result<std::vector<std::string>> entriesOf(int dir, const std::string& shown) {
   UniqueFd dup(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   DIR* d = ::fdopendir(dup.release());
   if (d == nullptr) return failErrno("opendir '" + shown + "'");
@@ -57,6 +58,11 @@ Result<void> clearDir(int dir, const std::string& shown) {
     if (n != "." && n != "..") names.push_back(n);
   }
   ::closedir(d);
+  return names;
+}
+
+Result<void> clearDir(int dir, const std::string& shown) {
+  WARREN_ASSIGN_OR_RETURN(auto names, entriesOf(dir, shown));
   for (const auto& n : names) WARREN_TRY(removeEntry(dir, n, shown + "/" + n));
   return {};
 }
@@ -152,15 +158,7 @@ Result<void> copyOne(int sdir, int ddir, const std::string& name, const std::str
 }
 
 Result<void> copyTree(int sdir, int ddir, const std::string& shown, Links& links) {
-  UniqueFd dup(::openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  DIR* d = ::fdopendir(dup.release());
-  if (d == nullptr) return failErrno("opendir '" + shown + "'");
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
+  WARREN_ASSIGN_OR_RETURN(auto names, entriesOf(sdir, shown));
   for (const auto& n : names) WARREN_TRY(copyOne(sdir, ddir, n, shown + "/" + n, links));
   return {};
 }
