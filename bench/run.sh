@@ -24,6 +24,26 @@ make -C "$BUILD" -k -j"$(nproc)" >"$BUILD/bench-make.log" 2>&1 ||
 cmake -S bench -B "$BUILD/bench-harness" >/dev/null
 make -C "$BUILD/bench-harness" >/dev/null
 
-exec "$BUILD/bench-harness/warren-bench" \
+"$BUILD/bench-harness/warren-bench" \
   --warren "$PWD/$BUILD/bin/warren" --plugin_dir "$PWD/$BUILD/plugins" \
   --init "$PWD/$BUILD/bin/warren-init" --out "$PWD/bench/results" "$@"
+
+# The warm path right after: libwarren in one process (plugins loaded once),
+# as an embedding agent or a daemon launches. Appended to today's results.
+if [ -x "$BUILD/bin/warren_inprocess_bench" ]; then
+  rootfs=$(mktemp -d /tmp/warren-inproc-rootfs.XXXXXX)
+  mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp,etc}
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for app in $(/bin/busybox --list); do [ "$app" = busybox ] || ln -sf busybox "$rootfs/bin/$app"; done
+  out="bench/results/$(date +%F).md"
+  {
+    echo
+    echo "### warm path: libwarren in one process (run right after the table above, not interleaved)"
+    echo
+    "$BUILD/bin/warren_inprocess_bench" "$rootfs" "$PWD/$BUILD/plugins" "$PWD/$BUILD/bin/warren-init" 30
+  } | tee -a "$out"
+  rm -rf "$rootfs"
+  for c in /sys/fs/cgroup/*/warren-bench/inproc; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
+  for c in /sys/fs/cgroup/*/warren-bench; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
+  true
+fi
