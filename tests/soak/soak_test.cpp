@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "containerizer_options.hpp"
 #include "residue.hpp"
 #include "soak_probe.hpp"
 #include "test_env.hpp"
@@ -169,13 +170,7 @@ TEST(ROOT_Soak, MixedLaunchDestroyCyclesLeaveNoResidue) {
   const std::string bridge = "wts" + std::to_string(getpid() % 1000000);
   const bool bridged = envInt("WARREN_SOAK_BRIDGE", 1) != 0;
 
-  Options o;
-  o.work_dir = env.work_dir;
-  o.runtime_dir = env.runtime_dir;
-  o.cgroups_root = env.cgroups_root;
-  o.plugin_dirs = {env.plugin_dir};
-  o.init_path = env.init_path;
-  o.isolation = split(envStr("WARREN_SOAK_ISOLATION", "filesystem/linux,pid,network,volumes,cgroups"));
+  Options o = testOptions(env, split(envStr("WARREN_SOAK_ISOLATION", "filesystem/linux,pid,network,volumes,cgroups")));
   o.plugin_flags["network_bridge"] = bridge;
   o.plugin_flags["network_cidr"] = "10.214." + std::to_string(getpid() % 250) + ".0/24";
   o.kill_grace = 1s;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "containerizer_options.hpp"
 #include "test_env.hpp"
 #include "warren/containerizer.hpp"
 #include "warren/sdk/fs.hpp"
@@ -20,14 +21,7 @@ class ContainerizerTest : public ::testing::Test {
   }
 
   Options options(std::vector<std::string> isolation = {"pid"}) {
-    Options o;
-    o.work_dir = env_.work_dir;
-    o.runtime_dir = env_.runtime_dir;
-    o.cgroups_root = env_.cgroups_root;
-    o.plugin_dirs = {env_.plugin_dir};
-    o.init_path = env_.init_path;
-    o.isolation = std::move(isolation);
-    return o;
+    return testOptions(env_, std::move(isolation));
   }
 
   std::unique_ptr<Containerizer> make(std::vector<std::string> isolation = {"pid"}) {

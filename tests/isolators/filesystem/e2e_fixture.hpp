@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "containerizer_options.hpp"
 #include "host_mounts.hpp"
 #include "test_env.hpp"
 #include "warren/containerizer.hpp"
@@ -33,13 +34,7 @@ class IsolatorE2E : public ::testing::Test {
   }
 
   Options options(std::map<std::string, std::string> flags = {}) {
-    Options o;
-    o.work_dir = env_.work_dir;
-    o.runtime_dir = env_.runtime_dir;
-    o.cgroups_root = env_.cgroups_root;
-    o.plugin_dirs = {env_.plugin_dir};
-    o.init_path = env_.init_path;
-    o.isolation = {"filesystem/linux", "pid", "volumes"};
+    Options o = testOptions(env_, {"filesystem/linux", "pid", "volumes"});
     o.plugin_flags = std::move(flags);
     return o;
   }

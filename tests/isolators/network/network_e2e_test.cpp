@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "containerizer_options.hpp"
 #include "network_config.hpp"
 #include "test_env.hpp"
 #include "warren/containerizer.hpp"
@@ -36,13 +37,7 @@ class NetworkE2E : public ::testing::Test {
   static bool linkExistsHere(const std::string& n) { return fs::exists("/sys/class/net/" + n); }
 
   std::unique_ptr<Containerizer> make() {
-    Options o;
-    o.work_dir = env_.work_dir;
-    o.runtime_dir = env_.runtime_dir;
-    o.cgroups_root = env_.cgroups_root;
-    o.plugin_dirs = {env_.plugin_dir};
-    o.init_path = env_.init_path;
-    o.isolation = {"pid", "network"};
+    Options o = testOptions(env_, {"pid", "network"});
     o.plugin_flags = {{"network_bridge", e2eBridge()}, {"network_cidr", e2eCidr()}};
     auto c = Containerizer::create(o);
     EXPECT_TRUE(c) << (c ? "" : c.error().message());

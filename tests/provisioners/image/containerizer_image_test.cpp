@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "containerizer_options.hpp"
 #include "fixture.hpp"
 #include "warren/containerizer.hpp"
 #include "warren/sdk/fs.hpp"
@@ -35,13 +36,7 @@ TEST(ROOT_ImageContainerizer, ContainerFromOciLayoutAndAChildFromAnotherImage) {
   writeOciLayout(env.root + "/parent", {{"v1", parent}});
   writeOciLayout(env.root + "/child", {{"v1", child}});
 
-  Options o;
-  o.work_dir = env.work_dir;
-  o.runtime_dir = env.runtime_dir;
-  o.cgroups_root = env.cgroups_root;
-  o.plugin_dirs = {env.plugin_dir};
-  o.init_path = env.init_path;
-  o.isolation = {"pid"};
+  Options o = testOptions(env, {"pid"});
   auto made = Containerizer::create(o);
   ASSERT_TRUE(made) << made.error().message();
   auto& c = **made;
