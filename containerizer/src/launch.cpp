@@ -112,11 +112,9 @@ Result<void> ContainerizerImpl::validateLaunch(const v1::ContainerID& id,
 Result<void> ContainerizerImpl::provision(Attempt& a) {
   const auto& c = a.st.config();
   if (c.image().empty()) {
+    // Without a rootfs of its own a nested container keeps seeing its
+    // parent's root: its mount namespace is cloned from the parent's.
     if (!c.rootfs().empty()) a.st.set_rootfs(c.rootfs());
-    else if (a.has_parent && c.container_class() != v1::DEBUG) {
-      // No image of its own: it keeps seeing its parent's root (its mount
-      // namespace is cloned from the parent's).
-    }
     return {};
   }
   a.step = "provision";
