@@ -9,7 +9,6 @@
 #include <sstream>
 
 namespace warren::testing {
-namespace {
 
 std::vector<std::string> listDir(const std::string& path) {
   std::vector<std::string> out;
@@ -22,6 +21,8 @@ std::vector<std::string> listDir(const std::string& path) {
   closedir(d);
   return out;
 }
+
+namespace {
 
 bool isDir(const std::string& p) {
   struct stat st {};

@@ -11,6 +11,9 @@ namespace warren::testing {
 // "mount /tmp/warren-test-12/1/...", "link wv1234", "process 4711 (warren-init ...)".
 std::vector<std::string> findResidue(const std::string& tag);
 
+// Names in a directory (without . and ..); empty when it cannot be read.
+std::vector<std::string> listDir(const std::string& path);
+
 // Remove the (empty) per-process cgroup roots named by tag; returns leftovers
 // it could not remove.
 std::vector<std::string> removeCgroupRoots(const std::string& tag);

@@ -1,5 +1,7 @@
 #include "soak_probe.hpp"
 
+#include "residue.hpp"
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,17 +12,7 @@
 
 namespace warren::testing::soak {
 
-std::vector<std::string> entries(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  closedir(d);
-  return out;
-}
+std::vector<std::string> entries(const std::string& dir) { return listDir(dir); }
 
 int fdCount() { return static_cast<int>(entries("/proc/self/fd").size()) - 1; }  // minus the one reading it
 int threadCount() { return static_cast<int>(entries("/proc/self/task").size()); }
