@@ -14,7 +14,19 @@ apt-get install -y --no-install-recommends \
   libexpected-dev nlohmann-json3-dev \
   libarchive-dev libssl-dev libcurl4-openssl-dev \
   busybox-static iproute2 procps util-linux openssl \
-  umoci skopeo docker-registry
+  umoci skopeo docker-registry \
+  qemu-system-x86 cpio xz-utils file binutils
+# The cgroup-v2 VM lane (tests/vm): Debian's cloud kernel, unpacked (not
+# installed) into a cache dir that tests/vm/run.sh boots under qemu.
+vm_kernel_dir=/var/cache/warren-vm/kernel
+if ! ls "$vm_kernel_dir"/boot/vmlinuz-* >/dev/null 2>&1; then
+  pkg="$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/{print $2; exit}')"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && apt-get download "$pkg")
+  mkdir -p "$vm_kernel_dir"
+  dpkg-deb -x "$tmp"/*.deb "$vm_kernel_dir"
+  rm -rf "$tmp"
+fi
 # The benchmarks' peers and chart: `scripts/setup.sh --bench`.
 if [ "${1:-}" = --bench ]; then
   apt-get install -y --no-install-recommends crun runc conmon gnuplot-nox

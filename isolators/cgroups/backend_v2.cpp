@@ -8,6 +8,7 @@
 
 #include "cgroupfs.hpp"
 #include "controllers.hpp"
+#include "devices_bpf.hpp"
 
 namespace warren::isolators::cgroups {
 
@@ -24,6 +25,7 @@ class V2Backend final : public Backend {
     for (const char* want : {"cpuset", "cpu", "memory", "pids"}) {
       if (available_.count(want)) enable_ += std::string(enable_.empty() ? "" : " ") + "+" + want;
     }
+    devices_ = devices::supportedV2(root_);
   }
 
   int version() const override { return 2; }
@@ -32,7 +34,7 @@ class V2Backend final : public Backend {
     switch (c) {
       case Controller::Cpuacct: return true;   // cpu.stat exists in every cgroup
       case Controller::Freezer: return true;   // cgroup.freeze / cgroup.kill
-      case Controller::Devices: return false;  // needs an eBPF program (README)
+      case Controller::Devices: return devices_;  // an eBPF program per cgroup
       default: return available_.count(controllerName(c)) > 0;
     }
   }
@@ -135,6 +137,11 @@ class V2Backend final : public Backend {
       i = j + 1;
     }
     WARREN_TRY(update(rel, l));
+    if (opts_.devices && devices_) {
+      std::vector<std::string> extra = opts_.extra_devices;
+      extra.insert(extra.end(), l.extra_devices.begin(), l.extra_devices.end());
+      WARREN_TRY(devices::applyV2(cur, extra));
+    }
     std::string leaf = cur + "/" + kLeaf;
     if (::mkdir(leaf.c_str(), 0755) != 0) return fail(Error::errnoNow("mkdir '" + leaf + "'"));
     return {};
@@ -144,6 +151,7 @@ class V2Backend final : public Backend {
   Options opts_;
   std::set<std::string> available_;
   std::string enable_;
+  bool devices_ = false;
 };
 
 }  // namespace

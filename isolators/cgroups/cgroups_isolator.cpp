@@ -1,5 +1,7 @@
 #include "cgroups_isolator.hpp"
 
+#include "devices_bpf.hpp"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -78,9 +80,15 @@ Result<std::unique_ptr<CgroupsIsolator>> CgroupsIsolator::create(const v1::Plugi
   auto backend = makeBackend(hierarchy, o);
   if (!backend) return fail(std::move(backend.error()));
   auto log = sdk::makeLogger("warren.isolator.cgroups");
-  if ((*backend)->version() == 2 && o.devices) {
-    log->warn("{}: device access is not restricted on cgroup v2 (needs an eBPF device "
-              "program, not implemented)", (*backend)->describe());
+  if ((*backend)->version() == 2 && o.devices && !(*backend)->has(Controller::Devices)) {
+    if (!devices::isCgroup2(hierarchy)) {
+      // A cgroupfs-shaped directory (the unit tests' fake): nothing to attach to.
+      log->warn("{}: not a cgroup2 filesystem; device access is not restricted", hierarchy);
+    } else {
+      return fail(Code::FailedPrecondition,
+                (*backend)->describe() + ": this kernel cannot load cgroup device eBPF programs, so device "
+                "access cannot be restricted; set disable_devices in the cgroups config to run anyway");
+    }
   }
   std::string records;
   if (!ctx.plugin_runtime_dir().empty()) {

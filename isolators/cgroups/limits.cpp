@@ -1,5 +1,7 @@
 #include "limits.hpp"
 
+#include "devices_bpf.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -83,30 +85,8 @@ std::string formatSize(uint64_t bytes) {
 }
 
 Result<void> validateDeviceRule(std::string_view rule) {
-  std::string r = trim(rule);
-  auto bad = [&](const std::string& why) {
-    return fail(Code::InvalidArgument, "invalid device rule '" + std::string(rule) + "': " + why +
-                                           " (want e.g. 'c 1:3 rwm')");
-  };
-  if (r == "a") return {};
-  std::istringstream in(r);
-  std::string type, majmin, access, extra;
-  if (!(in >> type >> majmin >> access) || (in >> extra)) return bad("three fields expected");
-  if (type != "c" && type != "b" && type != "a") return bad("type must be c, b or a");
-  size_t colon = majmin.find(':');
-  if (colon == std::string::npos) return bad("major:minor expected");
-  auto num = [](const std::string& s) {
-    if (s == "*") return true;
-    if (s.empty() || s.size() > 9) return false;
-    for (char c : s) if (c < '0' || c > '9') return false;
-    return true;
-  };
-  if (!num(majmin.substr(0, colon)) || !num(majmin.substr(colon + 1))) {
-    return bad("major and minor must be numbers or *");
-  }
-  if (access.empty() || access.find_first_not_of("rwm") != std::string::npos) {
-    return bad("access must be made of r, w, m");
-  }
+  auto r = devices::parseRule(std::string(rule));
+  if (!r) return fail(std::move(r.error()));
   return {};
 }
 
