@@ -64,20 +64,24 @@ link_alias() {
   fi
 }
 
-# The build tree's runnable parts: bin/, lib/, plugins, test binaries.
+# The build tree's runnable parts: bin/, lib/, plugins, and every file of the
+# build tree a command names (its test binaries).
 while IFS= read -r f; do add_file "$f"; done < <(
-  find "$build" -type f \( -perm -u+x -o -name '*.so' -o -name '*.so.*' \) \
-    ! -path '*/CMakeFiles/*' ! -name '*.o' ! -name '*.a' ! -name '*.sh' 2>/dev/null)
+  find "$build/bin" "$build/lib" "$build/plugins" -maxdepth 1 -type f \
+    \( -perm -u+x -o -name '*.so' -o -name '*.so.*' \) 2>/dev/null
+  for c in "$@"; do
+    for w in $c; do case "$w" in "$build"/*) [ -f "$w" ] && echo "$w" ;; esac; done
+  done)
 # Symlinks in the build tree (lib soname links).
 while IFS= read -r l; do
   mkdir -p "$root$(dirname "$l")"; cp -P "$l" "$root$l"
-done < <(find "$build" -type l ! -path '*/CMakeFiles/*' 2>/dev/null)
+done < <(find "$build/lib" "$build/plugins" "$build/bin" -maxdepth 1 -type l 2>/dev/null)
 # The dynamic loader itself.
 for ld in /lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2; do
   [ -e "$ld" ] && { add_file "$(readlink -f "$ld")"; link_alias "$ld"; }
 done
 # Tools tests call (crun for the bench, ip for network tests) when present.
-for tool in /usr/bin/crun /usr/sbin/ip /bin/ip; do [ -x "$tool" ] && add_file "$tool"; done
+for tool in /usr/bin/crun /usr/bin/find; do [ -x "$tool" ] && add_file "$tool"; done
 # The source tree's test data (fixtures some tests read).
 src="$(cd "$here/../.." && pwd)"
 mkdir -p "$root$src/tests"
@@ -107,7 +111,7 @@ echo "vm: booting $kver with $(du -sh "$stage/initrd.cpio" | cut -f1) initramfs,
 out="$stage/console.log"
 set +e
 timeout "${WARREN_VM_TIMEOUT:-900}" "$qemu" -accel tcg -m "${WARREN_VM_MEM:-3072}" -smp 2 \
-  -nographic -no-reboot -monitor none -serial stdio \
+  -nographic -no-reboot -monitor none -serial stdio -nic none \
   -kernel "$vmlinuz" -initrd "$stage/initrd.cpio" \
   -append "console=ttyS0 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 quiet loglevel=3" \
   </dev/null | tee "$out"

@@ -1,8 +1,13 @@
 // End to end through libwarren's Containerizer: real warren-init, real
 // nested containers, the cgroups isolator loaded like any other plugin.
+#include <fcntl.h>
 #include <signal.h>
 
+#include <thread>
+
+#include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "fixture.hpp"
@@ -21,38 +26,56 @@ std::string slurp(const std::string& f) {
   return s;
 }
 
+// The same tests run on this machine's cgroup v1 and, through tests/vm, on a
+// cgroup-v2-only host: file names and paths come from the hierarchy found.
 class ROOT_CgroupsE2E : public ContainerizerTest {
  protected:
   void SetUp() override {
     ContainerizerTest::SetUp();
     if (IsSkipped()) return;
-    if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
-      GTEST_SKIP() << "skipped: needs the cgroup v1 memory controller";
+    if (slurp("/sys/fs/cgroup/cgroup.controllers").find("memory") != std::string::npos) {
+      v2_ = true;
+    } else if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
+      GTEST_SKIP() << "skipped: needs a cgroup memory controller (v1 or v2)";
     }
+    std::printf("cgroup %s\n", v2_ ? "v2 (unified)" : "v1");
   }
   void TearDown() override {
     if (c_) (void)c_->destroy(id("pod"));  // after a failed assertion
   }
-  Containerizer* start() {
-    c_ = make({"filesystem/linux", "pid", "cgroups"});
+  Containerizer* start(std::map<std::string, std::string> flags = {}) {
+    auto o = options({"filesystem/linux", "pid", "cgroups"});
+    for (auto& [k, v] : flags) o.plugin_flags[k] = v;
+    auto c = Containerizer::create(o);
+    EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message());
+    c_ = c ? std::move(*c) : nullptr;
     return c_.get();
   }
   std::unique_ptr<Containerizer> c_;
+  bool v2_ = false;
   v1::ContainerConfig child(const std::string& script, uint64_t mem) {
     auto c = shell(script);
     c.clear_rootfs();
-    c.mutable_resources()->set_mem_bytes(mem);
+    if (mem) c.mutable_resources()->set_mem_bytes(mem);
     return c;
   }
+  // A container's cgroup: v2 its directory, v1 the memory hierarchy's.
   std::string memDir(const std::string& rel) {
-    return "/sys/fs/cgroup/memory" + env_.cgroups_root + "/" + rel;
+    return (v2_ ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory") + env_.cgroups_root + "/" + rel;
+  }
+  std::string memLimit(const std::string& rel) {
+    return slurp(memDir(rel) + (v2_ ? "/memory.max" : "/memory.limit_in_bytes"));
   }
   void expectNoCgroups() {
+    std::vector<std::string> roots;
+    if (v2_) roots.push_back("/sys/fs/cgroup" + env_.cgroups_root);
     for (const char* c : {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset"}) {
-      std::string root = "/sys/fs/cgroup/" + std::string(c) + env_.cgroups_root;
+      roots.push_back("/sys/fs/cgroup/" + std::string(c) + env_.cgroups_root);
+    }
+    for (const auto& root : roots) {
       if (!fs::exists(root)) continue;
-      auto r = runCmd({"/usr/bin/find", root, "-mindepth", "1", "-type", "d"});
-      EXPECT_EQ(r.out, "") << "left in " << c;
+      auto r = runCmd({"find", root, "-mindepth", "1", "-type", "d"});
+      EXPECT_EQ(r.out, "") << "left in " << root;
     }
   }
 };
@@ -122,7 +145,7 @@ TEST_F(ROOT_CgroupsE2E, LiveUpdateAndUsageOfNestedChild) {
   v1::Resources more;
   more.set_mem_bytes(96 * kMiB);
   ASSERT_TRUE(c->update(id("pod.web"), more));
-  EXPECT_EQ(slurp(memDir("pod/web/memory.limit_in_bytes")), std::to_string(96 * kMiB));
+  EXPECT_EQ(memLimit("pod/web"), std::to_string(96 * kMiB));
   more.set_mem_bytes(512 * kMiB);
   auto over = c->update(id("pod.web"), more);
   ASSERT_FALSE(over);
@@ -139,6 +162,123 @@ TEST_F(ROOT_CgroupsE2E, LiveUpdateAndUsageOfNestedChild) {
   EXPECT_NE(big.error().message().find("resources.mem_bytes 1GiB of 'pod.big' exceeds"), std::string::npos)
       << big.error().message();
   EXPECT_FALSE(fs::exists(memDir("pod/big")));
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+TEST_F(ROOT_CgroupsE2E, ThreeLevelsEachLimitedUnderItsParent) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto pod = shell("sleep 300");
+  pod.mutable_resources()->set_mem_bytes(256 * kMiB);
+  ASSERT_TRUE(c->launch(id("pod"), pod));
+  ASSERT_TRUE(c->launch(id("pod.mid"), child("sleep 300", 128 * kMiB)));
+  auto leaf = c->launch(id("pod.mid.leaf"), child("dd if=/dev/zero of=/dev/null bs=64M count=1", 32 * kMiB));
+  ASSERT_TRUE(leaf) << leaf.error().message();
+  EXPECT_EQ(memLimit("pod"), std::to_string(256 * kMiB));
+  EXPECT_EQ(memLimit("pod/mid"), std::to_string(128 * kMiB));
+  auto t = c->wait(id("pod.mid.leaf"), std::chrono::seconds(60));
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->reason(), v1::Termination::MEMORY_LIMIT) << t->DebugString();
+  auto mid = c->status(id("pod.mid"));
+  ASSERT_TRUE(mid);
+  EXPECT_EQ(mid->state(), v1::RUNNING);
+  // A grandchild asking more than its parent (not only the root) is refused.
+  auto big = c->launch(id("pod.mid.big"), child("true", 200 * kMiB));
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().message().find("exceeds"), std::string::npos) << big.error().message();
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+TEST_F(ROOT_CgroupsE2E, PidsLimitMakesForkFail) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto cfg = child("i=0; while [ $i -lt 20 ]; do sleep 30 & i=$((i+1)); done; wait", 0);
+  cfg.mutable_resources()->set_pids(8);
+  ASSERT_TRUE(c->launch(id("pod"), cfg));
+  ASSERT_TRUE(eventually([&] {
+    return slurp(env_.work_dir + "/sandboxes/pod/stderr").find("fork") != std::string::npos;
+  }, std::chrono::seconds(30)));
+  auto u = c->usage(id("pod"));
+  ASSERT_TRUE(u) << u.error().message();
+  EXPECT_EQ(u->pids_limit(), 8u);
+  EXPECT_LE(u->pids_current(), 8u);
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+TEST_F(ROOT_CgroupsE2E, CpuWeightAndQuotaAreSetAndHold) {
+  auto* c = start({{"cgroups_enable_cfs", "true"}});
+  ASSERT_TRUE(c);
+  auto cfg = child("while :; do :; done", 0);
+  cfg.mutable_resources()->set_cpus(0.2);
+  ASSERT_TRUE(c->launch(id("pod"), cfg));
+  std::string cpu = (v2_ ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpu") + env_.cgroups_root + "/pod";
+  if (v2_) {
+    EXPECT_EQ(slurp(cpu + "/cpu.weight"), "20");
+    EXPECT_EQ(slurp(cpu + "/cpu.max"), "20000 100000");
+  } else {
+    EXPECT_EQ(slurp(cpu + "/cpu.shares"), "205");
+    EXPECT_EQ(slurp(cpu + "/cpu.cfs_quota_us"), "20000");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto u0 = c->usage(id("pod"));
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  auto u1 = c->usage(id("pod"));
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(u0 && u1);
+  double used = (u1->cpus_user_time_secs() + u1->cpus_system_time_secs()) -
+                (u0->cpus_user_time_secs() + u0->cpus_system_time_secs());
+  std::printf("busy loop under a 0.2 cpu quota used %.3f cpus over %.2fs\n", used / wall, wall);
+  EXPECT_GT(used / wall, 0.02);  // it ran (generous: the machine is shared or emulated)
+  EXPECT_LT(used / wall, 0.30);  // and was capped (unthrottled it takes a whole cpu)
+  EXPECT_GT(u1->cpus_nr_throttled(), 0u);
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+TEST_F(ROOT_CgroupsE2E, DevicesDeniedUnlessAllowed) {
+  // Opening /dev/kmsg write-only needs no capability, only the device rule.
+  int k = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+  if (k < 0) GTEST_SKIP() << "skipped: /dev/kmsg cannot be opened here at all";
+  close(k);
+  auto* c = start();
+  ASSERT_TRUE(c);
+  const char* probe =
+      "head -c 1 /dev/zero >/dev/null && echo zero-ok; "
+      "(exec 3>/dev/kmsg) 2>/dev/null && echo kmsg-opened || echo kmsg-denied";
+  auto denied = child(probe, 0);
+  ASSERT_TRUE(c->launch(id("pod"), denied));
+  ASSERT_TRUE(c->wait(id("pod"), std::chrono::seconds(30)));
+  EXPECT_EQ(stdoutOf("pod"), "zero-ok\nkmsg-denied\n");
+  ASSERT_TRUE(c->destroy(id("pod")));
+  auto allowed = child(probe, 0);
+  (*allowed.mutable_isolator_settings())["cgroups.devices_allow"] = "c 1:11 w";
+  auto l = c->launch(id("pod"), allowed);
+  ASSERT_TRUE(l) << l.error().message();
+  ASSERT_TRUE(c->wait(id("pod"), std::chrono::seconds(30)));
+  EXPECT_EQ(stdoutOf("pod"), "zero-ok\nkmsg-opened\n");
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+TEST_F(ROOT_CgroupsE2E, RecoveredContainerKeepsItsLimitsAndIsCleanedUp) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto pod = shell("sleep 300");
+  pod.mutable_resources()->set_mem_bytes(64 * kMiB);
+  ASSERT_TRUE(c->launch(id("pod"), pod));
+  ASSERT_TRUE(c->launch(id("pod.web"), child("sleep 300", 16 * kMiB)));
+  c_.reset();  // warren restarts
+  c = start();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->recover());
+  auto u = c->usage(id("pod.web"));
+  ASSERT_TRUE(u) << u.error().message();
+  EXPECT_EQ(u->mem_limit_bytes(), 16 * kMiB);
+  EXPECT_EQ(memLimit("pod/web"), std::to_string(16 * kMiB));
   ASSERT_TRUE(c->destroy(id("pod")));
   expectNoCgroups();
 }
