@@ -157,7 +157,28 @@ Result<v1::LaunchInfo> CgroupsIsolator::prepare(const v1::PrepareRequest& req) {
   writeRecord(c.id(), *limits);
   log_->info("container_id={} cgroup {} created (cpus={} mem={} pids={})", id,
              backend_->cgroupPath(rel(c.id())), limits->cpus, limits->mem_bytes, limits->pids);
-  return v1::LaunchInfo{};
+  return ownCgroupView(c);
+}
+
+// A container gets its own cgroup namespace, created by warren-init once it
+// sits in its leaf (so /proc/self/cgroup reads "0::/"), and on v2 its own
+// cgroup directory - its limits, its leaf, its nested children - read-only
+// at /sys/fs/cgroup. On v1 only the namespace (one mount per hierarchy
+// would be needed; not done).
+v1::LaunchInfo CgroupsIsolator::ownCgroupView(const v1::ContainerContext& c) const {
+  v1::LaunchInfo li;
+  auto* ns = li.add_namespaces();
+  ns->set_type(v1::Namespace::CGROUP);
+  ns->set_action(v1::Namespace::CREATE);
+  if (backend_->version() == 2 && !c.rootfs().empty()) {
+    auto* m = li.add_mounts();
+    m->set_source(backend_->cgroupPath(rel(c.id())));
+    m->set_target("/sys/fs/cgroup");
+    m->set_type("bind");
+    for (const char* o : {"rbind", "ro", "nosuid", "nodev", "noexec"}) m->add_options(o);
+    m->set_create_dir(true);
+  }
+  return li;
 }
 
 Result<void> CgroupsIsolator::isolate(const v1::IsolateRequest& req) {

@@ -37,6 +37,7 @@ class CgroupsIsolator final : public sdk::Isolator {
   Result<void> cleanup(const v1::ContainerRequest& req) override;
 
  private:
+  v1::LaunchInfo ownCgroupView(const v1::ContainerContext& c) const;
   std::string rel(const v1::ContainerID& id) const;
   Result<void> requireControllers(const Limits& l, const std::string& id) const;
   // The nearest ancestor limits per resource, for checks against parents.

@@ -1,5 +1,7 @@
 // memory: the hard limit (v1 memory.limit_in_bytes, v2 memory.max), an
 // optional swap allowance, usage/peak and the OOM-kill counters watch() reads.
+#include <unistd.h>
+
 #include "cgroupfs.hpp"
 #include "controllers.hpp"
 
@@ -45,9 +47,36 @@ Result<void> applyV1(const std::string& dir, uint64_t mem, uint64_t swap) {
   return {};
 }
 
+// Lowering memory.max below what a cgroup uses makes the kernel OOM-kill in
+// it. Instead: set memory.high first (reclaim, throttling, no kill), give the
+// kernel a bounded moment, and refuse the decrease if usage stays above it -
+// the in-place resize problem Kubernetes meets (KEP-1287).
+Result<void> lowerV2(const std::string& dir, uint64_t mem) {
+  std::string high = dir + "/memory.high";
+  auto current = readU64(dir + "/memory.current");
+  if (!current || *current <= mem || !isFile(high)) return {};
+  WARREN_TRY(writeValue(high, std::to_string(mem)));
+  for (int i = 0; i < 50 && current && *current > mem; ++i) {
+    ::usleep(20000);
+    current = readU64(dir + "/memory.current");
+  }
+  if (current && *current > mem) {
+    (void)writeValue(high, "max");
+    return fail(Code::FailedPrecondition,
+                "the kernel could not reclaim enough memory to lower the limit to " + std::to_string(mem) +
+                    " bytes: the container still uses " + std::to_string(*current) +
+                    " bytes (refused rather than OOM-killing it)");
+  }
+  return {};
+}
+
 Result<void> applyV2(const std::string& dir, uint64_t mem, uint64_t swap) {
   if (mem == 0) return {};
+  auto cur = readU64(dir + "/memory.max");
+  bool lowering = cur && (*cur == kUnlimited || mem < *cur);
+  if (lowering) WARREN_TRY(lowerV2(dir, mem));
   WARREN_TRY(writeValue(dir + "/memory.max", std::to_string(mem)));
+  if (lowering && isFile(dir + "/memory.high")) WARREN_TRY(writeValue(dir + "/memory.high", "max"));
   if (swap > 0) {
     std::string f = dir + "/memory.swap.max";
     if (!isFile(f)) {

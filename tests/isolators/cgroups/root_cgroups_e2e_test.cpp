@@ -283,5 +283,69 @@ TEST_F(ROOT_CgroupsE2E, RecoveredContainerKeepsItsLimitsAndIsCleanedUp) {
   expectNoCgroups();
 }
 
+TEST_F(ROOT_CgroupsE2E, LoweringMemoryBelowUsageIsRefusedNotOomKilled) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  // 40 MiB in the container's own /dev/shm (tmpfs): charged to its cgroup
+  // and not reclaimable without swap.
+  auto cfg = shell("head -c 41943040 /dev/zero > /dev/shm/hold && echo held; sleep 300");
+  cfg.mutable_resources()->set_mem_bytes(128 * kMiB);
+  ASSERT_TRUE(c->launch(id("pod"), cfg));
+  ASSERT_TRUE(eventually([&] { return stdoutOf("pod") == "held\n"; }, std::chrono::seconds(60)));
+  auto before = c->usage(id("pod"));
+  ASSERT_TRUE(before) << before.error().message();
+  std::printf("usage before lowering: %llu bytes\n", static_cast<unsigned long long>(before->mem_usage_bytes()));
+  ASSERT_GT(before->mem_usage_bytes(), 32 * kMiB);
+  v1::Resources less;
+  less.set_mem_bytes(16 * kMiB);
+  auto r = c->update(id("pod"), less);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("cannot lower resources.mem_bytes of 'pod' to 16MiB: it uses"), std::string::npos)
+      << r.error().message();
+  auto st = c->status(id("pod"));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->state(), v1::RUNNING);
+  EXPECT_EQ(memLimit("pod"), std::to_string(128 * kMiB));
+  // A decrease that fits is applied.
+  less.set_mem_bytes(96 * kMiB);
+  ASSERT_TRUE(c->update(id("pod"), less));
+  EXPECT_EQ(memLimit("pod"), std::to_string(96 * kMiB));
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+TEST_F(ROOT_CgroupsE2E, OwnCgroupNamespaceAndReadOnlyView) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto pod = shell("cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max 2>/dev/null; "
+                   "echo 1 > /sys/fs/cgroup/memory.max 2>/dev/null && echo wrote || echo ro; sleep 300");
+  pod.mutable_resources()->set_mem_bytes(64 * kMiB);
+  auto l = c->launch(id("pod"), pod);
+  ASSERT_TRUE(l) << l.error().message();
+  // The nested child (no rootfs of its own) has its own namespace too.
+  ASSERT_TRUE(c->launch(id("pod.web"), child("cat /proc/self/cgroup; sleep 300", 16 * kMiB)));
+  ASSERT_TRUE(eventually([&] { return stdoutOf("pod").find("ro\n") != std::string::npos; },
+                         std::chrono::seconds(30)));
+  std::string out = stdoutOf("pod");
+  if (v2_) {
+    EXPECT_EQ(out, "0::/\n" + std::to_string(64 * kMiB) + "\nro\n");
+  } else {
+    // v1: every hierarchy's line ends in "/" (rooted at the container's cgroup).
+    std::istringstream in(out);
+    std::string line;
+    int lines = 0;
+    while (std::getline(in, line) && line != "ro") {
+      if (line.find(':') == std::string::npos) continue;
+      ++lines;
+      EXPECT_EQ(line.back(), '/') << out;
+    }
+    EXPECT_GT(lines, 0) << out;
+  }
+  ASSERT_TRUE(eventually([&] { return !stdoutOf("pod/containers/web").empty(); }, std::chrono::seconds(30)));
+  EXPECT_NE(stdoutOf("pod/containers/web").find("0::/\n"), std::string::npos) << stdoutOf("pod/containers/web");
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
 }  // namespace
 }  // namespace warren::testing
