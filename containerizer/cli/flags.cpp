@@ -32,7 +32,7 @@ po::options_description globalDescription() {
   d.add_options()
       ("work_dir", po::value<std::string>()->default_value("/var/lib/warren"), "persistent state: sandboxes, image layers")
       ("runtime_dir", po::value<std::string>()->default_value("/run/warren"), "runtime state: checkpoints, exit statuses")
-      ("isolation", po::value<std::string>()->default_value("filesystem/linux,pid,network,volumes,cgroups"), "isolators, comma-separated")
+      ("isolation", po::value<std::string>()->default_value("filesystem/linux,pid,network,volumes,cgroups,seccomp"), "isolators, comma-separated")
       ("plugin_dir", po::value<std::vector<std::string>>()->composing(), "plugin directory (repeatable)")
       ("cgroups_root", po::value<std::string>()->default_value("/warren"), "absolute cgroup root for all containers")
       ("config", po::value<std::string>(), "config file with the same flags, one `name = value` per line")
