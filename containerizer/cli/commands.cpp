@@ -87,6 +87,7 @@ Result<LaunchSpec> parseLaunch(const std::vector<std::string>& argv) {
   LaunchSpec s;
   Args a(argv);
   std::string id, parent;
+  bool id_given = false;
   auto* res = s.config.mutable_resources();
   while (a.isOption()) {
     std::string opt = a.next();
@@ -94,7 +95,7 @@ Result<LaunchSpec> parseLaunch(const std::vector<std::string>& argv) {
     if (n == "--share_pid") { s.config.set_share_pid_namespace(true); continue; }
     if (n == "--debug") { s.config.set_container_class(v1::DEBUG); continue; }
     WARREN_ASSIGN_OR_RETURN(std::string v, a.value(opt));
-    if (n == "--id") id = v;
+    if (n == "--id") { id = v; id_given = true; }
     else if (n == "--parent") parent = v;
     else if (n == "--rootfs") s.config.set_rootfs(v);
     else if (n == "--image") s.config.set_image(v);
@@ -102,6 +103,8 @@ Result<LaunchSpec> parseLaunch(const std::vector<std::string>& argv) {
     else if (n == "--hostname") s.config.set_hostname(v);
     else if (n == "--workdir") s.config.set_working_dir(v);
     else if (n == "--user") s.config.set_user(v);
+    else if (n == "--cap_add") s.config.add_capabilities(v);
+    else if (n == "--seccomp") (*s.config.mutable_isolator_settings())["seccomp.profile"] = v;
     else if (n == "--cpus") { WARREN_ASSIGN_OR_RETURN(double c, parseCpus(v)); res->set_cpus(c); }
     else if (n == "--mem") { WARREN_ASSIGN_OR_RETURN(uint64_t m, parseSize("--mem", v)); res->set_mem_bytes(m); }
     else if (n == "--pids") { WARREN_ASSIGN_OR_RETURN(uint64_t p, parsePositive("--pids", v)); res->set_pids(p); }
@@ -124,6 +127,7 @@ Result<LaunchSpec> parseLaunch(const std::vector<std::string>& argv) {
     s.config.mutable_command()->set_value(cmd[0]);
     for (size_t i = 1; i < cmd.size(); ++i) s.config.mutable_command()->add_arguments(cmd[i]);
   }
+  if (id_given && id.empty()) return fail(Code::InvalidArgument, "invalid --id '': empty");
   if (id.empty()) id = randomName();
   std::string full = parent.empty() ? id : parent + "." + id;
   if (!parent.empty()) {

@@ -32,7 +32,7 @@ po::options_description globalDescription() {
   d.add_options()
       ("work_dir", po::value<std::string>()->default_value("/var/lib/warren"), "persistent state: sandboxes, image layers")
       ("runtime_dir", po::value<std::string>()->default_value("/run/warren"), "runtime state: checkpoints, exit statuses")
-      ("isolation", po::value<std::string>()->default_value("filesystem/linux,pid,network,volumes,cgroups"), "isolators, comma-separated")
+      ("isolation", po::value<std::string>()->default_value("filesystem/linux,pid,network,volumes,cgroups,seccomp"), "isolators, comma-separated")
       ("plugin_dir", po::value<std::vector<std::string>>()->composing(), "plugin directory (repeatable)")
       ("cgroups_root", po::value<std::string>()->default_value("/warren"), "absolute cgroup root for all containers")
       ("config", po::value<std::string>(), "config file with the same flags, one `name = value` per line")
@@ -45,6 +45,10 @@ po::options_description globalDescription() {
       ("cgroups_hierarchy", po::value<std::string>(), "where the cgroup hierarchies are mounted (default /sys/fs/cgroup)")
       ("image_provisioner_backend", po::value<std::string>(), "overlay, copy or bind (default: auto)")
       ("registry_insecure", po::value<std::string>(), "comma-separated HOST:PORT registries reached over plain HTTP")
+      ("image_max_manifest_bytes", po::value<std::string>(), "largest image manifest/index read (default 4M)")
+      ("image_max_config_bytes", po::value<std::string>(), "largest image config read (default 8M)")
+      ("image_max_unpacked_bytes", po::value<std::string>(), "largest unpacked image, all layers (default 8G)")
+      ("image_max_files", po::value<std::string>(), "most files in one image, all layers (default 1000000)")
       ("isolator_config", po::value<std::vector<std::string>>()->composing(), "SHORT_NAME=JSON typed config for a plugin (repeatable)")
       ("plugin_call_timeout_ms", po::value<int>()->default_value(60000), "deadline of one plugin call")
       ("json", po::bool_switch(), "machine-readable output");
@@ -109,7 +113,8 @@ Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
   o.plugin_flags["network_bridge"] = vm["network_bridge"].as<std::string>();
   o.plugin_flags["cgroups_enable_cfs"] = vm["cgroups_enable_cfs"].as<bool>() ? "true" : "false";
   for (const char* k : {"network_cidr", "host_path_allowlist", "image_provisioner_backend",
-                        "registry_insecure", "cgroups_hierarchy"}) {
+                        "registry_insecure", "cgroups_hierarchy", "image_max_manifest_bytes",
+                        "image_max_config_bytes", "image_max_unpacked_bytes", "image_max_files"}) {
     if (vm.count(k)) o.plugin_flags[k] = vm[k].as<std::string>();
   }
   if (vm.count("isolator_config")) {

@@ -38,7 +38,9 @@ const char* kUsage =
     "launch/run options:\n"
     "  --id ID  --parent ID  --rootfs DIR | --image REF  --volume SPEC...\n"
     "  --cpus N  --mem SIZE  --pids N  --network MODE  --share_pid  --debug\n"
-    "  --env K=V...  --workdir DIR  --user USER  --hostname NAME\n";
+    "  --env K=V...  --workdir DIR  --user USER  --hostname NAME\n"
+    "  --cap_add CAP...  (added to CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE)\n"
+    "  --seccomp default|unconfined|PROFILE.json  (the seccomp isolator's filter)\n";
 
 }  // namespace
 

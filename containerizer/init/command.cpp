@@ -142,10 +142,12 @@ std::string dropPrivileges(const State& st, const User& u) {
     for (int c : keep) {
       data[c / 32].effective |= 1u << (c % 32);
       data[c / 32].permitted |= 1u << (c % 32);
-      data[c / 32].inheritable |= 1u << (c % 32);
     }
   }
+  // Inheritable and ambient stay empty (as crun): an exec'd program gains
+  // nothing beyond what file capabilities and the bounding set allow.
   if (syscall(SYS_capset, &hdr, data) != 0) return sysError("set capabilities");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return sysError("clear ambient capabilities");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return sysError("set no_new_privs");
   return "";
 }
@@ -252,6 +254,7 @@ std::string startCommand(const State& st, const User& user, pid_t* out, std::str
     std::string err = dropPrivileges(st, user);
     if (err.empty() && closeRange(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) err = sysError("close fds");
     if (err.empty() && chdir(cwd.c_str()) != 0) err = sysError("chdir to working dir '" + cwd + "'");
+    if (err.empty()) err = applySeccomp(st);  // the very last step before exec
     if (!err.empty()) {
       report(p[1], 'S', err);
       _exit(126);

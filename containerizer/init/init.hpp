@@ -54,6 +54,10 @@ std::string runPreExec(const State& st);
 // failure (the child is already reaped).
 std::string startCommand(const State& st, const User& user, pid_t* pid, std::string* exec_error);
 
+// Installs the spec's seccomp filter (if any) in the calling process; needs
+// no_new_privs or CAP_SYS_ADMIN. "" or an error (seccomp.cpp).
+std::string applySeccomp(const State& st);
+
 // After the command started: forward signals, reap, write exit_status, and
 // return init's own exit code (reaper.cpp).
 int reap(const State& st, pid_t command, const std::string& exec_error);

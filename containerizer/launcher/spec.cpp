@@ -28,6 +28,7 @@ enum Tag : uint8_t {
   kCapability = 13,
   kRlimit = 14,
   kPreExec = 15,
+  kSeccomp = 16,
 };
 
 // Mount sub-record tags.
@@ -150,6 +151,7 @@ std::string encodeSpec(const Spec& s) {
     for (const auto& a : argv) put(p, kArgv, a);
     put(out, kPreExec, p);
   }
+  if (!s.seccomp_bpf.empty()) put(out, kSeccomp, s.seccomp_bpf);
   return out;
 }
 
@@ -222,6 +224,10 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
         s.pre_exec.push_back(std::move(argv));
         break;
       }
+      case kSeccomp:
+        if (p.empty() || p.size() % 8 != 0) return false;  // whole sock_filter entries
+        s.seccomp_bpf = p;
+        break;
       default: return false;  // unknown tag: launcher and init must match
     }
   }
@@ -266,10 +272,7 @@ const char* namespaceName(uint64_t flag) {
 }
 
 std::vector<int> defaultCapabilities() {
-  return {0 /*CHOWN*/,     1 /*DAC_OVERRIDE*/, 4 /*FSETID*/,  3 /*FOWNER*/,
-          27 /*MKNOD*/,    13 /*NET_RAW*/,     6 /*SETGID*/,  7 /*SETUID*/,
-          31 /*SETFCAP*/,  8 /*SETPCAP*/,      10 /*NET_BIND_SERVICE*/,
-          18 /*SYS_CHROOT*/, 5 /*KILL*/,       29 /*AUDIT_WRITE*/};
+  return {29 /*AUDIT_WRITE*/, 5 /*KILL*/, 10 /*NET_BIND_SERVICE*/};
 }
 
 }  // namespace warren::launcher

@@ -54,6 +54,9 @@ struct Spec {
   std::vector<int> capabilities;  // kept for the command (already defaulted)
   std::vector<RlimitSpec> rlimits;
   std::vector<std::vector<std::string>> pre_exec;
+  // A classic BPF seccomp program (struct sock_filter array), installed last
+  // before execve; empty = none.
+  std::string seccomp_bpf;
 };
 
 std::string encodeSpec(const Spec& spec);
@@ -69,7 +72,8 @@ int rlimitFromName(const std::string& name);
 const char* rlimitName(int resource);  // "RLIMIT_NOFILE"; "RLIMIT_?" if unknown
 const char* namespaceName(uint64_t flag);  // "mnt", "uts", ...
 
-// The documented default capability set (the usual OCI default).
+// The documented default capability set: crun's (CAP_AUDIT_WRITE, CAP_KILL,
+// CAP_NET_BIND_SERVICE). Inheritable and ambient sets are always empty.
 std::vector<int> defaultCapabilities();
 
 // Control socket messages (first byte of each SEQPACKET message).

@@ -184,6 +184,15 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
     if (c.value().empty()) return fail(Code::InvalidArgument, "pre_exec step with an empty command");
     s.pre_exec.push_back(commandArgv(c));
   }
+  if (!li.seccomp_bpf().empty()) {
+    // BPF_MAXINSNS: the kernel refuses longer classic programs.
+    size_t n = li.seccomp_bpf().size();
+    if (n % 8 != 0 || n / 8 > 4096) {
+      return fail(Code::InvalidArgument, "seccomp filter of " + std::to_string(n) +
+                                             " bytes is not a BPF program of 1 to 4096 instructions");
+    }
+    s.seccomp_bpf = li.seccomp_bpf();
+  }
   return s;
 }
 

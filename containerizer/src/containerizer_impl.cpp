@@ -58,6 +58,14 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
   }
   WARREN_TRY(checkAbsolute("work_dir", opts.work_dir));
   WARREN_TRY(checkAbsolute("runtime_dir", opts.runtime_dir));
+  if (opts.isolation.empty()) {
+    return fail(Code::InvalidArgument,
+                "--isolation is empty: name at least one isolator (e.g. pid); containers without any "
+                "are not supported");
+  }
+  for (const auto& name : opts.isolation) {
+    if (name.empty()) return fail(Code::InvalidArgument, "--isolation names an empty isolator");
+  }
   WARREN_TRY(checkAbsolute("cgroups_root", opts.cgroups_root));
   if (opts.plugin_dirs.empty()) {
     std::string built = selfDir() + "/../plugins";

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "containerizer_impl.hpp"
+#include "launcher/spec.hpp"
 #include "proc.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
@@ -88,6 +89,15 @@ Result<void> ContainerizerImpl::validateLaunch(const v1::ContainerID& id,
                                              "' cannot have its own volumes or network");
     }
   }
+  if (!c.hostname().empty()) {
+    auto h = validateHostname(c.hostname());
+    if (!h) return fail(std::move(h.error()).context("container '" + cid + "'"));
+  }
+  for (const auto& cap : c.capabilities()) {
+    if (launcher::capabilityFromName(cap) < 0) {
+      return fail(Code::InvalidArgument, "container '" + cid + "': unknown capability '" + cap + "'");
+    }
+  }
   if (!c.hostname().empty() && nested) {
     return fail(Code::InvalidArgument, "container '" + cid +
                                            "': a nested container shares its parent's hostname");
@@ -160,6 +170,12 @@ Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
 v1::LaunchInfo ContainerizerImpl::coreLaunchInfo(const Attempt& a) const {
   v1::LaunchInfo li;
   const auto& c = a.st.config();
+  // Capabilities the config adds: kept on top of the default set (an empty
+  // list in LaunchInfo means the default set alone).
+  if (c.capabilities_size() > 0) {
+    for (int cap : launcher::defaultCapabilities()) li.add_capabilities(launcher::capabilityName(cap));
+    for (const auto& cap : c.capabilities()) li.add_capabilities(cap);
+  }
   if (!a.has_parent) {
     *li.add_namespaces() = ns(v1::Namespace::MNT, v1::Namespace::CREATE);
     *li.add_namespaces() = ns(v1::Namespace::UTS, v1::Namespace::CREATE);

@@ -47,6 +47,8 @@ Result<void> LaunchInfoMerger::add(const std::string& who, const v1::LaunchInfo&
   WARREN_TRY(single("rootfs", !p.rootfs().empty(), [&] { merged_.set_rootfs(p.rootfs()); }));
   WARREN_TRY(single("readonly_rootfs", p.readonly_rootfs(), [&] { merged_.set_readonly_rootfs(true); }));
   WARREN_TRY(single("user", !p.user().empty(), [&] { merged_.set_user(p.user()); }));
+  WARREN_TRY(single("seccomp_bpf", !p.seccomp_bpf().empty(),
+                    [&] { merged_.set_seccomp_bpf(p.seccomp_bpf()); }));
   WARREN_TRY(single("command", p.has_command() && !p.command().value().empty(),
                     [&] { *merged_.mutable_command() = p.command(); }));
   return {};

@@ -54,6 +54,12 @@ std::string renderResolvConf(Mode mode, const std::string& host_resolv,
 Result<EtcFiles> writeEtcFiles(const std::string& dir, Mode mode, const std::string& hostname,
                                std::optional<Ipv4> addr,
                                const std::vector<std::string>& nameservers) {
+  // The core validated a configured hostname (RFC 1123) and IDs are
+  // [A-Za-z0-9_-]; still, nothing that could start a new line or field
+  // reaches the container's files.
+  if (hostname.empty() || hostname.find_first_of(std::string(" \t\r\n\0#", 7)) != std::string::npos) {
+    return fail(Code::InvalidArgument, "hostname for /etc/hosts is empty or holds whitespace, '#' or NUL");
+  }
   WARREN_TRY(fs::mkdirs(dir, 0755));
   std::string host_resolv;
   if (auto r = fs::readFile("/etc/resolv.conf")) host_resolv = *r;  // absent: no servers

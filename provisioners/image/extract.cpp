@@ -126,6 +126,10 @@ Result<uint64_t> copyData(archive* in, archive* out, const ExtractOptions& o, co
       return fail(Code::Internal, o.what + ": entry '" + entry + "': " + archive_error_string(out));
     }
     total += size;
+    if (total > o.max_bytes) {
+      return fail(Code::InvalidArgument, o.what + ": entry '" + entry + "' unpacks beyond the limit of " +
+                                               std::to_string(o.max_bytes) + " bytes" + o.limit_hint);
+    }
   }
 }
 
@@ -162,7 +166,7 @@ Result<uint64_t> extractTar(const std::string& archive_path, const std::string& 
   archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
                                                 ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
                                                 ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                ARCHIVE_EXTRACT_UNLINK);
+                                                ARCHIVE_EXTRACT_UNLINK | ARCHIVE_EXTRACT_SPARSE);
   uint64_t total = 0;
   int entries = 0;
   while (true) {
@@ -176,6 +180,17 @@ Result<uint64_t> extractTar(const std::string& archive_path, const std::string& 
     }
     ++entries;
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    if (static_cast<uint64_t>(entries) > o.max_files) {
+      return fail(Code::InvalidArgument, o.what + ": more than " + std::to_string(o.max_files) +
+                                               " files" + o.limit_hint);
+    }
+    if (archive_entry_size(e) > 0 &&
+        total + static_cast<uint64_t>(archive_entry_size(e)) > o.max_bytes) {
+      return fail(Code::InvalidArgument, o.what + ": entry '" + name + "' (" +
+                                               std::to_string(archive_entry_size(e)) +
+                                               " bytes) unpacks beyond the limit of " +
+                                               std::to_string(o.max_bytes) + " bytes" + o.limit_hint);
+    }
     auto rel = cleanEntryPath(name);
     if (!rel) return fail(entryError(o, name, rel.error().message()));
     if (rel->empty()) continue;  // the archive root itself
@@ -211,6 +226,7 @@ Result<uint64_t> extractTar(const std::string& archive_path, const std::string& 
       return fail(Code::Internal, o.what + ": entry '" + name + "': " + archive_error_string(out.get()));
     }
   }
+  if (o.files_out != nullptr) *o.files_out = static_cast<uint64_t>(entries);
   if (archive_write_close(out.get()) != ARCHIVE_OK) {
     return fail(Code::Internal, o.what + ": finishing extraction: " + archive_error_string(out.get()));
   }

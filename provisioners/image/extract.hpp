@@ -18,10 +18,18 @@ inline constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
 struct ExtractOptions {
   std::string what;         // "layer sha256:..." - prefixes every error
   bool whiteouts = false;   // convert OCI whiteouts (image layers)
+  // Limits (an image's remaining budget): the sum of entry sizes and the
+  // number of entries; checked from each entry's header, before its data is
+  // written. `limit_hint` names what to raise in the error.
+  uint64_t max_bytes = UINT64_MAX;
+  uint64_t max_files = UINT64_MAX;
+  std::string limit_hint;
+  uint64_t* files_out = nullptr;  // set to the number of entries extracted
 };
 
 // Extracts `archive_path` (tar, optionally gzip/zstd/xz compressed) into the
 // existing directory `dest`. Returns the number of content bytes written.
+// Runs of zeros are written as holes (sparse files stay sparse).
 // On error `dest` may hold a partial tree; the caller removes it.
 Result<uint64_t> extractTar(const std::string& archive_path, const std::string& dest,
                             const ExtractOptions& opts);

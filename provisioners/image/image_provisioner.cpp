@@ -63,6 +63,9 @@ Result<std::unique_ptr<ImageProvisioner>> ImageProvisioner::create(const v1::Plu
   SourceOptions opts;
   opts.tmp_dir = store.tmpDir();
   opts.log = log;
+  auto limits = parseImageLimits({ctx.flags().begin(), ctx.flags().end()});
+  if (!limits) return fail(std::move(limits.error()).context("image provisioner"));
+  opts.limits = *limits;
   auto ins = ctx.flags().find("registry_insecure");
   if (ins != ctx.flags().end()) opts.insecure_registries = splitList(ins->second);
   return std::unique_ptr<ImageProvisioner>(

@@ -109,6 +109,9 @@ Result<ResolvedImage> resolveManifest(const BlobRef& desc, const std::string& by
                                       const Fetchers& fetch, const std::string& what) {
   BlobRef cur = desc;
   std::string body = bytes;
+  const auto& lim = fetch.limits;
+  WARREN_TRY(checkReadSize(cur, body.size(), lim.max_manifest_bytes, "--image_max_manifest_bytes",
+                           what + ": manifest " + cur.digest));
   for (int depth = 0; depth < 4; ++depth) {
     WARREN_ASSIGN_OR_RETURN(json j, parseJson(body, what + ": manifest " + cur.digest));
     std::string type = cur.media_type.empty() ? sniffType(j) : cur.media_type;
@@ -119,7 +122,11 @@ Result<ResolvedImage> resolveManifest(const BlobRef& desc, const std::string& by
     }
     if (isIndexType(type)) {
       WARREN_ASSIGN_OR_RETURN(cur, pickPlatform(body, what));
+      WARREN_TRY(checkBlobSize(cur, lim.max_manifest_bytes, "--image_max_manifest_bytes",
+                               what + ": manifest " + cur.digest));
       WARREN_ASSIGN_OR_RETURN(body, fetch.manifest(cur));
+      WARREN_TRY(checkReadSize(cur, body.size(), lim.max_manifest_bytes, "--image_max_manifest_bytes",
+                               what + ": manifest " + cur.digest));
       continue;
     }
     if (!isManifestType(type)) {
@@ -142,7 +149,10 @@ Result<ResolvedImage> resolveManifest(const BlobRef& desc, const std::string& by
       if (!ok) return fail(ok.error().context(what + ": layer " + ld.digest));
       img.layers.push_back(std::move(ld));
     }
+    WARREN_TRY(checkBlobSize(cd, lim.max_config_bytes, "--image_max_config_bytes", what + ": config " + cd.digest));
     WARREN_ASSIGN_OR_RETURN(img.config_json, fetch.blob(cd));
+    WARREN_TRY(checkReadSize(cd, img.config_json.size(), lim.max_config_bytes, "--image_max_config_bytes",
+                             what + ": config " + cd.digest));
     WARREN_TRY(parseImageConfig(img.config_json, what));
     return img;
   }
@@ -167,6 +177,57 @@ Result<std::vector<std::string>> parseDiffIds(const std::string& config_json, co
   auto r = j.find("rootfs");
   if (r == j.end() || !r->is_object()) return fail(Code::InvalidArgument, what + ": config has no rootfs");
   return stringList(*r, "diff_ids");
+}
+
+}  // namespace warren::provisioners::image
+
+namespace warren::provisioners::image {
+
+Result<void> checkBlobSize(const BlobRef& desc, uint64_t limit, const char* flag, const std::string& what) {
+  if (desc.size > 0 && static_cast<uint64_t>(desc.size) > limit) {
+    return fail(Code::InvalidArgument, what + " is " + std::to_string(desc.size) + " bytes, above the limit of " +
+                                           std::to_string(limit) + " (" + flag + ")");
+  }
+  return {};
+}
+
+Result<void> checkReadSize(const BlobRef& desc, uint64_t read, uint64_t limit, const char* flag,
+                           const std::string& what) {
+  if (read > limit) {
+    return fail(Code::InvalidArgument, what + " is " + std::to_string(read) + " bytes, above the limit of " +
+                                           std::to_string(limit) + " (" + flag + ")");
+  }
+  if (desc.size >= 0 && static_cast<uint64_t>(desc.size) != read) {
+    return fail(Code::InvalidArgument, what + ": read " + std::to_string(read) + " bytes but its descriptor says " +
+                                           std::to_string(desc.size));
+  }
+  return {};
+}
+
+Result<ImageLimits> parseImageLimits(const std::map<std::string, std::string>& flags) {
+  ImageLimits l;
+  struct F { const char* name; uint64_t* field; };
+  const F fields[] = {{"image_max_manifest_bytes", &l.max_manifest_bytes},
+                      {"image_max_config_bytes", &l.max_config_bytes},
+                      {"image_max_unpacked_bytes", &l.max_unpacked_bytes},
+                      {"image_max_files", &l.max_files}};
+  for (const auto& f : fields) {
+    auto it = flags.find(f.name);
+    if (it == flags.end() || it->second.empty()) continue;
+    const std::string& v = it->second;
+    size_t digits = v.find_first_not_of("0123456789");
+    std::string unit = digits == std::string::npos ? "" : v.substr(digits);
+    uint64_t mult = unit.empty() ? 1 : unit == "K" || unit == "k" ? 1ULL << 10 : unit == "M" || unit == "m" ? 1ULL << 20
+                  : unit == "G" || unit == "g" ? 1ULL << 30 : unit == "T" || unit == "t" ? 1ULL << 40 : 0;
+    if (digits == 0 || mult == 0 || (digits == std::string::npos ? v.size() : digits) > 15) {
+      return fail(Code::InvalidArgument, std::string("invalid --") + f.name + " '" + v +
+                                             "': expected a positive number, optionally with K, M, G or T");
+    }
+    uint64_t n = std::stoull(v.substr(0, digits)) * mult;
+    if (n == 0) return fail(Code::InvalidArgument, std::string("invalid --") + f.name + " '" + v + "': must be positive");
+    *f.field = n;
+  }
+  return l;
 }
 
 }  // namespace warren::provisioners::image

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,11 +41,31 @@ Result<void> checkLayerType(const std::string& media_type);
 // "amd64", "arm64", ... for the running kernel.
 std::string hostArchitecture();
 
+// What one image may cost, so a hostile image or store cannot fill memory or
+// disk: sizes of the manifest(s) and config read into memory, and the total
+// unpacked size and file count of its layers. Operator flags
+// --image_max_manifest_bytes, --image_max_config_bytes,
+// --image_max_unpacked_bytes, --image_max_files (sizes take K/M/G/T).
+struct ImageLimits {
+  uint64_t max_manifest_bytes = 4ULL << 20;
+  uint64_t max_config_bytes = 8ULL << 20;
+  uint64_t max_unpacked_bytes = 8ULL << 30;
+  uint64_t max_files = 1000000;
+};
+Result<ImageLimits> parseImageLimits(const std::map<std::string, std::string>& flags);
+
+// A descriptor's declared size against a limit and, once read, against what
+// was read. `what` names the blob ("image 'x': config sha256:...").
+Result<void> checkBlobSize(const BlobRef& desc, uint64_t limit, const char* flag, const std::string& what);
+Result<void> checkReadSize(const BlobRef& desc, uint64_t read, uint64_t limit, const char* flag,
+                           const std::string& what);
+
 // How a store reads content. Each returns bytes already verified against the
 // descriptor's digest.
 struct Fetchers {
   std::function<Result<std::string>(const BlobRef&)> manifest;
   std::function<Result<std::string>(const BlobRef&)> blob;
+  ImageLimits limits;
 };
 
 // Follow a manifest or index (bytes already verified, media type from the

@@ -108,6 +108,11 @@ uint64_t Store::layerSize(const std::string& hex) const {
   return s ? std::strtoull(s->c_str(), nullptr, 10) : 0;
 }
 
+uint64_t Store::layerFiles(const std::string& hex) const {
+  auto s = fs::readFile(root_ + "/layers/" + hex + "/files");
+  return s ? std::strtoull(s->c_str(), nullptr, 10) : 0;
+}
+
 Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts) {
   std::string what = "image '" + ref.original + "'";
   WARREN_ASSIGN_OR_RETURN(auto src, openSource(ref, opts));
@@ -118,10 +123,25 @@ Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts)
   rec.manifest_digest = img.manifest_digest;
   rec.config_digest = img.config_digest;
   rec.config = config;
+  const auto& lim = opts.limits;
+  const std::string hint = " (--image_max_unpacked_bytes / --image_max_files)";
+  uint64_t files = 0;
   for (size_t i = 0; i < img.layers.size(); ++i) {
-    WARREN_TRY(ensureLayer(*src, img.layers[i], i, img.layers.size(), what));
+    Budget left{lim.max_unpacked_bytes - rec.size_bytes, lim.max_files - files};
+    WARREN_TRY(ensureLayer(*src, img.layers[i], i, img.layers.size(), what, left));
     rec.layers.push_back(img.layers[i].digest);
-    rec.size_bytes += layerSize(*digestHex(img.layers[i].digest));
+    std::string hex = *digestHex(img.layers[i].digest);
+    rec.size_bytes += layerSize(hex);
+    files += layerFiles(hex);
+    // Layers unpacked earlier (by another image) count too.
+    if (rec.size_bytes > lim.max_unpacked_bytes) {
+      return fail(Code::InvalidArgument, what + ": unpacks to more than " +
+                                             std::to_string(lim.max_unpacked_bytes) + " bytes" + hint);
+    }
+    if (files > lim.max_files) {
+      return fail(Code::InvalidArgument, what + ": has more than " + std::to_string(lim.max_files) +
+                                             " files" + hint);
+    }
   }
   json j{{"reference", rec.reference},     {"manifest_digest", rec.manifest_digest},
          {"config_digest", rec.config_digest}, {"layers", rec.layers},
@@ -131,7 +151,7 @@ Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts)
 }
 
 Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index, size_t count,
-                                const std::string& what) {
+                                const std::string& what, const Budget& left) {
   WARREN_ASSIGN_OR_RETURN(auto hex, digestHex(layer.digest));
   std::string final = root_ + "/layers/" + hex;
   std::string label = "layer " + std::to_string(index + 1) + "/" + std::to_string(count) + " " +
@@ -146,14 +166,14 @@ Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index,
   auto t0 = std::chrono::steady_clock::now();
   log_->info("{}: pulling {}{}", what, label,
              layer.size >= 0 ? " (" + std::to_string(layer.size) + " bytes)" : "");
-  WARREN_TRY(unpackLayer(src, layer, hex, what));
+  WARREN_TRY(unpackLayer(src, layer, hex, what, left));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   log_->info("{}: unpacked {} ({} bytes) in {} ms", what, label, layerSize(hex), ms.count());
   return {};
 }
 
 Result<void> Store::unpackLayer(Source& src, const BlobRef& layer, const std::string& hex,
-                                const std::string& what) {
+                                const std::string& what, const Budget& left) {
   std::string tmpl = tmpDir() + "/layer-" + hex.substr(0, 12) + ".XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return failErrno("mkdtemp '" + tmpl + "'");
   Defer cleanup([&] { (void)fs::removeTree(tmpl); });
@@ -164,7 +184,13 @@ Result<void> Store::unpackLayer(Source& src, const BlobRef& layer, const std::st
   ExtractOptions eo;
   eo.what = what + ": layer " + layer.digest;
   eo.whiteouts = true;
+  eo.max_bytes = left.bytes;
+  eo.max_files = left.files;
+  eo.limit_hint = " (--image_max_unpacked_bytes / --image_max_files)";
+  uint64_t files = 0;
+  eo.files_out = &files;
   WARREN_ASSIGN_OR_RETURN(uint64_t size, extractTar(blob, tmpl + "/rootfs", eo));
+  WARREN_TRY(fs::writeFileAtomic(tmpl + "/files", std::to_string(files)));
   if (::unlink(blob.c_str()) != 0) return failErrno("unlink '" + blob + "'");
   WARREN_TRY(fs::writeFileAtomic(tmpl + "/size", std::to_string(size)));
   std::string final = root_ + "/layers/" + hex;

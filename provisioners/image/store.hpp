@@ -75,11 +75,17 @@ class Store {
   Result<Pruned> prune();
 
  private:
+  // The image's remaining budget while its layers are unpacked.
+  struct Budget {
+    uint64_t bytes = 0;
+    uint64_t files = 0;
+  };
   Result<void> ensureLayer(Source& src, const BlobRef& layer, size_t index, size_t count,
-                           const std::string& what);
+                           const std::string& what, const Budget& left);
   Result<void> unpackLayer(Source& src, const BlobRef& layer, const std::string& hex,
-                           const std::string& what);
+                           const std::string& what, const Budget& left);
   uint64_t layerSize(const std::string& hex) const;
+  uint64_t layerFiles(const std::string& hex) const;
   std::string imageKey(const std::string& reference) const;
 
   std::string root_;

@@ -32,7 +32,8 @@ struct Options {
   std::string runtime_dir = "/run/warren";
   std::string cgroups_root = "/warren";  // absolute, never relative to our cgroup
   std::vector<std::string> plugin_dirs;   // default: the install's plugin dir
-  std::vector<std::string> isolation = {"filesystem/linux", "pid", "volumes"};
+  // Must not be empty (a container with no isolator at all is refused).
+  std::vector<std::string> isolation = {"filesystem/linux", "pid", "volumes", "seccomp"};
   std::string init_path;                  // default: next to the executable, then install path
   std::map<std::string, std::string> plugin_flags;    // handed to every plugin
   std::map<std::string, std::string> plugin_configs;  // short name -> JSON

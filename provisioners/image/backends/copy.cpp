@@ -1,6 +1,7 @@
 // The copy backend: every layer copied in order onto the rootfs, applying
 // overlay-form whiteouts on the way. All access is relative to directory fds
 // opened O_NOFOLLOW, so a symlink in a layer is never followed.
+#include <algorithm>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -73,21 +74,34 @@ Result<void> copyRegular(int sdir, int ddir, const std::string& name, const stru
   if (!in) return failErrno("open '" + shown + "'");
   UniqueFd out(::openat(ddir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out) return failErrno("create '" + shown + "'");
-  off_t left = st.st_size;
-  while (left > 0) {
-    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      // Fallback: plain read/write (cross-fs on old kernels).
-      char buf[1 << 16];
-      ssize_t r = ::read(in.get(), buf, sizeof buf);
-      if (r < 0) return failErrno("read '" + shown + "'");
-      if (r == 0) break;
-      WARREN_TRY(fs::writeAll(out.get(), std::string_view(buf, static_cast<size_t>(r)), shown));
-      n = r;
+  // Data segments only (SEEK_DATA/SEEK_HOLE): holes stay holes, so a sparse
+  // file in a layer does not become its full size on disk in every rootfs.
+  off_t pos = 0;
+  while (pos < st.st_size) {
+    off_t data = ::lseek(in.get(), pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // only a hole remains
+    if (data < 0) data = pos;               // no SEEK_DATA here: copy everything
+    off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
+    if (hole < 0 || hole > st.st_size) hole = st.st_size;
+    off_t in_off = data, out_off = data;
+    while (in_off < hole) {
+      ssize_t n = ::copy_file_range(in.get(), &in_off, out.get(), &out_off,
+                                    static_cast<size_t>(hole - in_off), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        // Fallback: plain pread/pwrite (cross-fs on old kernels).
+        char buf[1 << 16];
+        ssize_t r = ::pread(in.get(), buf, std::min<off_t>(sizeof buf, hole - in_off), in_off);
+        if (r < 0) return failErrno("read '" + shown + "'");
+        if (r == 0) break;
+        if (::pwrite(out.get(), buf, static_cast<size_t>(r), out_off) != r) return failErrno("write '" + shown + "'");
+        in_off += r;
+        out_off += r;
+      }
     }
-    left -= n;
+    pos = hole;
   }
+  if (::ftruncate(out.get(), st.st_size) != 0) return failErrno("truncate '" + shown + "'");
   if (::fchown(out.get(), st.st_uid, st.st_gid) != 0) return failErrno("chown '" + shown + "'");
   if (::fchmod(out.get(), st.st_mode & 07777) != 0) return failErrno("chmod '" + shown + "'");
   copyXattrs(in.get(), out.get());

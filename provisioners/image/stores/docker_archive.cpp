@@ -19,8 +19,8 @@ using nlohmann::json;
 
 class DockerArchiveSource : public Source {
  public:
-  DockerArchiveSource(std::string dir, std::string name, std::string what)
-      : dir_(std::move(dir)), name_(std::move(name)), what_(std::move(what)) {}
+  DockerArchiveSource(std::string dir, std::string name, std::string what, ImageLimits limits)
+      : dir_(std::move(dir)), name_(std::move(name)), what_(std::move(what)), limits_(limits) {}
   ~DockerArchiveSource() override { (void)fs::removeTree(dir_); }
 
   Result<ResolvedImage> resolve() override {
@@ -37,6 +37,10 @@ class DockerArchiveSource : public Source {
     ResolvedImage img;
     img.manifest_digest = "sha256:" + sha256Hex(entry.dump());
     WARREN_ASSIGN_OR_RETURN(auto cfgPath, member(entry["Config"].get<std::string>()));
+    struct stat cst {};
+    if (::stat(cfgPath.c_str(), &cst) != 0) return failErrno(what_ + ": config '" + cfgPath + "'");
+    WARREN_TRY(checkReadSize(BlobRef{}, static_cast<uint64_t>(cst.st_size), limits_.max_config_bytes,
+                             "--image_max_config_bytes", what_ + ": config"));
     WARREN_ASSIGN_OR_RETURN(img.config_json, fs::readFile(cfgPath));
     img.config_digest = "sha256:" + sha256Hex(img.config_json);
     // The config's file name is its digest in every writer we know of.
@@ -107,6 +111,7 @@ class DockerArchiveSource : public Source {
   }
 
   std::string dir_, name_, what_;
+  ImageLimits limits_;
   std::map<std::string, std::string> paths_;
 };
 
@@ -121,9 +126,12 @@ Result<std::unique_ptr<Source>> openDockerArchive(const Reference& ref, const So
   WARREN_TRY(fs::mkdirs(opts.tmp_dir));
   std::string tmpl = opts.tmp_dir + "/docker-archive.XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return failErrno("mkdtemp '" + tmpl + "'");
-  auto src = std::make_unique<DockerArchiveSource>(tmpl, ref.tag, what);
+  auto src = std::make_unique<DockerArchiveSource>(tmpl, ref.tag, what, opts.limits);
   ExtractOptions eo;
   eo.what = what + ": archive";
+  eo.max_bytes = opts.limits.max_unpacked_bytes;
+  eo.max_files = opts.limits.max_files;
+  eo.limit_hint = " (--image_max_unpacked_bytes / --image_max_files)";
   WARREN_TRY(extractTar(ref.path, tmpl, eo));
   return std::unique_ptr<Source>(std::move(src));
 }

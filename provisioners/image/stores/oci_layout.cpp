@@ -1,6 +1,8 @@
 // oci:/path[:tag] - an OCI image layout directory (index.json + blobs/sha256),
 // and oci-archive:/path.tar[:tag] - the same layout as a tar file.
 #include <fcntl.h>
+
+#include <algorithm>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +38,10 @@ namespace {
 
 class OciLayoutSource : public Source {
  public:
-  OciLayoutSource(std::string dir, std::string tag, std::string what, std::string cleanup)
-      : dir_(std::move(dir)), tag_(std::move(tag)), what_(std::move(what)), cleanup_(std::move(cleanup)) {}
+  OciLayoutSource(std::string dir, std::string tag, std::string what, std::string cleanup,
+                  ImageLimits limits = {})
+      : dir_(std::move(dir)), tag_(std::move(tag)), what_(std::move(what)), cleanup_(std::move(cleanup)),
+        limits_(limits) {}
   ~OciLayoutSource() override {
     if (!cleanup_.empty()) (void)fs::removeTree(cleanup_);
   }
@@ -53,6 +57,9 @@ class OciLayoutSource : public Source {
     Fetchers f;
     f.manifest = [this](const BlobRef& b) { return readBlob(b); };
     f.blob = f.manifest;
+    f.limits = limits_;
+    WARREN_TRY(checkBlobSize(top, limits_.max_manifest_bytes, "--image_max_manifest_bytes",
+                             what_ + ": manifest " + top.digest));
     WARREN_ASSIGN_OR_RETURN(auto bytes, readBlob(top));
     return resolveManifest(top, bytes, f, what_);
   }
@@ -72,6 +79,13 @@ class OciLayoutSource : public Source {
 
   Result<std::string> readBlob(const BlobRef& b) {
     WARREN_ASSIGN_OR_RETURN(auto path, blobPath(b));
+    // Its size before reading it: a blob larger than its descriptor says, or
+    // than any manifest or config may be, is never read into memory.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return failErrno(what_ + ": blob " + b.digest);
+    WARREN_TRY(checkReadSize(b, static_cast<uint64_t>(st.st_size),
+                             std::max(limits_.max_manifest_bytes, limits_.max_config_bytes),
+                             "--image_max_manifest_bytes / --image_max_config_bytes", what_ + ": blob " + b.digest));
     WARREN_ASSIGN_OR_RETURN(auto bytes, fs::readFile(path));
     WARREN_TRY(verifyBytes(bytes, b.digest, what_ + ": blob"));
     return bytes;
@@ -117,12 +131,13 @@ class OciLayoutSource : public Source {
   }
 
   std::string dir_, tag_, what_, cleanup_;
+  ImageLimits limits_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Source>> openOciLayout(const Reference& ref, const SourceOptions&) {
-  return std::make_unique<OciLayoutSource>(ref.path, ref.tag, "image '" + ref.original + "'", "");
+Result<std::unique_ptr<Source>> openOciLayout(const Reference& ref, const SourceOptions& opts) {
+  return std::make_unique<OciLayoutSource>(ref.path, ref.tag, "image '" + ref.original + "'", "", opts.limits);
 }
 
 Result<std::unique_ptr<Source>> openOciArchive(const Reference& ref, const SourceOptions& opts) {
@@ -134,9 +149,13 @@ Result<std::unique_ptr<Source>> openOciArchive(const Reference& ref, const Sourc
   WARREN_TRY(fs::mkdirs(opts.tmp_dir));
   std::string tmpl = opts.tmp_dir + "/oci-archive.XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return failErrno("mkdtemp '" + tmpl + "'");
-  auto src = std::make_unique<OciLayoutSource>(tmpl, ref.tag, what, tmpl);
+  auto src = std::make_unique<OciLayoutSource>(tmpl, ref.tag, what, tmpl, opts.limits);
   ExtractOptions eo;
   eo.what = what + ": archive";
+  // The archive holds compressed layers: bounded like the unpacked image.
+  eo.max_bytes = opts.limits.max_unpacked_bytes;
+  eo.max_files = opts.limits.max_files;
+  eo.limit_hint = " (--image_max_unpacked_bytes / --image_max_files)";
   WARREN_TRY(extractTar(ref.path, tmpl, eo));
   return std::unique_ptr<Source>(std::move(src));
 }

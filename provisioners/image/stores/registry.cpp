@@ -20,7 +20,8 @@ const char* kAccept =
 
 class RegistrySource : public Source {
  public:
-  RegistrySource(Reference ref, const SourceOptions& opts) : ref_(std::move(ref)), log_(opts.log) {
+  RegistrySource(Reference ref, const SourceOptions& opts)
+      : ref_(std::move(ref)), log_(opts.log), limits_(opts.limits) {
     bool insecure = opts.insecure_registries.count(ref_.host) > 0;
     base_ = (insecure ? "http://" : "https://") + ref_.host + "/v2/" + ref_.repository;
     what_ = "image '" + ref_.original + "'";
@@ -45,6 +46,7 @@ class RegistrySource : public Source {
       WARREN_TRY(verifyBytes(resp.body, top.digest, what_ + ": manifest"));
     }
     Fetchers f;
+    f.limits = limits_;
     f.manifest = [this](const BlobRef& b) -> Result<std::string> {
       WARREN_TRY(digestHex(b.digest));
       WARREN_ASSIGN_OR_RETURN(auto r, get("/manifests/" + b.digest, true, ""));
@@ -139,6 +141,7 @@ class RegistrySource : public Source {
 
   Reference ref_;
   std::shared_ptr<spdlog::logger> log_;
+  ImageLimits limits_;
   std::string base_, what_, token_;
 };
 

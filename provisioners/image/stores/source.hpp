@@ -17,6 +17,7 @@ struct SourceOptions {
   std::string tmp_dir;                     // scratch space inside the store
   std::set<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
   std::shared_ptr<spdlog::logger> log;
+  ImageLimits limits;  // manifest/config sizes, unpacked size and files
 };
 
 class Source {

@@ -31,6 +31,35 @@ inline Result<void> validateName(std::string_view name) {
   return {};
 }
 
+// A hostname as written into the container's /etc/hostname and /etc/hosts:
+// RFC 1123 - dot-separated labels of [A-Za-z0-9-], 1-63 characters, not
+// starting or ending with '-', 253 characters in all. Nothing else (no
+// whitespace, newline or NUL) can reach those files through it.
+inline Result<void> validateHostname(std::string_view h) {
+  auto bad = [&](const std::string& why) {
+    std::string shown;
+    for (char c : h.substr(0, 80)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return fail(Code::InvalidArgument, "invalid hostname '" + shown + "': " + why);
+  };
+  if (h.empty()) return bad("empty");
+  if (h.size() > 253) return bad("longer than 253 characters");
+  size_t start = 0;
+  while (start <= h.size()) {
+    size_t dot = h.find('.', start);
+    std::string_view label = h.substr(start, dot == std::string_view::npos ? h.npos : dot - start);
+    if (label.empty()) return bad("empty label");
+    if (label.size() > 63) return bad("a label is longer than 63 characters");
+    for (char c : label) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return bad("only letters, digits, '-' and '.' are allowed (RFC 1123)");
+    }
+    if (label.front() == '-' || label.back() == '-') return bad("a label starts or ends with '-'");
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return {};
+}
+
 inline std::string formatId(const v1::ContainerID& id) {
   std::string out;
   for (int i = 0; i < id.path_size(); ++i) {
