@@ -14,7 +14,8 @@ apt-get install -y --no-install-recommends \
   libexpected-dev nlohmann-json3-dev \
   libarchive-dev libssl-dev libcurl4-openssl-dev \
   busybox-static iproute2 procps util-linux openssl \
-  umoci skopeo docker-registry
+  umoci skopeo docker-registry \
+  clang-14 libclang-rt-14-dev llvm-14
 # The benchmarks' peers and chart: `scripts/setup.sh --bench`.
 if [ "${1:-}" = --bench ]; then
   apt-get install -y --no-install-recommends crun runc conmon gnuplot-nox
