@@ -19,7 +19,7 @@ seconds=${FUZZ_SECONDS:-60}
 targets=${*:-$TARGETS}
 
 cmake --preset fuzz >/dev/null
-cmake --build build-fuzz --target warren_fuzzers -j"$(nproc)"
+cmake --build build-fuzz --target warren_fuzzers residue_check -j"$(nproc)"
 ctest --test-dir build-fuzz --output-on-failure --timeout 600
 
 failed=()

@@ -4,6 +4,7 @@
 // warren-init can act on without further checks (capability and rlimit
 // numbers in range, one known CLONE_NEW* bit per namespace); and it
 // round-trips: encode(decode(x)) decodes to the same spec, byte for byte.
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <cstdint>
@@ -22,7 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(r.resource >= 0 && r.resource < RLIM_NLIMITS, "rlimit resource %d decoded", r.resource);
   }
   for (const auto& n : s.namespaces) {
-    FUZZ_CHECK(n.flag != 0 && (n.flag & (n.flag - 1)) == 0, "namespace flags %#llx decoded",
+    constexpr uint64_t kKinds = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+                                CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;
+    FUZZ_CHECK(n.flag != 0 && (n.flag & (n.flag - 1)) == 0 && (n.flag & kKinds) == n.flag,
+               "namespace flags %#llx decoded",
                static_cast<unsigned long long>(n.flag));
   }
   std::string wire = encodeSpec(s);
