@@ -15,7 +15,8 @@ apt-get install -y --no-install-recommends \
   libarchive-dev libssl-dev libcurl4-openssl-dev \
   busybox-static iproute2 procps util-linux openssl \
   umoci skopeo docker-registry \
-  qemu-system-x86 cpio xz-utils file binutils
+  qemu-system-x86 cpio xz-utils file binutils \
+  clang-14 libclang-rt-14-dev llvm-14
 # The cgroup-v2 VM lane (tests/vm): Debian's cloud kernel, unpacked (not
 # installed) into a cache dir that tests/vm/run.sh boots under qemu.
 vm_kernel_dir=/var/cache/warren-vm/kernel

@@ -96,6 +96,11 @@ const char* const kRlimitNames[] = {"RLIMIT_CPU",     "RLIMIT_FSIZE",   "RLIMIT_
                                     "RLIMIT_MSGQUEUE", "RLIMIT_NICE",   "RLIMIT_RTPRIO",
                                     "RLIMIT_RTTIME"};
 constexpr int kNumRlimits = sizeof(kRlimitNames) / sizeof(kRlimitNames[0]);
+static_assert(kNumRlimits == RLIM_NLIMITS);
+
+// Every namespace kind a spec may name (user and time included, for later).
+constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+                                     CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;
 
 std::string stripPrefix(const std::string& name, const char* prefix) {
   size_t n = std::strlen(prefix);
@@ -171,6 +176,10 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
         if (p.size() < 9) return false;
         NsSpec n;
         n.flag = getLE(p.data(), 8);
+        // One CLONE_NEW* bit: warren-init passes it to unshare/setns as is.
+        if ((n.flag & kNamespaceFlags) != n.flag || n.flag == 0 || (n.flag & (n.flag - 1)) != 0) {
+          return false;
+        }
         n.enter = p[8] != 0;
         n.path = p.substr(9);
         s.namespaces.push_back(std::move(n));
@@ -203,12 +212,13 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
       case kHostname: s.hostname = p; break;
       case kUser: s.user = p; break;
       case kWorkingDir: s.working_dir = p; break;
+      // Numbers warren-init indexes tables and bitmasks with: in range or refused.
       case kCapability:
-        if (p.size() != 4) return false;
+        if (p.size() != 4 || getLE(p.data(), 4) >= static_cast<uint64_t>(kNumCaps)) return false;
         s.capabilities.push_back(static_cast<int>(getLE(p.data(), 4)));
         break;
       case kRlimit:
-        if (p.size() != 20) return false;
+        if (p.size() != 20 || getLE(p.data(), 4) >= static_cast<uint64_t>(kNumRlimits)) return false;
         s.rlimits.push_back({static_cast<int>(getLE(p.data(), 4)), getLE(p.data() + 4, 8),
                              getLE(p.data() + 12, 8)});
         break;

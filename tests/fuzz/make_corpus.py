@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of tests/fuzz (corpus/<target>/). Rerun after a
+format changes; libFuzzer grows its own corpus from these in build-fuzz/."""
+import gzip
+import io
+import json
+import os
+import struct
+import tarfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def out(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# 1. spec_decode: containerizer/launcher/README.md, "Spec format".
+def rec(tag, payload=b""):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return bytes([tag]) + struct.pack("<I", len(payload)) + payload
+
+
+def spec(*records):
+    return b"WSPEC1\n" + b"".join(records)
+
+
+CLONE = {"mnt": 0x20000, "uts": 0x4000000, "ipc": 0x8000000, "pid": 0x20000000,
+         "net": 0x40000000, "cgroup": 0x2000000}
+
+
+def ns(kind, path=b""):
+    return rec(4, struct.pack("<Q", CLONE[kind]) + (b"\1" + path if path else b"\0"))
+
+
+def mount(src, dst, typ, opts=(), create_dir=True, create_file=False):
+    p = rec(1, src) + rec(2, dst) + rec(3, typ) + b"".join(rec(4, o) for o in opts)
+    if create_dir:
+        p += rec(5)
+    if create_file:
+        p += rec(6)
+    return rec(7, p)
+
+
+out("spec_decode", "minimal", spec(rec(1, "/run/warren/c1"), rec(2, "/bin/true")))
+out("spec_decode", "full", spec(
+    rec(1, "/run/warren/pod"), rec(2, "/bin/sh"), rec(2, "-c"), rec(2, "echo hi"),
+    rec(3, "PATH=/bin"), rec(3, "HOME=/"),
+    ns("mnt"), ns("uts"), ns("ipc"), ns("pid"), ns("cgroup"), ns("net", b"/proc/123/ns/net"),
+    rec(5, "/var/lib/warren/rootfs/pod"), rec(6),
+    mount("proc", "/proc", "proc", ["nosuid", "noexec", "nodev"]),
+    mount("/var/lib/warren/sandbox/pod/data", "/data", "bind", ["rbind", "ro"]),
+    mount("/etc/hosts", "/etc/hosts", "bind", ["ro"], create_dir=False, create_file=True),
+    rec(8, "/proc/kcore"), rec(9, "/proc/sys"),
+    rec(10, "pod"), rec(11, "1000:1000"), rec(12, "/work"),
+    rec(13, struct.pack("<I", 0)), rec(13, struct.pack("<I", 10)), rec(13, struct.pack("<I", 29)),
+    rec(14, struct.pack("<IQQ", 7, 1024, 4096)),
+    rec(15, rec(2, "/bin/mkdir") + rec(2, "-p") + rec(2, "/x"))))
+out("spec_decode", "nested_enter", spec(
+    rec(1, "/run/warren/pod.web"), rec(2, "/bin/ps"),
+    ns("mnt", b"/proc/9/ns/mnt"), ns("pid", b"/proc/9/ns/pid"), ns("net", b"/proc/9/ns/net")))
+
+# 2. volume_spec: isolators/volumes/README.md.
+for i, s in enumerate(["sandbox:data:/data", "parent:shared:/shared", "host:/srv/x:/x:ro",
+                       "tmpfs:64m:/scratch", "tmpfs:1GiB:/t:rw", "TMPFS:4096:/a/b:RO",
+                       "/srv, /data/x/ ,,"]):
+    out("volume_spec", "seed%d" % i, s)
+
+# 3. group_spec: README, "Task groups".
+out("group_spec", "readme", json.dumps({
+    "name": "web", "policy": "kill_group", "grace_period_ms": 3000,
+    "members": [
+        {"name": "app", "config": {"command": {"value": "/bin/app"},
+                                   "resources": {"mem_bytes": "67108864"}}},
+        {"name": "proxy", "config": {"command": {"value": "/bin/sh",
+                                                 "arguments": ["-c", "exec proxy"]}}}]}, indent=1))
+out("group_spec", "independent", json.dumps({
+    "name": "batch", "policy": "INDEPENDENT",
+    "members": [{"name": "a", "config": {"command": {"value": "/bin/true"}}}]}))
+
+# 4. image_manifest: byte 0 picks the described media type
+#    ("", oci manifest, oci index, docker manifest, docker list); then up to
+#    three NUL-separated documents: top, the manifest an index points to, config.
+D = "sha256:" + "ab" * 32
+config = {"architecture": "amd64", "os": "linux",
+          "config": {"Entrypoint": ["/bin/sh"], "Cmd": ["-c", "echo hi"], "Env": ["PATH=/bin"],
+                     "WorkingDir": "/work", "User": "1000"},
+          "rootfs": {"type": "layers", "diff_ids": [D]}}
+manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": D, "size": 7},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": D,
+                        "size": 100},
+                       {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": D, "size": 9}]}
+index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+         "manifests": [{"mediaType": manifest["mediaType"], "digest": D, "size": 5,
+                        "platform": {"os": "linux", "architecture": "arm64"}},
+                       {"mediaType": manifest["mediaType"], "digest": D, "size": 5,
+                        "platform": {"os": "linux", "architecture": "amd64"}}]}
+docker = dict(manifest, mediaType="application/vnd.docker.distribution.manifest.v2+json")
+docker["layers"] = [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                     "digest": D, "size": 3}]
+J = lambda o: json.dumps(o).encode()
+out("image_manifest", "oci_manifest", b"\1" + J(manifest) + b"\0\0" + J(config))
+out("image_manifest", "oci_index", b"\2" + J(index) + b"\0" + J(manifest) + b"\0" + J(config))
+out("image_manifest", "docker_manifest", b"\3" + J(docker) + b"\0\0" + J(config))
+out("image_manifest", "sniffed_index", b"\0" + J({"manifests": index["manifests"]}) + b"\0" +
+    J(manifest) + b"\0" + J(config))
+
+
+# 5. layer_extract: layer tars, including the tricks extraction must refuse.
+def tar(entries, compress=False):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for e in entries:
+            info = tarfile.TarInfo(e["name"])
+            info.type = e.get("type", tarfile.REGTYPE)
+            info.mode = e.get("mode", 0o644)
+            info.linkname = e.get("link", "")
+            data = e.get("data", b"")
+            info.size = len(data) if info.type == tarfile.REGTYPE else 0
+            if "xattrs" in e:
+                info.pax_headers = {"SCHILY.xattr." + k: v for k, v in e["xattrs"].items()}
+            t.addfile(info, io.BytesIO(data) if info.type == tarfile.REGTYPE else None)
+    raw = buf.getvalue()
+    return gzip.compress(raw, mtime=0) if compress else raw
+
+
+DIR, SYM, LNK, CHR = tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE
+base = [{"name": "bin", "type": DIR, "mode": 0o755},
+        {"name": "bin/sh", "data": b"#!/bin/true\n", "mode": 0o755},
+        {"name": "etc/hostname", "data": b"layer\n"},
+        {"name": "bin/ash", "type": LNK, "link": "bin/sh"},
+        {"name": "usr/bin/sh", "type": SYM, "link": "/bin/sh"}]
+out("layer_extract", "plain.tar", tar(base))
+out("layer_extract", "gzip.tar.gz", tar(base, compress=True))
+out("layer_extract", "whiteouts.tar", tar(base + [
+    {"name": "etc/.wh.hostname"}, {"name": "usr/.wh..wh..opq"}, {"name": "bin/.wh..wh.plnk"},
+    {"name": "dev/null", "type": CHR}]))
+out("layer_extract", "xattrs.tar", tar([
+    {"name": "f", "data": b"x", "xattrs": {"user.k": "v", "trusted.overlay.opaque": "y"}}]))
+out("layer_extract", "dotdot.tar", tar([{"name": "../outside/evil", "data": b"x"}]))
+out("layer_extract", "absolute.tar", tar([{"name": "/outside/evil", "data": b"x"}]))
+out("layer_extract", "symlink_escape.tar", tar([
+    {"name": "up", "type": SYM, "link": "../outside"}, {"name": "up/decoy", "data": b"owned"}]))
+out("layer_extract", "symlink_abs.tar", tar([
+    {"name": "root", "type": SYM, "link": "/"}, {"name": "root/warren-fuzz-evil", "data": b"x"}]))
+out("layer_extract", "hardlink_escape.tar", tar([
+    {"name": "h", "type": LNK, "link": "../outside/decoy"}]))
+out("layer_extract", "hardlink_via_symlink.tar", tar([
+    {"name": "up", "type": SYM, "link": "../outside"},
+    {"name": "h", "type": LNK, "link": "up/decoy"}]))
+out("layer_extract", "whiteout_via_symlink.tar", tar([
+    {"name": "up", "type": SYM, "link": "../outside"}, {"name": "up/.wh.decoy"}]))
