@@ -121,6 +121,7 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
   WARREN_ASSIGN_OR_RETURN(a.provisioner, provisionerFor(c.image()));
   a.st.set_provisioner(a.provisioner->shortName());
   WARREN_TRY(store_.save(a.st));  // so a crash from here on is undone by recover
+  faultPoint("launch-provisioning");
   v1::ProvisionRequest req;
   *req.mutable_id() = a.st.id();
   req.set_image(c.image());
@@ -273,6 +274,7 @@ Result<void> ContainerizerImpl::beginAttempt(Attempt& a, const v1::ContainerID& 
   auto made = fs::mkdirs(store_.layout().runtimeDir(id), 0700);
   if (made) made = fs::mkdirs(a.st.sandbox(), 0755);
   if (made) made = store_.save(a.st);
+  if (made) faultPoint("launch-begun");
   if (!made) {
     (void)removeContainer(a.st);
     return fail(std::move(made.error()).context("launch '" + cid + "'"));
@@ -286,6 +288,7 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
   WARREN_TRY(provision(a));
   a.st.set_state(v1::PREPARING);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-preparing");
   WARREN_TRY(prepareIsolators(a));
   launcher::LaunchRequest req;
   WARREN_TRY(buildLaunch(a, req));
@@ -306,11 +309,16 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
   a.step = "spawn";
   a.st.set_state(v1::ISOLATING);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-isolating");
   WARREN_ASSIGN_OR_RETURN(a.launched, launcher::spawn(req));
   a.spawned = true;
+  // A crash before the pid is on disk leaves pid 0 in the checkpoint; the
+  // init then sees its launcher's socket close and exits by itself.
+  faultPoint("launch-spawned");
   a.st.set_pid(a.launched.pid);
   a.st.set_start_time(a.launched.start_time);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-pid-checkpointed");
   v1::IsolateRequest ireq;
   *ireq.mutable_container() = contextFor(a.st);
   ireq.set_pid(a.launched.pid);
@@ -318,14 +326,17 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
     a.step = "isolate (isolator '" + p->shortName() + "')";
     WARREN_TRY(p->call<v1::Empty>(v1::ISOLATE, ireq));
   }
+  faultPoint("launch-isolated");
   return {};
 }
 
 Result<void> ContainerizerImpl::commitAttempt(Attempt& a) {
   a.st.set_state(v1::RUNNING);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-running-checkpointed");
   a.step = "release";
   WARREN_TRY(launcher::release(a.launched));
+  faultPoint("launch-released");
   log_->info("container_id={} running (pid {})", formatId(a.st.id()), a.launched.pid);
   return {};
 }

@@ -87,3 +87,21 @@ Result<void> signalProcess(int pidfd, int sig) {
 }
 
 }  // namespace warren::core
+
+namespace warren::core {
+
+void faultPoint(const char* step) {
+  if (const char* at = ::getenv("WARREN_FAULT_KILL_AT"); at != nullptr && std::strcmp(at, step) == 0) {
+    ::kill(::getpid(), SIGKILL);
+    while (true) ::pause();
+  }
+  if (const char* at = ::getenv("WARREN_FAULT_PAUSE_AT"); at != nullptr) {
+    std::string spec = at;
+    auto colon = spec.find(':');
+    if (colon == std::string::npos || spec.substr(0, colon) != step) return;
+    (void)fs::writeFile(spec.substr(colon + 1), std::string(step) + "\n");
+    while (true) ::pause();
+  }
+}
+
+}  // namespace warren::core

@@ -66,6 +66,8 @@ class Store {
   Result<ContainerRecord> readContainer(const std::string& id) const;  // NotFound when absent
   Result<void> removeContainer(const std::string& id);
   std::vector<std::string> containerIds() const;
+  // Containers whose record was quarantined (<id>.json.quarantined).
+  std::vector<std::string> quarantinedIds() const;
 
   struct Pruned {
     std::vector<std::string> removed;
