@@ -405,6 +405,7 @@ Result<void> ContainerizerImpl::update(const v1::ContainerID& id, const v1::Reso
     WARREN_ASSIGN_OR_RETURN(auto* p, isolatorByName(n));
     WARREN_TRY(p->call<v1::Empty>(v1::UPDATE, req));
   }
+  faultPoint("update-applied");
   auto* r = st.mutable_config()->mutable_resources();
   if (res.cpus() > 0) r->set_cpus(res.cpus());
   if (res.mem_bytes() > 0) r->set_mem_bytes(res.mem_bytes());

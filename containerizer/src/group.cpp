@@ -354,9 +354,17 @@ Result<std::vector<Containerizer::MemberTermination>> ContainerizerImpl::destroy
     for (const auto& n : gs.members()) {
       auto st = store_.load(childOf(parent, n));
       if (!st || st->state() == v1::TERMINATED) continue;
+      if (!launching(*st) && !running(*st)) continue;  // exited: finished below
       st->set_pending_reason(v1::Termination::KILLED);
       st->set_pending_message("task group '" + name + "' destroyed");
       (void)store_.save(*st);
+    }
+    // A member that already exited keeps its own status (exit code, signal):
+    // finish it now, so the destroy does not report it as KILLED.
+    for (const auto& n : gs.members()) {
+      auto st = store_.load(childOf(parent, n));
+      if (!st || st->state() == v1::TERMINATED || launching(*st) || running(*st)) continue;
+      (void)finish(*st, v1::Termination::REASON_UNSPECIFIED, "");
     }
   }
   WARREN_ASSIGN_OR_RETURN(auto gs, loadGroup(parent, name));
