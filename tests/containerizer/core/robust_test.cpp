@@ -248,5 +248,34 @@ TEST_F(ROOT_Robust, DestroySendsSigtermThenSigkillAfterTheGrace) {
   expectEmptyState();
 }
 
+// The residue check's own matching (issue #13, its last section).
+TEST(ResidueTag, MatchesTheTagExactly) {
+  EXPECT_TRUE(mentionsTag("/tmp/warren-test-12/1/run", "warren-test-12"));
+  EXPECT_FALSE(mentionsTag("/tmp/warren-test-123/1/run", "warren-test-12"));
+  EXPECT_TRUE(mentionsTag("warren-test-12", "warren-test-12"));
+  EXPECT_TRUE(mentionsTag("x warren-test-123 warren-test-12/", "warren-test-12"));
+  EXPECT_TRUE(mentionsTag("/sys/fs/cgroup/memory/warren-test-77", "warren-test"));
+  EXPECT_FALSE(mentionsTag("/tmp/warren-test-dir", "warren-test"));
+  EXPECT_FALSE(mentionsTag("/tmp/warren-tests", "warren-test"));
+}
+
+// Records in general: the envelope refuses what it cannot vouch for.
+TEST(SealedRecord, RoundTripAndEveryDamageIsNamed) {
+  std::string sealed = record::seal("payload");
+  auto ok = record::unseal(sealed);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, "payload");
+  EXPECT_EQ(record::unseal("").error().message(), "empty record");
+  EXPECT_NE(record::unseal(sealed.substr(0, sealed.size() - 1)).error().message().find("truncated"),
+            std::string::npos);
+  std::string flipped = sealed;
+  flipped.back() ^= 1;
+  EXPECT_EQ(record::unseal(flipped).error().message(), "record checksum mismatch");
+  std::string v2 = sealed;
+  v2[std::string("warren-record ").size()] = '2';
+  EXPECT_NE(record::unseal(v2).error().message().find("record format 2"), std::string::npos);
+  EXPECT_NE(record::unseal(std::string("not a record")).error().message().find("no record header"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace warren::testing
