@@ -214,7 +214,10 @@ Result<void> ImageProvisioner::recover(const v1::RecoverRequest& req) {
   }
   Result<void> first;
   for (const auto& id : store_.containerIds()) {
-    if (known.count(id)) continue;
+    if (known.count(id)) {
+      (void)store_.readContainer(id);  // an unreadable record is quarantined (and logged) now
+      continue;
+    }
     log_->info("container_id={} unknown to warren: removing its rootfs", id);
     auto r = destroyById(id, "");
     if (!r && first) first = r;

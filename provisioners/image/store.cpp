@@ -219,9 +219,11 @@ Result<void> Store::writeContainer(const ContainerRecord& c) {
 
 Result<ContainerRecord> Store::readContainer(const std::string& id) const {
   std::string path = root_ + "/containers/" + id + ".json";
-  if (!fs::exists(path)) return fail(Code::NotFound, "no rootfs record for container '" + id + "'");
-  if (!fs::exists(path) && fs::exists(path + std::string(record::kQuarantineSuffix))) {
-    return fail(Code::FailedPrecondition, "the rootfs record of container '" + id + "' is quarantined");
+  if (!fs::exists(path)) {
+    if (fs::exists(path + std::string(record::kQuarantineSuffix))) {
+      return fail(Code::FailedPrecondition, "the rootfs record of container '" + id + "' is quarantined");
+    }
+    return fail(Code::NotFound, "no rootfs record for container '" + id + "'");
   }
   WARREN_ASSIGN_OR_RETURN(json j, readJson(path, log_.get()));
   ContainerRecord c;

@@ -73,5 +73,48 @@ TEST(ROOT_ImageContainerizer, ContainerFromOciLayoutAndAChildFromAnotherImage) {
             3) << "busybox shared by both images, plus one layer each";
 }
 
+// Issue #13, case 1: a truncated image record of a mounted rootfs made every
+// later `recover` fail. Now the record is quarantined, recover succeeds and
+// leaves the container alone, and destroy removes the rootfs warren's own
+// checkpoint names.
+TEST(ROOT_ImageContainerizer, TruncatedRootfsRecordIsQuarantinedAndRecoverKeepsWorking) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Image img;
+  img.layers = {busyboxLayer(), {makeTar({file("which", "img\n")}), Compression::Gzip}};
+  img.entrypoint = {"/bin/sh", "-c"};
+  img.cmd = {"sleep 300"};
+  writeOciLayout(env.root + "/img", {{"v1", img}});
+  auto made = Containerizer::create(testOptions(env, {"pid"}));
+  ASSERT_TRUE(made) << made.error().message();
+  auto& c = **made;
+  v1::ContainerConfig cfg;
+  cfg.set_image("oci:" + env.root + "/img:v1");
+  auto st = c.launch(*parseId("rec"), cfg);
+  ASSERT_TRUE(st) << st.error().message();
+  std::string store = env.work_dir + "/plugins/image";
+  std::string rec = store + "/containers/rec.json";
+  auto bytes = fs::readFile(rec);
+  ASSERT_TRUE(bytes);
+  ASSERT_TRUE(fs::writeFile(rec, bytes->substr(0, bytes->size() / 2)));
+
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.recover();
+    EXPECT_TRUE(r) << "recover " << i << ": " << r.error().message();
+  }
+  EXPECT_TRUE(fs::exists(rec + ".quarantined"));
+  EXPECT_EQ(::kill(st->pid(), 0), 0) << "the container was killed";
+  EXPECT_TRUE(fs::exists(st->rootfs() + "/which")) << "the rootfs was removed";
+  // A prune must not remove the layers an unreadable record may use.
+  auto pr = c.pruneImages();
+  ASSERT_TRUE(pr) << pr.error().message();
+  for (const auto& r : pr->removed()) EXPECT_EQ(r.find("layer"), std::string::npos) << r;
+
+  auto d = c.destroy(*parseId("rec"), std::chrono::milliseconds(0));
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_FALSE(fs::exists(st->rootfs()));
+  EXPECT_TRUE(std::filesystem::is_empty(store + "/containers"));
+}
+
 }  // namespace
 }  // namespace warren::testing
