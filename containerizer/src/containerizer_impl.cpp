@@ -240,6 +240,12 @@ Result<void> ContainerizerImpl::recover() {
       case v1::PREPARING:
       case v1::ISOLATING:
       case v1::STATE_UNSPECIFIED: {
+        if (!launcherGone(st.id())) {
+          // Provisioning right now in another process (without the state lock).
+          log_->info("container_id={} launch in progress elsewhere: left alone", cid);
+          kept.push_back(st);
+          break;
+        }
         // A launch interrupted midway: a decided group member is released,
         // anything else never reached RUNNING and is undone completely.
         auto r = resolveInterrupted(st);
@@ -327,11 +333,12 @@ Result<void> ContainerizerImpl::recover() {
 Result<v1::ContainerStatus> ContainerizerImpl::status(const v1::ContainerID& id) {
   WARREN_TRY(validateId(id));
   WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
-  if (launching(st)) {
-    // Whoever launches holds the lock: if it is free, the launcher died.
-    if (auto guard = tryLock()) {
+  if (launching(st) && launcherGone(id)) {
+    // Nobody launches it any more: resolve it (under the state lock).
+    {
+      WARREN_ASSIGN_OR_RETURN(auto guard, lock());
       WARREN_ASSIGN_OR_RETURN(st, store_.load(id));
-      if (launching(st)) {
+      if (launching(st) && launcherGone(id)) {
         WARREN_ASSIGN_OR_RETURN(bool kept, resolveInterrupted(st));
         if (!kept) {
           return fail(Code::NotFound, "container '" + formatId(id) +

@@ -67,6 +67,10 @@ class ContainerizerImpl final : public Containerizer {
     bool spawned = false;
     bool begun = false;
     std::string step;  // for error messages
+    std::optional<FileLock> launch_lock;  // <runtime dir>/launch.lock, held throughout
+    // When set, provision() releases this (the state lock) while the
+    // provisioner pulls, so a slow pull blocks no other container.
+    std::optional<FileLock>* state_lock = nullptr;
   };
 
   // --- launch.cpp
@@ -94,6 +98,11 @@ class ContainerizerImpl final : public Containerizer {
   // release was decided is released; anything else is undone completely.
   // Returns true when the container still exists afterwards.
   Result<bool> resolveInterrupted(v1::ContainerState& st);
+  // Whether the launch of id is no longer in progress anywhere (its launch
+  // lock is free). Meaningful only while the state says it is launching.
+  bool launcherGone(const v1::ContainerID& id) const {
+    return FileLock::tryAcquire(store_.layout().launchLockFile(id)).has_value();
+  }
   static bool launching(const v1::ContainerState& st) {
     return st.state() == v1::PROVISIONING || st.state() == v1::PREPARING ||
            st.state() == v1::ISOLATING || st.state() == v1::STATE_UNSPECIFIED;

@@ -129,9 +129,29 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
   // store under work_dir (a copy backend's tree must not fill a tmpfs).
   auto backend = opts_.plugin_flags.find("image_provisioner_backend");
   if (backend != opts_.plugin_flags.end()) req.set_backend(backend->second);
-  WARREN_ASSIGN_OR_RETURN(auto resp, a.provisioner->call<v1::ProvisionResponse>(v1::PROVISION, req));
-  a.st.set_rootfs(resp.rootfs());
-  a.image = resp.image_config();
+  // A pull can take long: other containers are not held up meanwhile. This
+  // container's launch lock stays held, so nobody mistakes it for a dead launch.
+  if (a.state_lock != nullptr) a.state_lock->reset();
+  faultPoint("launch-provisioning-unlocked");
+  auto resp = a.provisioner->call<v1::ProvisionResponse>(v1::PROVISION, req);
+  if (a.state_lock != nullptr) {
+    WARREN_ASSIGN_OR_RETURN(auto relock, lock());
+    a.state_lock->emplace(std::move(relock));
+    if (resp) a.st.set_rootfs(resp->rootfs());  // so a rollback removes it
+    if (fs::exists(store_.layout().cancelFile(a.st.id())) || !fs::exists(store_.layout().stateFile(a.st.id()))) {
+      return fail(Code::FailedPrecondition, "container '" + formatId(a.st.id()) + "' was destroyed while provisioning");
+    }
+    if (a.has_parent) {
+      auto parent = store_.load(parentOf(a.st.id()));
+      if (!parent || parent->state() != v1::RUNNING || !running(*parent)) {
+        return fail(Code::FailedPrecondition, "parent container '" + formatId(parentOf(a.st.id())) +
+                                                  "' ended while provisioning");
+      }
+    }
+  }
+  if (!resp) return fail(std::move(resp.error()));
+  a.st.set_rootfs(resp->rootfs());
+  a.image = resp->image_config();
   return {};
 }
 
@@ -274,6 +294,11 @@ Result<void> ContainerizerImpl::beginAttempt(Attempt& a, const v1::ContainerID& 
   auto made = fs::mkdirs(store_.layout().runtimeDir(id), 0700);
   if (made) made = fs::mkdirs(a.st.sandbox(), 0755);
   if (made) made = store_.save(a.st);
+  if (made) {
+    auto ll = FileLock::acquire(store_.layout().launchLockFile(id));
+    if (ll) a.launch_lock.emplace(std::move(*ll));
+    else made = fail(std::move(ll.error()));
+  }
   if (made) faultPoint("launch-begun");
   if (!made) {
     (void)removeContainer(a.st);
@@ -346,8 +371,13 @@ Result<v1::ContainerStatus> ContainerizerImpl::launch(const v1::ContainerID& id,
   WARREN_TRY(validateId(id));
   std::string cid = formatId(id);
   {
-    WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+    std::optional<FileLock> guard;
+    {
+      WARREN_ASSIGN_OR_RETURN(auto g, lock());
+      guard.emplace(std::move(g));
+    }
     Attempt a;
+    a.state_lock = &guard;
     WARREN_TRY(beginAttempt(a, id, config));
     auto r = prepareAttempt(a);
     if (r) r = commitAttempt(a);

@@ -99,8 +99,10 @@ void faultPoint(const char* step) {
     std::string spec = at;
     auto colon = spec.find(':');
     if (colon == std::string::npos || spec.substr(0, colon) != step) return;
-    (void)fs::writeFile(spec.substr(colon + 1), std::string(step) + "\n");
-    while (true) ::pause();
+    // Paused until the test removes the file (or kills us).
+    std::string file = spec.substr(colon + 1);
+    (void)fs::writeFile(file, std::string(step) + "\n");
+    while (fs::exists(file)) ::usleep(10000);
   }
 }
 

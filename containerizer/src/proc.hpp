@@ -24,7 +24,7 @@ Result<void> signalProcess(int pidfd, int sig);
 // Fault injection for the crash-point tests (internal, documented in
 // docs/architecture.md): WARREN_FAULT_KILL_AT=<step> SIGKILLs this process at
 // the named step; WARREN_FAULT_PAUSE_AT=<step>:<file> writes <file> there and
-// stops until killed. No-op when neither names this step.
+// waits until <file> is removed. No-op when neither names this step.
 void faultPoint(const char* step);
 
 }  // namespace warren::core

@@ -245,23 +245,20 @@ Result<v1::Termination> ContainerizerImpl::wait(const v1::ContainerID& id,
           return fail(Code::Unavailable, "timed out waiting for container '" + formatId(id) + "'");
         }
       }
-    } else if (launching(st)) {
-      // Launching, maybe in another process: its launcher holds the lock
-      // until it is done, so once we get the lock it is done or dead.
-      auto guard = tryLock();
-      if (!guard) {
-        if (std::chrono::steady_clock::now() > deadline) {
-          return fail(Code::Unavailable, "timed out waiting for container '" + formatId(id) + "'");
-        }
-        ::usleep(10000);
-        continue;
+    } else if (launching(st) && !launcherGone(id)) {
+      // Still launching (its launcher holds the launch lock): poll.
+      if (std::chrono::steady_clock::now() > deadline) {
+        return fail(Code::Unavailable, "timed out waiting for container '" + formatId(id) + "'");
       }
+      ::usleep(10000);
+      continue;
     }
     WARREN_ASSIGN_OR_RETURN(auto guard, lock());
     WARREN_ASSIGN_OR_RETURN(st, store_.load(id));
     if (st.state() == v1::TERMINATED && st.has_termination()) return st.termination();
     if (launching(st)) {
-      // Its launcher died (we hold the lock it would hold).
+      if (!launcherGone(id)) continue;
+      // Its launcher died: resolve the launch here.
       WARREN_ASSIGN_OR_RETURN(bool kept, resolveInterrupted(st));
       if (kept) continue;
       return fail(Code::NotFound, "container '" + formatId(id) +
@@ -323,12 +320,33 @@ Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id,
   WARREN_TRY(validateId(id));
   auto g = grace.value_or(opts_.kill_grace);
   if (g.count() < 0) return fail(Code::InvalidArgument, "kill grace must not be negative");
-  WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+  std::optional<FileLock> guard;
+  {
+    WARREN_ASSIGN_OR_RETURN(auto g, lock());
+    guard.emplace(std::move(g));
+  }
   WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
   std::string cid = formatId(id);
   v1::Termination t;
+  if (launching(st) && !launcherGone(id)) {
+    // Its launcher is alive and provisioning (it releases the state lock only
+    // then): ask it to stop, and wait for it to roll back.
+    log_->info("container_id={} destroyed while provisioning: cancelling the launch", cid);
+    WARREN_TRY(fs::writeFile(store_.layout().cancelFile(id), "cancel\n"));
+    guard.reset();
+    { auto ll = FileLock::acquire(store_.layout().launchLockFile(id)); }
+    WARREN_ASSIGN_OR_RETURN(auto g, lock());
+    guard.emplace(std::move(g));
+    auto again = store_.load(id);
+    if (!again && again.error().code() == Code::NotFound) {
+      t.set_reason(v1::Termination::LAUNCH_FAILED);
+      t.set_message("destroyed while provisioning; the launch was cancelled");
+      return t;
+    }
+    WARREN_ASSIGN_OR_RETURN(st, std::move(again));
+  }
   if (launching(st)) {
-    // Under the lock, a launching container's launcher is gone: resolve it.
+    // A launching container whose launch lock is free: its launcher died.
     WARREN_ASSIGN_OR_RETURN(bool kept, resolveInterrupted(st));
     if (!kept) {
       t.set_reason(v1::Termination::LAUNCH_FAILED);

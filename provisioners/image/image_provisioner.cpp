@@ -204,6 +204,17 @@ Result<void> ImageProvisioner::destroy(const v1::ContainerRequest& req) {
 }
 
 Result<void> ImageProvisioner::recover(const v1::RecoverRequest& req) {
+  // Staging leftovers of a pull that died (tmp/layer-*, downloads): removed
+  // when no pull runs anywhere (the exclusive store lock is free).
+  if (auto excl = store_.tryLockExclusive()) {
+    for (const auto& n : store_.tmpEntries()) {
+      log_->warn("recover: removing staging leftover '{}/{}' of an interrupted pull", store_.tmpDir(), n);
+      auto r = fs::removeTree(store_.tmpDir() + "/" + n);
+      if (!r) log_->error("recover: {}", r.error().message());
+    }
+  } else {
+    log_->info("recover: a pull is in progress; staging dir left alone");
+  }
   std::set<std::string> known;
   for (const auto& c : req.containers()) known.insert(formatId(c.id()));
   for (const auto& id : store_.quarantinedIds()) {

@@ -120,6 +120,14 @@ Result<std::string> Store::layerRootfs(const std::string& digest) const {
 
 Result<UniqueFd> Store::lock(bool exclusive) { return flockFile(root_ + "/locks/store.lock", exclusive); }
 
+std::optional<UniqueFd> Store::tryLockExclusive() {
+  UniqueFd fd(::open((root_ + "/locks/store.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return std::nullopt;
+  return fd;
+}
+
+std::vector<std::string> Store::tmpEntries() const { return listDir(tmpDir()); }
+
 std::string Store::imageKey(const std::string& reference) const {
   return root_ + "/images/" + sha256Hex(reference).substr(0, 32) + ".json";
 }
