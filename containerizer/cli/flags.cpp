@@ -51,6 +51,8 @@ po::options_description globalDescription() {
       ("image_max_files", po::value<std::string>(), "most files in one image, all layers (default 1000000)")
       ("isolator_config", po::value<std::vector<std::string>>()->composing(), "SHORT_NAME=JSON typed config for a plugin (repeatable)")
       ("plugin_call_timeout_ms", po::value<int>()->default_value(60000), "deadline of one plugin call")
+      ("kill_grace", po::value<double>()->default_value(10.0), "destroy: seconds between SIGTERM and SIGKILL (0: SIGKILL at once)")
+      ("claims_dir", po::value<std::string>()->default_value("/run/warren-claims"), "where instances claim their --cgroups_root (empty: no claim)")
       ("json", po::bool_switch(), "machine-readable output");
   return d;
 }
@@ -129,6 +131,12 @@ Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
   int ms = vm["plugin_call_timeout_ms"].as<int>();
   if (ms <= 0) return fail(Code::InvalidArgument, "--plugin_call_timeout_ms must be positive");
   o.plugin_call_deadline = std::chrono::milliseconds(ms);
+  double grace = vm["kill_grace"].as<double>();
+  if (!(grace >= 0) || grace > 86400) {
+    return fail(Code::InvalidArgument, "--kill_grace must be between 0 and 86400 seconds");
+  }
+  o.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(grace * 1000));
+  o.claims_dir = vm["claims_dir"].as<std::string>();
   return sub;
 }
 

@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
   using namespace warren::init;
   (void)argc;
   (void)argv;  // argv[1] is the runtime dir: shows whose init this is in ps
+  // First of all: leave the caller's session and process group, so a signal
+  // to that group (Ctrl-C, `kill 0`, timeout) never reaches a container.
+  setsid();
   fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
   // Anything else a multi-threaded launcher leaked through the clone (an fd
   // another thread opened without O_CLOEXEC) must not live on in init.
@@ -110,11 +113,16 @@ int main(int argc, char** argv) {
 
   sendMsg(warren::launcher::kMsgReady, "", true);
   if (!waitForGo()) {
-    // The launcher is gone before releasing us. Recovery either kills us (a
-    // launch that never completed) or - for a task group whose decision to
-    // release was already checkpointed - finishes the release by creating
-    // `release` in our runtime dir.
-    while (faccessat(st.rundir_fd, "release", F_OK, 0) != 0) usleep(20000);
+    // The launcher is gone before releasing us. A task group member whose
+    // release was decided goes on (`decision` links to the group's marker,
+    // which exists only once decided; recovery may also have written
+    // `release`); anything else never runs its command: record why and exit,
+    // so no init lingers for whoever resolves the container.
+    if (faccessat(st.rundir_fd, "release", F_OK, 0) != 0 &&
+        faccessat(st.rundir_fd, "decision", F_OK, 0) != 0) {
+      writeExitStatus(st, 1 << 8, "setup_failed", "launcher exited before releasing the container");
+      _exit(1);
+    }
   }
 
   if (st.create_cgroup && unshare(CLONE_NEWCGROUP) != 0) {

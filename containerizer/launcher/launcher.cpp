@@ -109,6 +109,10 @@ Error initError(const Message& m, const std::string& what) {
 
 // The clone3 child: async-signal-safe calls only, then exec warren-init.
 [[noreturn]] void childExec(const int src[4], const char* path, char* const argv[]) {
+  // Out of the caller's session and process group at once (warren-init does
+  // it again, for inits started some other way): a signal to the caller's
+  // group must never reach a container.
+  ::setsid();
   int hi[4];
   for (int i = 0; i < 4; ++i) {
     hi[i] = ::fcntl(src[i], F_DUPFD_CLOEXEC, 10);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 
 #include <algorithm>
 
@@ -13,6 +15,7 @@
 #include "proc.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
+#include "warren/sdk/record.hpp"
 
 namespace warren {
 
@@ -45,6 +48,50 @@ Result<void> checkAbsolute(const std::string& what, const std::string& p) {
     return fail(Code::InvalidArgument, "--" + what + " must be an absolute path, got '" + p + "'");
   }
   return {};
+}
+
+bool hasEntries(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool any = false;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") any = true;
+  }
+  ::closedir(d);
+  return any;
+}
+
+// An instance owns its cgroups root: <claims_dir>/<root> names the runtime
+// dir of the instance that claimed it, written under a lock on <claim>.lock.
+// Another runtime dir claiming the same root is refused while the owner's
+// runtime dir exists (recover would otherwise take the owner's cgroups for
+// orphans); a claim whose owner has no containers left is taken over.
+Result<void> claimCgroupsRoot(const Options& o, spdlog::logger& log) {
+  if (o.claims_dir.empty()) return {};
+  WARREN_TRY(checkAbsolute("claims_dir", o.claims_dir));
+  WARREN_TRY(fs::mkdirs(o.claims_dir, 0755));
+  std::string path = cgroupsClaimPath(o.claims_dir, o.cgroups_root);
+  UniqueFd lk(::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lk) return failErrno("open claim lock '" + path + ".lock'");
+  while (::flock(lk.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return failErrno("lock '" + path + ".lock'");
+  }
+  auto owner = record::readSealed(path);
+  if (owner && *owner == o.runtime_dir) return {};
+  if (owner && hasEntries(*owner + "/containers")) {
+    return fail(Code::FailedPrecondition,
+                "cgroups root '" + o.cgroups_root + "' belongs to the warren instance with runtime dir '" +
+                    *owner + "' (claim '" + path + "'); give this instance its own --cgroups_root");
+  }
+  if (owner) {
+    log.warn("cgroups root '{}': taking over the claim of runtime dir '{}' (it has no containers)",
+             o.cgroups_root, *owner);
+  } else if (owner.error().err() != ENOENT) {
+    log.warn("cgroups root '{}': claim '{}' unreadable ({}); claiming it", o.cgroups_root, path,
+             owner.error().message());
+  }
+  return record::writeSealed(path, o.runtime_dir);
 }
 
 }  // namespace
@@ -89,6 +136,7 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
   host->scan();
   for (const auto& e : host->errors()) log->error("{}", e.message());
   WARREN_ASSIGN_OR_RETURN(auto isolators, host->isolators(opts.isolation));
+  WARREN_TRY(claimCgroupsRoot(opts, *log));
   return std::unique_ptr<Containerizer>(
       new core::ContainerizerImpl(std::move(opts), log, std::move(host), std::move(isolators)));
 }
@@ -102,7 +150,7 @@ ContainerizerImpl::ContainerizerImpl(Options opts, std::shared_ptr<spdlog::logge
       log_(std::move(log)),
       host_(std::move(host)),
       isolators_(std::move(isolators)),
-      store_(Layout{opts_.work_dir, opts_.runtime_dir}) {}
+      store_(Layout{opts_.work_dir, opts_.runtime_dir}, log_) {}
 
 ContainerizerImpl::~ContainerizerImpl() {
   stopping_ = true;
@@ -180,33 +228,37 @@ Result<void> ContainerizerImpl::recover() {
   for (auto& st : states) {
     std::string cid = formatId(st.id());
     if (!store_.exists(st.id())) continue;  // removed with an ancestor
+    if (!launching(st) && fs::exists(store_.layout().runtimeDir(st.id()) + "/destroying")) {
+      // A destroy that was interrupted: finish it (kill, clean up, forget).
+      log_->warn("container_id={} completing an interrupted destroy", cid);
+      Result<void> r;
+      if (st.state() != v1::TERMINATED && running(st)) {
+        r = killAndWait(st, v1::Termination::KILLED, "destroyed");
+      }
+      if (r) {
+        auto t = finish(st, v1::Termination::REASON_UNSPECIFIED, "");
+        if (!t) r = fail(t.error());
+      }
+      if (r) r = removeContainer(st);
+      if (!r) errors.push_back(r.error());
+      continue;
+    }
     switch (st.state()) {
       case v1::PROVISIONING:
       case v1::PREPARING:
       case v1::ISOLATING:
-        if (st.state() == v1::ISOLATING && finishGroupRelease(st)) {
+      case v1::STATE_UNSPECIFIED: {
+        if (!launcherGone(st.id())) {
+          // Provisioning right now in another process (without the state lock).
+          log_->info("container_id={} launch in progress elsewhere: left alone", cid);
           kept.push_back(st);
           break;
         }
-        [[fallthrough]];
-      case v1::STATE_UNSPECIFIED: {
-        // A launch interrupted midway: it never reached RUNNING, so it is
-        // undone completely, as a failed launch would have been.
-        log_->warn("container_id={} undoing a launch interrupted in state {}", cid,
-                   v1::State_Name(st.state()));
-        if (st.pid() > 0) {
-          auto fd = openProcess(st.pid(), st.start_time());
-          if (fd) {
-            (void)signalProcess(fd->get(), SIGKILL);
-            waitExit(fd->get(), std::chrono::seconds(10));
-          }
-        }
-        auto r = cleanupIsolators(st);
+        // A launch interrupted midway: a decided group member is released,
+        // anything else never reached RUNNING and is undone completely.
+        auto r = resolveInterrupted(st);
         if (!r) errors.push_back(r.error());
-        r = destroyProvisioned(st);
-        if (!r) errors.push_back(r.error());
-        r = removeContainer(st);
-        if (!r) errors.push_back(r.error());
+        if (r && *r) kept.push_back(st);
         break;
       }
       case v1::RUNNING:
@@ -229,6 +281,15 @@ Result<void> ContainerizerImpl::recover() {
   // what it owns that belongs to no known container.
   v1::RecoverRequest req;
   for (const auto& st : store_.all()) *req.add_containers() = st;
+  // A container whose checkpoint is quarantined is still "known": what the
+  // plugins hold for it (cgroups, mounts, rootfs) stays until an operator
+  // decides; recover never kills or removes on the strength of a bad record.
+  for (const auto& id : store_.quarantined()) {
+    log_->warn("container_id={} checkpoint quarantined: left alone by recover", formatId(id));
+    auto* k = req.add_containers();
+    *k->mutable_id() = id;
+    k->set_sandbox(store_.layout().sandboxDir(id));
+  }
   std::vector<std::string> names;
   for (auto* p : isolators_) names.push_back(p->shortName());
   for (const auto& st : req.containers()) {
@@ -280,6 +341,20 @@ Result<void> ContainerizerImpl::recover() {
 Result<v1::ContainerStatus> ContainerizerImpl::status(const v1::ContainerID& id) {
   WARREN_TRY(validateId(id));
   WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  if (launching(st) && launcherGone(id)) {
+    // Nobody launches it any more: resolve it (under the state lock).
+    {
+      WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+      WARREN_ASSIGN_OR_RETURN(st, store_.load(id));
+      if (launching(st) && launcherGone(id)) {
+        WARREN_ASSIGN_OR_RETURN(bool kept, resolveInterrupted(st));
+        if (!kept) {
+          return fail(Code::NotFound, "container '" + formatId(id) +
+                                          "' never started: its launch was interrupted and has been undone");
+        }
+      }
+    }
+  }
   v1::ContainerStatus s;
   if (st.state() == v1::RUNNING) {
     v1::ContainerRequest req;
@@ -345,6 +420,7 @@ Result<void> ContainerizerImpl::update(const v1::ContainerID& id, const v1::Reso
     WARREN_ASSIGN_OR_RETURN(auto* p, isolatorByName(n));
     WARREN_TRY(p->call<v1::Empty>(v1::UPDATE, req));
   }
+  faultPoint("update-applied");
   auto* r = st.mutable_config()->mutable_resources();
   if (res.cpus() > 0) r->set_cpus(res.cpus());
   if (res.mem_bytes() > 0) r->set_mem_bytes(res.mem_bytes());
@@ -354,6 +430,9 @@ Result<void> ContainerizerImpl::update(const v1::ContainerID& id, const v1::Reso
 
 Result<std::vector<ContainerInfo>> ContainerizerImpl::containers() {
   std::vector<ContainerInfo> out;
+  for (const auto& q : store_.quarantined()) {
+    log_->warn("container_id={} not listed: its checkpoint is quarantined", formatId(q));
+  }
   for (auto& st : store_.all()) {
     ContainerInfo ci;
     ci.id = st.id();

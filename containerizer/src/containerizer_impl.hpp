@@ -34,7 +34,8 @@ class ContainerizerImpl final : public Containerizer {
   void waitAsync(const v1::ContainerID& id,
                  std::function<void(Result<v1::Termination>)> cb) override;
   Result<void> kill(const v1::ContainerID& id, int signal) override;
-  Result<v1::Termination> destroy(const v1::ContainerID& id) override;
+  Result<v1::Termination> destroy(const v1::ContainerID& id,
+                                  std::optional<std::chrono::milliseconds> grace = {}) override;
   Result<void> update(const v1::ContainerID& id, const v1::Resources& resources) override;
   Result<v1::ResourceStatistics> usage(const v1::ContainerID& id) override;
   Result<v1::ContainerStatus> status(const v1::ContainerID& id) override;
@@ -66,6 +67,10 @@ class ContainerizerImpl final : public Containerizer {
     bool spawned = false;
     bool begun = false;
     std::string step;  // for error messages
+    std::optional<FileLock> launch_lock;  // <runtime dir>/launch.lock, held throughout
+    // When set, provision() releases this (the state lock) while the
+    // provisioner pulls, so a slow pull blocks no other container.
+    std::optional<FileLock>* state_lock = nullptr;
   };
 
   // --- launch.cpp
@@ -84,8 +89,24 @@ class ContainerizerImpl final : public Containerizer {
   Result<v1::Termination> finish(v1::ContainerState& st, v1::Termination::Reason reason,
                                  const std::string& message);
   v1::Termination readTermination(const v1::ContainerState& st);
+  // SIGTERM, then SIGKILL once `grace` is over (0: SIGKILL at once).
   Result<void> killAndWait(v1::ContainerState& st, v1::Termination::Reason reason,
-                           const std::string& message);
+                           const std::string& message,
+                           std::chrono::milliseconds grace = std::chrono::milliseconds(0));
+  // A launch whose launcher died (the caller holds the lock and the state
+  // is still PROVISIONING/PREPARING/ISOLATING): a task group member whose
+  // release was decided is released; anything else is undone completely.
+  // Returns true when the container still exists afterwards.
+  Result<bool> resolveInterrupted(v1::ContainerState& st);
+  // Whether the launch of id is no longer in progress anywhere (its launch
+  // lock is free). Meaningful only while the state says it is launching.
+  bool launcherGone(const v1::ContainerID& id) const {
+    return FileLock::tryAcquire(store_.layout().launchLockFile(id)).has_value();
+  }
+  static bool launching(const v1::ContainerState& st) {
+    return st.state() == v1::PROVISIONING || st.state() == v1::PREPARING ||
+           st.state() == v1::ISOLATING || st.state() == v1::STATE_UNSPECIFIED;
+  }
   Result<void> cleanupIsolators(const v1::ContainerState& st);
   Result<void> destroyProvisioned(const v1::ContainerState& st);
   Result<void> removeContainer(const v1::ContainerState& st);
@@ -96,6 +117,8 @@ class ContainerizerImpl final : public Containerizer {
   Result<std::vector<v1::ContainerID>> validateGroup(const v1::ContainerID& parent,
                                                      const v1::TaskGroup& group) const;
   bool finishGroupRelease(v1::ContainerState& st);
+  Result<void> linkDecision(const v1::ContainerID& member, const std::string& group);
+  bool groupReleased(const v1::ContainerID& parent, const std::string& group);
   void recoverGroups();
   void applyGroupPolicy(const v1::ContainerState& st, const v1::Termination& t);
 
@@ -104,6 +127,7 @@ class ContainerizerImpl final : public Containerizer {
   Result<plugins::Plugin*> isolatorByName(const std::string& name);
   Result<plugins::Plugin*> provisionerFor(const std::string& image);
   Result<FileLock> lock() const { return FileLock::acquire(store_.layout().lockFile()); }
+  std::optional<FileLock> tryLock() const { return FileLock::tryAcquire(store_.layout().lockFile()); }
   bool running(const v1::ContainerState& st) const;
 
   Options opts_;

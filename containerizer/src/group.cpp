@@ -13,6 +13,7 @@
 #include "proc.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
+#include "warren/sdk/record.hpp"
 
 namespace warren::core {
 
@@ -37,15 +38,25 @@ std::string ContainerizerImpl::groupFile(const v1::ContainerID& parent, const st
 
 Result<v1::TaskGroupState> ContainerizerImpl::loadGroup(const v1::ContainerID& parent,
                                                         const std::string& name) const {
-  auto text = fs::readFile(groupFile(parent, name));
-  if (!text) {
-    return fail(Code::NotFound, "unknown task group '" + name + "' under '" + formatId(parent) + "'");
+  std::string path = groupFile(parent, name);
+  ino_t inode = 0;
+  auto payload = record::readSealed(path, &inode);
+  if (!payload && payload.error().err() != 0) {
+    if (payload.error().err() == ENOENT) {
+      return fail(Code::NotFound, "unknown task group '" + name + "' under '" + formatId(parent) + "'");
+    }
+    return fail(std::move(payload.error()));
   }
   v1::TaskGroupState g;
-  if (!g.ParseFromString(*text)) {
-    return fail(Code::Internal, "corrupt checkpoint of task group '" + name + "'");
+  std::string why = payload ? "not a TaskGroupState" : payload.error().message();
+  if (payload && g.ParseFromString(*payload)) return g;
+  auto moved = record::quarantine(path, inode);
+  if (moved) {
+    log_->error("task group '{}' under '{}': checkpoint unreadable ({}); quarantined as '{}'", name,
+                formatId(parent), why, *moved);
   }
-  return g;
+  return fail(Code::FailedPrecondition, "the checkpoint of task group '" + name + "' under '" +
+                                            formatId(parent) + "' is unreadable (" + why + ")");
 }
 
 Result<std::vector<v1::ContainerID>> ContainerizerImpl::validateGroup(const v1::ContainerID& parent,
@@ -103,7 +114,7 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
     std::string bytes;
     gs.SerializeToString(&bytes);
     WARREN_TRY(fs::mkdirs(store_.layout().runtimeDir(parent) + "/groups", 0700));
-    WARREN_TRY(fs::writeFileAtomic(groupFile(parent, g.name()), bytes));
+    WARREN_TRY(record::writeSealed(groupFile(parent, g.name()), bytes));
 
     // Phase 1: every member provisioned, prepared, spawned and isolated -
     // blocked before its command. Any failure: roll every member back.
@@ -111,6 +122,9 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
       Attempt& a = attempts[i];
       a.st.set_group(g.name());
       auto r = beginAttempt(a, ids[i], g.members(static_cast<int>(i)).config());
+      // warren-init follows this link when its launcher dies before release:
+      // it exists only once the group's release was decided.
+      if (r) r = linkDecision(a.st.id(), g.name());
       if (r) r = prepareAttempt(a);
       if (!r) {
         Error e = std::move(r.error());
@@ -121,6 +135,7 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
         (void)::unlink(groupFile(parent, g.name()).c_str());
         return fail(e.code(), what + ": member '" + member + "': " + e.message());
       }
+      faultPoint("group-member-isolated");
     }
     // Fault injection for the crash-safety test: stop here until killed.
     if (const char* pause = ::getenv("WARREN_FAULT_PAUSE_BEFORE_GROUP_RELEASE")) {
@@ -129,9 +144,19 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
     }
     // Phase 2: the decision is checkpointed first; from here on recovery
     // finishes the release instead of undoing it.
+    // The marker the members' inits can see comes first: from the moment it
+    // exists a member whose launcher dies goes on by itself.
     gs.set_decision(v1::TaskGroupState::RELEASED);
     gs.SerializeToString(&bytes);
-    WARREN_TRY(fs::writeFileAtomic(groupFile(parent, g.name()), bytes));
+    auto decided = fs::writeFile(groupFile(parent, g.name()) + ".released", "released\n");
+    if (decided) decided = record::writeSealed(groupFile(parent, g.name()), bytes);
+    if (!decided) {
+      for (auto& a : attempts) rollback(a, decided.error());
+      (void)::unlink((groupFile(parent, g.name()) + ".released").c_str());
+      (void)::unlink(groupFile(parent, g.name()).c_str());
+      return fail(std::move(decided.error()).context(what + ": checkpoint the release"));
+    }
+    faultPoint("group-decided");
     if (const char* pause = ::getenv("WARREN_FAULT_PAUSE_AFTER_GROUP_DECISION")) {
       (void)fs::writeFile(pause, "paused\n");
       while (true) ::pause();
@@ -165,10 +190,23 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
 // Recovery of a member whose launcher died while it was blocked: when the
 // group's decision to release was checkpointed, release it now (warren-init
 // waits for `release` in its runtime dir once its launcher is gone).
+Result<void> ContainerizerImpl::linkDecision(const v1::ContainerID& member, const std::string& group) {
+  std::string link = store_.layout().runtimeDir(member) + "/decision";
+  if (::symlink(("../../groups/" + group + ".released").c_str(), link.c_str()) != 0) {
+    return failErrno("symlink '" + link + "'");
+  }
+  return {};
+}
+
+bool ContainerizerImpl::groupReleased(const v1::ContainerID& parent, const std::string& group) {
+  auto gs = loadGroup(parent, group);
+  if (gs && gs->decision() == v1::TaskGroupState::RELEASED) return true;
+  return fs::exists(groupFile(parent, group) + ".released");
+}
+
 bool ContainerizerImpl::finishGroupRelease(v1::ContainerState& st) {
   if (st.group().empty() || !running(st)) return false;
-  auto gs = loadGroup(parentOf(st.id()), st.group());
-  if (!gs || gs->decision() != v1::TaskGroupState::RELEASED) return false;
+  if (!groupReleased(parentOf(st.id()), st.group())) return false;
   st.set_state(v1::RUNNING);
   if (!store_.save(st)) return false;
   auto r = fs::writeFile(store_.layout().runtimeDir(st.id()) + "/release", "go\n");
@@ -188,19 +226,23 @@ void ContainerizerImpl::recoverGroups() {
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
-      if (validateName(n)) names.push_back(n);
+      if (validateName(n)) names.push_back(n);  // not .released, .quarantined, .tmp
     }
     ::closedir(d);
     for (const auto& n : names) {
       auto gs = loadGroup(parent.id(), n);
+      if (!gs && gs.error().code() == Code::FailedPrecondition) continue;  // quarantined: left alone
       bool any = false;
       if (gs) {
         for (const auto& m : gs->members()) any = any || store_.exists(childOf(parent.id(), m));
       }
-      if (!gs || gs->decision() != v1::TaskGroupState::RELEASED || !any) {
+      bool released = gs && (gs->decision() == v1::TaskGroupState::RELEASED ||
+                             fs::exists(dir + "/" + n + ".released"));
+      if (!gs || !released || !any) {
         log_->warn("removing task group '{}' under '{}' ({})", n, formatId(parent.id()),
-                   gs && gs->decision() != v1::TaskGroupState::RELEASED ? "never released" : "no members left");
+                   gs && !released ? "never released" : "no members left");
         (void)::unlink((dir + "/" + n).c_str());
+        (void)::unlink((dir + "/" + n + ".released").c_str());
       }
     }
   }
@@ -312,9 +354,17 @@ Result<std::vector<Containerizer::MemberTermination>> ContainerizerImpl::destroy
     for (const auto& n : gs.members()) {
       auto st = store_.load(childOf(parent, n));
       if (!st || st->state() == v1::TERMINATED) continue;
+      if (!launching(*st) && !running(*st)) continue;  // exited: finished below
       st->set_pending_reason(v1::Termination::KILLED);
       st->set_pending_message("task group '" + name + "' destroyed");
       (void)store_.save(*st);
+    }
+    // A member that already exited keeps its own status (exit code, signal):
+    // finish it now, so the destroy does not report it as KILLED.
+    for (const auto& n : gs.members()) {
+      auto st = store_.load(childOf(parent, n));
+      if (!st || st->state() == v1::TERMINATED || launching(*st) || running(*st)) continue;
+      (void)finish(*st, v1::Termination::REASON_UNSPECIFIED, "");
     }
   }
   WARREN_ASSIGN_OR_RETURN(auto gs, loadGroup(parent, name));
@@ -324,6 +374,7 @@ Result<std::vector<Containerizer::MemberTermination>> ContainerizerImpl::destroy
     else if (t.error().code() != Code::NotFound) return fail(t.error());
   }
   (void)::unlink(groupFile(parent, name).c_str());
+  (void)::unlink((groupFile(parent, name) + ".released").c_str());
   return out;
 }
 

@@ -131,6 +131,7 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
   WARREN_ASSIGN_OR_RETURN(a.provisioner, provisionerFor(c.image()));
   a.st.set_provisioner(a.provisioner->shortName());
   WARREN_TRY(store_.save(a.st));  // so a crash from here on is undone by recover
+  faultPoint("launch-provisioning");
   v1::ProvisionRequest req;
   *req.mutable_id() = a.st.id();
   req.set_image(c.image());
@@ -138,9 +139,29 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
   // store under work_dir (a copy backend's tree must not fill a tmpfs).
   auto backend = opts_.plugin_flags.find("image_provisioner_backend");
   if (backend != opts_.plugin_flags.end()) req.set_backend(backend->second);
-  WARREN_ASSIGN_OR_RETURN(auto resp, a.provisioner->call<v1::ProvisionResponse>(v1::PROVISION, req));
-  a.st.set_rootfs(resp.rootfs());
-  a.image = resp.image_config();
+  // A pull can take long: other containers are not held up meanwhile. This
+  // container's launch lock stays held, so nobody mistakes it for a dead launch.
+  if (a.state_lock != nullptr) a.state_lock->reset();
+  faultPoint("launch-provisioning-unlocked");
+  auto resp = a.provisioner->call<v1::ProvisionResponse>(v1::PROVISION, req);
+  if (a.state_lock != nullptr) {
+    WARREN_ASSIGN_OR_RETURN(auto relock, lock());
+    a.state_lock->emplace(std::move(relock));
+    if (resp) a.st.set_rootfs(resp->rootfs());  // so a rollback removes it
+    if (fs::exists(store_.layout().cancelFile(a.st.id())) || !fs::exists(store_.layout().stateFile(a.st.id()))) {
+      return fail(Code::FailedPrecondition, "container '" + formatId(a.st.id()) + "' was destroyed while provisioning");
+    }
+    if (a.has_parent) {
+      auto parent = store_.load(parentOf(a.st.id()));
+      if (!parent || parent->state() != v1::RUNNING || !running(*parent)) {
+        return fail(Code::FailedPrecondition, "parent container '" + formatId(parentOf(a.st.id())) +
+                                                  "' ended while provisioning");
+      }
+    }
+  }
+  if (!resp) return fail(std::move(resp.error()));
+  a.st.set_rootfs(resp->rootfs());
+  a.image = resp->image_config();
   return {};
 }
 
@@ -289,6 +310,12 @@ Result<void> ContainerizerImpl::beginAttempt(Attempt& a, const v1::ContainerID& 
   auto made = fs::mkdirs(store_.layout().runtimeDir(id), 0700);
   if (made) made = fs::mkdirs(a.st.sandbox(), 0755);
   if (made) made = store_.save(a.st);
+  if (made) {
+    auto ll = FileLock::acquire(store_.layout().launchLockFile(id));
+    if (ll) a.launch_lock.emplace(std::move(*ll));
+    else made = fail(std::move(ll.error()));
+  }
+  if (made) faultPoint("launch-begun");
   if (!made) {
     (void)removeContainer(a.st);
     return fail(std::move(made.error()).context("launch '" + cid + "'"));
@@ -302,6 +329,7 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
   WARREN_TRY(provision(a));
   a.st.set_state(v1::PREPARING);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-preparing");
   WARREN_TRY(prepareIsolators(a));
   launcher::LaunchRequest req;
   WARREN_TRY(buildLaunch(a, req));
@@ -322,11 +350,16 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
   a.step = "spawn";
   a.st.set_state(v1::ISOLATING);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-isolating");
   WARREN_ASSIGN_OR_RETURN(a.launched, launcher::spawn(req));
   a.spawned = true;
+  // A crash before the pid is on disk leaves pid 0 in the checkpoint; the
+  // init then sees its launcher's socket close and exits by itself.
+  faultPoint("launch-spawned");
   a.st.set_pid(a.launched.pid);
   a.st.set_start_time(a.launched.start_time);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-pid-checkpointed");
   v1::IsolateRequest ireq;
   *ireq.mutable_container() = contextFor(a.st);
   ireq.set_pid(a.launched.pid);
@@ -334,14 +367,17 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
     a.step = "isolate (isolator '" + p->shortName() + "')";
     WARREN_TRY(p->call<v1::Empty>(v1::ISOLATE, ireq));
   }
+  faultPoint("launch-isolated");
   return {};
 }
 
 Result<void> ContainerizerImpl::commitAttempt(Attempt& a) {
   a.st.set_state(v1::RUNNING);
   WARREN_TRY(store_.save(a.st));
+  faultPoint("launch-running-checkpointed");
   a.step = "release";
   WARREN_TRY(launcher::release(a.launched));
+  faultPoint("launch-released");
   log_->info("container_id={} running (pid {})", formatId(a.st.id()), a.launched.pid);
   return {};
 }
@@ -351,8 +387,13 @@ Result<v1::ContainerStatus> ContainerizerImpl::launch(const v1::ContainerID& id,
   WARREN_TRY(validateId(id));
   std::string cid = formatId(id);
   {
-    WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+    std::optional<FileLock> guard;
+    {
+      WARREN_ASSIGN_OR_RETURN(auto g, lock());
+      guard.emplace(std::move(g));
+    }
     Attempt a;
+    a.state_lock = &guard;
     WARREN_TRY(beginAttempt(a, id, config));
     auto r = prepareAttempt(a);
     if (r) r = commitAttempt(a);

@@ -22,6 +22,11 @@ struct Layout {
   std::string runtimeDir(const v1::ContainerID& id) const { return nest(containersRoot(), id); }
   std::string sandboxDir(const v1::ContainerID& id) const { return nest(sandboxesRoot(), id); }
   std::string stateFile(const v1::ContainerID& id) const { return runtimeDir(id) + "/state"; }
+  // Held by the launching process for the whole launch: whoever can take it
+  // while the container is still launching knows its launcher is gone.
+  std::string launchLockFile(const v1::ContainerID& id) const { return runtimeDir(id) + "/launch.lock"; }
+  // Written by destroy() while a launch provisions without the state lock.
+  std::string cancelFile(const v1::ContainerID& id) const { return runtimeDir(id) + "/cancel"; }
   std::string exitStatusFile(const v1::ContainerID& id) const {
     return runtimeDir(id) + "/exit_status";
   }

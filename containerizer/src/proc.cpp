@@ -87,3 +87,23 @@ Result<void> signalProcess(int pidfd, int sig) {
 }
 
 }  // namespace warren::core
+
+namespace warren::core {
+
+void faultPoint(const char* step) {
+  if (const char* at = ::getenv("WARREN_FAULT_KILL_AT"); at != nullptr && std::strcmp(at, step) == 0) {
+    ::kill(::getpid(), SIGKILL);
+    while (true) ::pause();
+  }
+  if (const char* at = ::getenv("WARREN_FAULT_PAUSE_AT"); at != nullptr) {
+    std::string spec = at;
+    auto colon = spec.find(':');
+    if (colon == std::string::npos || spec.substr(0, colon) != step) return;
+    // Paused until the test removes the file (or kills us).
+    std::string file = spec.substr(colon + 1);
+    (void)fs::writeFile(file, std::string(step) + "\n");
+    while (fs::exists(file)) ::usleep(10000);
+  }
+}
+
+}  // namespace warren::core

@@ -21,4 +21,10 @@ bool waitExit(int pidfd, std::optional<std::chrono::milliseconds> timeout);
 void reapIfChild(pid_t pid);
 Result<void> signalProcess(int pidfd, int sig);
 
+// Fault injection for the crash-point tests (internal, documented in
+// docs/architecture.md): WARREN_FAULT_KILL_AT=<step> SIGKILLs this process at
+// the named step; WARREN_FAULT_PAUSE_AT=<step>:<file> writes <file> there and
+// waits until <file> is removed. No-op when neither names this step.
+void faultPoint(const char* step);
+
 }  // namespace warren::core

@@ -104,14 +104,27 @@ Result<void> ContainerizerImpl::removeContainer(const v1::ContainerState& st) {
 }
 
 Result<void> ContainerizerImpl::killAndWait(v1::ContainerState& st, v1::Termination::Reason reason,
-                                            const std::string& message) {
+                                            const std::string& message,
+                                            std::chrono::milliseconds grace) {
   if (st.pending_reason() == v1::Termination::REASON_UNSPECIFIED) {
     st.set_pending_reason(reason);
     st.set_pending_message(message);
   }
+  auto fd = openProcess(st.pid(), st.start_time());
+  if (grace.count() > 0 && fd) {
+    // warren-init forwards SIGTERM to the command; its exit ends init.
+    st.set_kill_signal(SIGTERM);
+    WARREN_TRY(store_.save(st));
+    WARREN_TRY(signalProcess(fd->get(), SIGTERM));
+    if (waitExit(fd->get(), grace)) {
+      reapIfChild(st.pid());
+      return {};
+    }
+    log_->info("container_id={} still running {} ms after SIGTERM: SIGKILL", formatId(st.id()),
+               grace.count());
+  }
   st.set_kill_signal(SIGKILL);
   WARREN_TRY(store_.save(st));
-  auto fd = openProcess(st.pid(), st.start_time());
   if (!fd) return {};  // already gone
   WARREN_TRY(signalProcess(fd->get(), SIGKILL));
   if (!waitExit(fd->get(), std::chrono::seconds(30))) {
@@ -120,6 +133,37 @@ Result<void> ContainerizerImpl::killAndWait(v1::ContainerState& st, v1::Terminat
   }
   reapIfChild(st.pid());
   return {};
+}
+
+Result<bool> ContainerizerImpl::resolveInterrupted(v1::ContainerState& st) {
+  std::string cid = formatId(st.id());
+  if (st.state() == v1::ISOLATING && finishGroupRelease(st)) return true;
+  log_->warn("container_id={} undoing a launch interrupted in state {}", cid, v1::State_Name(st.state()));
+  // Its children (none can have launched, but be thorough) go first.
+  for (auto& child : store_.descendants(st.id())) {
+    if (launching(child)) {
+      (void)resolveInterrupted(child);
+    } else if (child.state() != v1::TERMINATED) {
+      (void)killAndWait(child, v1::Termination::PARENT_DESTROYED, "parent container '" + cid + "' never started");
+    }
+  }
+  if (st.pid() > 0) {
+    auto fd = openProcess(st.pid(), st.start_time());
+    if (fd) {
+      (void)signalProcess(fd->get(), SIGKILL);
+      waitExit(fd->get(), std::chrono::seconds(10));
+    }
+    reapIfChild(st.pid());
+  }
+  std::vector<Error> errors;
+  auto r = cleanupIsolators(st);
+  if (!r) errors.push_back(r.error());
+  r = destroyProvisioned(st);
+  if (!r) errors.push_back(r.error());
+  r = removeContainer(st);
+  if (!r) errors.push_back(r.error());
+  if (!errors.empty()) return fail(errors.front());
+  return false;
 }
 
 Result<v1::Termination> ContainerizerImpl::finish(v1::ContainerState& st,
@@ -201,8 +245,8 @@ Result<v1::Termination> ContainerizerImpl::wait(const v1::ContainerID& id,
           return fail(Code::Unavailable, "timed out waiting for container '" + formatId(id) + "'");
         }
       }
-    } else if (st.state() != v1::RUNNING && st.state() != v1::DESTROYING) {
-      // Still launching in another process: poll until it settles.
+    } else if (launching(st) && !launcherGone(id)) {
+      // Still launching (its launcher holds the launch lock): poll.
       if (std::chrono::steady_clock::now() > deadline) {
         return fail(Code::Unavailable, "timed out waiting for container '" + formatId(id) + "'");
       }
@@ -212,6 +256,14 @@ Result<v1::Termination> ContainerizerImpl::wait(const v1::ContainerID& id,
     WARREN_ASSIGN_OR_RETURN(auto guard, lock());
     WARREN_ASSIGN_OR_RETURN(st, store_.load(id));
     if (st.state() == v1::TERMINATED && st.has_termination()) return st.termination();
+    if (launching(st)) {
+      if (!launcherGone(id)) continue;
+      // Its launcher died: resolve the launch here.
+      WARREN_ASSIGN_OR_RETURN(bool kept, resolveInterrupted(st));
+      if (kept) continue;
+      return fail(Code::NotFound, "container '" + formatId(id) +
+                                      "' never started: its launch was interrupted and has been undone");
+    }
     if (st.state() != v1::RUNNING && st.state() != v1::DESTROYING) continue;
     if (running(st)) continue;  // raced with something; wait again
     return finish(st, v1::Termination::REASON_UNSPECIFIED, "");
@@ -263,31 +315,83 @@ Result<void> ContainerizerImpl::kill(const v1::ContainerID& id, int sig) {
   return signalProcess(fd.get(), sig);
 }
 
-Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id) {
+Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id,
+                                                   std::optional<std::chrono::milliseconds> grace) {
   WARREN_TRY(validateId(id));
-  WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+  auto g = grace.value_or(opts_.kill_grace);
+  if (g.count() < 0) return fail(Code::InvalidArgument, "kill grace must not be negative");
+  std::optional<FileLock> guard;
+  {
+    WARREN_ASSIGN_OR_RETURN(auto g, lock());
+    guard.emplace(std::move(g));
+  }
   WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
   std::string cid = formatId(id);
   v1::Termination t;
+  if (launching(st) && !launcherGone(id)) {
+    // Its launcher is alive and provisioning (it releases the state lock only
+    // then): ask it to stop, and wait for it to roll back.
+    log_->info("container_id={} destroyed while provisioning: cancelling the launch", cid);
+    WARREN_TRY(fs::writeFile(store_.layout().cancelFile(id), "cancel\n"));
+    guard.reset();
+    { auto ll = FileLock::acquire(store_.layout().launchLockFile(id)); }
+    WARREN_ASSIGN_OR_RETURN(auto g, lock());
+    guard.emplace(std::move(g));
+    auto again = store_.load(id);
+    if (!again && again.error().code() == Code::NotFound) {
+      t.set_reason(v1::Termination::LAUNCH_FAILED);
+      t.set_message("destroyed while provisioning; the launch was cancelled");
+      return t;
+    }
+    WARREN_ASSIGN_OR_RETURN(st, std::move(again));
+  }
+  if (launching(st)) {
+    // A launching container whose launch lock is free: its launcher died.
+    WARREN_ASSIGN_OR_RETURN(bool kept, resolveInterrupted(st));
+    if (!kept) {
+      t.set_reason(v1::Termination::LAUNCH_FAILED);
+      t.set_message("launch interrupted in state " + v1::State_Name(st.state()) + "; undone");
+      log_->info("container_id={} destroyed (its launch had been interrupted)", cid);
+      return t;
+    }
+  }
+  faultPoint("destroy-begin");
+  // From here on an interrupted destroy is completed by recover().
+  WARREN_TRY(fs::writeFile(store_.layout().runtimeDir(id) + "/destroying", "destroying\n"));
   if (st.state() == v1::TERMINATED && st.has_termination()) {
     t = st.termination();
   } else {
-    if (st.state() == v1::PROVISIONING || st.state() == v1::PREPARING ||
-        st.state() == v1::ISOLATING) {
-      return fail(Code::FailedPrecondition, "container '" + cid + "' is still launching");
-    }
     st.set_state(v1::DESTROYING);
     WARREN_TRY(store_.save(st));
-    for (auto& child : store_.descendants(id)) {
+    faultPoint("destroy-checkpointed");
+    // SIGTERM everyone first (descendants and the container), so the grace
+    // period runs once for the whole tree.
+    std::vector<v1::ContainerState> tree = store_.descendants(id);
+    for (auto& child : tree) {
+      if (child.state() == v1::TERMINATED || g.count() == 0) continue;
+      if (auto fd = openProcess(child.pid(), child.start_time())) {
+        (void)signalProcess(fd->get(), SIGTERM);
+      }
+    }
+    auto deadline = std::chrono::steady_clock::now() + g;
+    auto left = [&] {
+      auto l = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      return l.count() > 0 ? l : std::chrono::milliseconds(0);
+    };
+    for (auto& child : tree) {
       if (child.state() == v1::TERMINATED) continue;
       WARREN_TRY(killAndWait(child, v1::Termination::PARENT_DESTROYED,
-                             "parent container '" + cid + "' was destroyed"));
+                             "parent container '" + cid + "' was destroyed", left()));
     }
+    faultPoint("destroy-children-killed");
     if (running(st)) {
-      WARREN_TRY(killAndWait(st, v1::Termination::KILLED, "destroyed"));
+      // The container's own grace starts when its children are gone.
+      WARREN_TRY(killAndWait(st, v1::Termination::KILLED, "destroyed", g));
     }
+    faultPoint("destroy-killed");
     WARREN_ASSIGN_OR_RETURN(t, finish(st, v1::Termination::REASON_UNSPECIFIED, ""));
   }
+  faultPoint("destroy-finished");
   WARREN_TRY(removeContainer(st));
   log_->info("container_id={} destroyed", cid);
   return t;

@@ -155,7 +155,11 @@ Result<std::string> PluginHostImpl::call(PluginImpl& p, uint32_t method, const s
           data->threw = true;
         }
       },
-      opts_.call_deadline);
+      // A pull is bounded by the provisioner's own stall timeout (no progress
+      // for 30 s), not by the call deadline: a big image may take longer.
+      method == static_cast<uint32_t>(v1::PROVISION) || method == static_cast<uint32_t>(v1::PULL)
+          ? std::chrono::milliseconds(0)
+          : opts_.call_deadline);
   if (!in_time) {
     p.wedged_by_ = name;
     p.wedged_.store(true);

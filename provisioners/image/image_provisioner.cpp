@@ -8,6 +8,7 @@
 #include "backends/backend.hpp"
 #include "digest.hpp"
 #include "warren/sdk/fs.hpp"
+#include "warren/sdk/record.hpp"
 #include "warren/sdk/ids.hpp"
 
 namespace warren::provisioners::image {
@@ -163,20 +164,37 @@ Result<v1::ProvisionResponse> ImageProvisioner::assemble(const std::string& id, 
   return resp;
 }
 
-Result<void> ImageProvisioner::destroyById(const std::string& id) {
+Result<void> ImageProvisioner::destroyById(const std::string& id, const std::string& known_rootfs) {
   auto rec = store_.readContainer(id);
+  std::string rootfs = rec ? rec->rootfs : "";
+  bool quarantined = !rec && rec.error().code() == Code::FailedPrecondition;
+  if (quarantined) {
+    // The record is unreadable: only warren's own checkpoint (the rootfs it
+    // recorded) says what to remove; without one, nothing is touched.
+    if (known_rootfs.empty()) {
+      return fail(Code::FailedPrecondition, "destroy rootfs of '" + id + "': " + rec.error().message() +
+                                                "; left in place");
+    }
+    log_->warn("container_id={} rootfs record unreadable: removing the rootfs warren recorded, '{}'", id,
+               known_rootfs);
+    rootfs = known_rootfs;
+  }
   Result<void> first;
-  if (rec && !rec->rootfs.empty()) {
-    auto u = unmountAll(rec->rootfs);
+  if (!rootfs.empty()) {
+    auto u = unmountAll(rootfs);
     if (!u) first = u;
     if (u) {
-      auto r = fs::removeTree(rec->rootfs);
+      auto r = fs::removeTree(rootfs);
       if (!r && first) first = r;
     }
   }
   if (first) {
     auto r = store_.removeContainer(id);
     if (!r) first = r;
+  }
+  if (first && quarantined) {
+    std::string q = store_.root() + "/containers/" + id + ".json" + std::string(record::kQuarantineSuffix);
+    (void)::unlink(q.c_str());
   }
   if (!first) return fail(first.error().context("destroy rootfs of '" + id + "'"));
   log_->info("container_id={} rootfs removed", id);
@@ -185,17 +203,37 @@ Result<void> ImageProvisioner::destroyById(const std::string& id) {
 
 Result<void> ImageProvisioner::destroy(const v1::ContainerRequest& req) {
   WARREN_TRY(validateId(req.id()));
-  return destroyById(formatId(req.id()));
+  return destroyById(formatId(req.id()), req.state().rootfs());
 }
 
 Result<void> ImageProvisioner::recover(const v1::RecoverRequest& req) {
+  // Staging leftovers of a pull that died (tmp/layer-*, downloads): removed
+  // when no pull runs anywhere (the exclusive store lock is free).
+  if (auto excl = store_.tryLockExclusive()) {
+    for (const auto& n : store_.tmpEntries()) {
+      log_->warn("recover: removing staging leftover '{}/{}' of an interrupted pull", store_.tmpDir(), n);
+      auto r = fs::removeTree(store_.tmpDir() + "/" + n);
+      if (!r) log_->error("recover: {}", r.error().message());
+    }
+  } else {
+    log_->info("recover: a pull is in progress; staging dir left alone");
+  }
   std::set<std::string> known;
   for (const auto& c : req.containers()) known.insert(formatId(c.id()));
+  for (const auto& id : store_.quarantinedIds()) {
+    if (known.count(id)) continue;
+    // Unknown to warren and unreadable: an operator decides; never removed here.
+    log_->warn("container_id={} rootfs record quarantined and unknown to warren: left in place", id);
+    known.insert(id);
+  }
   Result<void> first;
   for (const auto& id : store_.containerIds()) {
-    if (known.count(id)) continue;
+    if (known.count(id)) {
+      (void)store_.readContainer(id);  // an unreadable record is quarantined (and logged) now
+      continue;
+    }
     log_->info("container_id={} unknown to warren: removing its rootfs", id);
-    auto r = destroyById(id);
+    auto r = destroyById(id, "");
     if (!r && first) first = r;
   }
   return first;

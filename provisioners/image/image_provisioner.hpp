@@ -33,7 +33,8 @@ class ImageProvisioner : public sdk::Provisioner {
       : store_(std::move(store)), opts_(std::move(opts)), backend_(std::move(backend)), log_(std::move(log)) {}
 
   Result<std::string> chooseBackend(const std::string& requested);
-  Result<void> destroyById(const std::string& id);
+  // known_rootfs: the rootfs warren recorded, used when our record is unreadable.
+  Result<void> destroyById(const std::string& id, const std::string& known_rootfs);
   Result<v1::ProvisionResponse> assemble(const std::string& id, const ImageRecord& img,
                                          const std::string& backend, const std::string& rootfs);
 

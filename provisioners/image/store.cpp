@@ -14,6 +14,7 @@
 #include "digest.hpp"
 #include "extract.hpp"
 #include "warren/sdk/fs.hpp"
+#include "warren/sdk/record.hpp"
 
 namespace warren::provisioners::image {
 
@@ -76,11 +77,31 @@ Result<void> writeShared(const std::string& path, const std::string& data) {
   return {};
 }
 
-Result<json> readJson(const std::string& path) {
-  WARREN_ASSIGN_OR_RETURN(auto bytes, fs::readFile(path));
-  json j = json::parse(bytes, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail(Code::Internal, "corrupt record '" + path + "'");
-  return j;
+// A sealed JSON record (warren/sdk/record.hpp). One that cannot be read is
+// quarantined (moved aside, one log line) and reported as FailedPrecondition;
+// nothing is ever removed on the strength of it.
+Result<json> readJson(const std::string& path, spdlog::logger* log) {
+  ino_t inode = 0;
+  auto payload = record::readSealed(path, &inode);
+  if (!payload && payload.error().err() != 0) return fail(std::move(payload.error()));
+  std::string why;
+  if (payload) {
+    json j = json::parse(*payload, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) return j;
+    why = "not a JSON object";
+  } else {
+    why = payload.error().message();
+  }
+  auto moved = record::quarantine(path, inode);
+  if (moved && log != nullptr) {
+    log->error("record '{}' is unreadable ({}); quarantined as '{}'", path, why, *moved);
+  }
+  return fail(Code::FailedPrecondition, "record '" + path + "' is unreadable (" + why + ")" +
+                                            (moved ? "; quarantined" : ""));
+}
+
+bool endsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -98,6 +119,14 @@ Result<std::string> Store::layerRootfs(const std::string& digest) const {
 }
 
 Result<UniqueFd> Store::lock(bool exclusive) { return flockFile(root_ + "/locks/store.lock", exclusive); }
+
+std::optional<UniqueFd> Store::tryLockExclusive() {
+  UniqueFd fd(::open((root_ + "/locks/store.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return std::nullopt;
+  return fd;
+}
+
+std::vector<std::string> Store::tmpEntries() const { return listDir(tmpDir()); }
 
 std::string Store::imageKey(const std::string& reference) const {
   return root_ + "/images/" + sha256Hex(reference).substr(0, 32) + ".json";
@@ -146,7 +175,7 @@ Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts)
   json j{{"reference", rec.reference},     {"manifest_digest", rec.manifest_digest},
          {"config_digest", rec.config_digest}, {"layers", rec.layers},
          {"config", toJson(rec.config)},     {"size_bytes", rec.size_bytes}};
-  WARREN_TRY(writeShared(imageKey(rec.reference), j.dump(2)));
+  WARREN_TRY(writeShared(imageKey(rec.reference), record::seal(j.dump(2))));
   return rec;
 }
 
@@ -203,7 +232,7 @@ Result<std::vector<ImageRecord>> Store::images() const {
   std::vector<ImageRecord> out;
   for (const auto& n : listDir(root_ + "/images")) {
     if (n.size() < 5 || n.substr(n.size() - 5) != ".json") continue;
-    auto j = readJson(root_ + "/images/" + n);
+    auto j = readJson(root_ + "/images/" + n, log_.get());
     if (!j) continue;
     ImageRecord r;
     r.reference = j->value("reference", "");
@@ -219,13 +248,18 @@ Result<std::vector<ImageRecord>> Store::images() const {
 
 Result<void> Store::writeContainer(const ContainerRecord& c) {
   json j{{"id", c.id}, {"image", c.image}, {"backend", c.backend}, {"rootfs", c.rootfs}, {"layers", c.layers}};
-  return fs::writeFileAtomic(root_ + "/containers/" + c.id + ".json", j.dump(2));
+  return record::writeSealed(root_ + "/containers/" + c.id + ".json", j.dump(2));
 }
 
 Result<ContainerRecord> Store::readContainer(const std::string& id) const {
   std::string path = root_ + "/containers/" + id + ".json";
-  if (!fs::exists(path)) return fail(Code::NotFound, "no rootfs record for container '" + id + "'");
-  WARREN_ASSIGN_OR_RETURN(json j, readJson(path));
+  if (!fs::exists(path)) {
+    if (fs::exists(path + std::string(record::kQuarantineSuffix))) {
+      return fail(Code::FailedPrecondition, "the rootfs record of container '" + id + "' is quarantined");
+    }
+    return fail(Code::NotFound, "no rootfs record for container '" + id + "'");
+  }
+  WARREN_ASSIGN_OR_RETURN(json j, readJson(path, log_.get()));
   ContainerRecord c;
   c.id = id;
   c.image = j.value("image", "");
@@ -245,13 +279,24 @@ Result<void> Store::removeContainer(const std::string& id) {
 std::vector<std::string> Store::containerIds() const {
   std::set<std::string> ids;
   for (const auto& n : listDir(root_ + "/containers")) {
-    if (n.size() > 5 && n.substr(n.size() - 5) == ".json") {
+    if (endsWith(n, record::kQuarantineSuffix)) {
+      continue;  // a quarantined record: see quarantinedIds()
+    } else if (n.size() > 5 && n.substr(n.size() - 5) == ".json") {
       ids.insert(n.substr(0, n.size() - 5));
-    } else if (n.find(".tmp") == std::string::npos) {
+    } else if (n.find(".tmp") == std::string::npos && n.find(".json.") == std::string::npos) {
       ids.insert(n);  // a scratch dir whose record never got written
     }
   }
   return {ids.begin(), ids.end()};
+}
+
+std::vector<std::string> Store::quarantinedIds() const {
+  std::vector<std::string> out;
+  std::string suffix = ".json" + std::string(record::kQuarantineSuffix);
+  for (const auto& n : listDir(root_ + "/containers")) {
+    if (endsWith(n, suffix)) out.push_back(n.substr(0, n.size() - suffix.size()));
+  }
+  return out;
 }
 
 Result<Store::Pruned> Store::prune() {
@@ -266,6 +311,12 @@ Result<Store::Pruned> Store::prune() {
     }
   }
   Pruned out;
+  // An unreadable container record might have used any layer: keep them all.
+  auto quarantined = quarantinedIds();
+  if (!quarantined.empty()) {
+    log_->warn("prune: {} container record(s) quarantined (first '{}'): no layer is removed", quarantined.size(),
+               quarantined.front());
+  }
   WARREN_ASSIGN_OR_RETURN(auto imgs, images());
   for (const auto& img : imgs) {
     if (usedImages.count(img.reference)) continue;
@@ -274,7 +325,7 @@ Result<Store::Pruned> Store::prune() {
     out.removed.push_back("image " + img.reference);
   }
   for (const auto& hex : listDir(root_ + "/layers")) {
-    if (usedLayers.count(hex)) continue;
+    if (usedLayers.count(hex) || !quarantined.empty()) continue;
     uint64_t size = layerSize(hex);
     WARREN_TRY(fs::removeTree(root_ + "/layers/" + hex));
     (void)::unlink((root_ + "/locks/" + hex + ".lock").c_str());

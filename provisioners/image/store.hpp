@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ class Store {
 
   // flock on locks/store.lock: shared for pull/provision, exclusive for prune.
   Result<UniqueFd> lock(bool exclusive);
+  // The exclusive lock when nobody holds the store lock, else nullopt.
+  std::optional<UniqueFd> tryLockExclusive();
+  std::vector<std::string> tmpEntries() const;
 
   // Resolve `ref`, then make sure each layer is unpacked (downloaded,
   // verified, extracted - once, whoever asks concurrently). Caller holds
@@ -66,6 +70,8 @@ class Store {
   Result<ContainerRecord> readContainer(const std::string& id) const;  // NotFound when absent
   Result<void> removeContainer(const std::string& id);
   std::vector<std::string> containerIds() const;
+  // Containers whose record was quarantined (<id>.json.quarantined).
+  std::vector<std::string> quarantinedIds() const;
 
   struct Pruned {
     std::vector<std::string> removed;

@@ -29,6 +29,52 @@ bool isDir(const std::string& p) {
   return lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The suite-wide tag "warren-test" stands for every "warren-test-<pid>".
+bool suiteWide(const std::string& tag) { return tag == "warren-test"; }
+
+// Whether `text` at `pos` holds the tag exactly: "warren-test-12" must not
+// match "warren-test-123"; the suite-wide tag needs the "-<pid>" after it.
+bool tagAt(const std::string& text, size_t pos, const std::string& tag) {
+  if (text.compare(pos, tag.size(), tag) != 0) return false;
+  size_t end = pos + tag.size();
+  if (suiteWide(tag)) {
+    if (end >= text.size() || text[end] != '-' || end + 1 >= text.size() || !isDigit(text[end + 1])) {
+      return false;
+    }
+    end += 1;
+    while (end < text.size() && isDigit(text[end])) ++end;
+  }
+  return end == text.size() || !isDigit(text[end]);
+}
+
+bool namedByTag(const std::string& name, const std::string& tag) { return tagAt(name, 0, tag); }
+
+}  // namespace
+
+bool mentionsTag(const std::string& text, const std::string& tag) {
+  for (size_t pos = text.find(tag); pos != std::string::npos; pos = text.find(tag, pos + 1)) {
+    if (tagAt(text, pos, tag)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Roots of the cgroup hierarchies: /sys/fs/cgroup itself on a pure v2 host
+// (it holds cgroup.controllers), else every hierarchy mounted below it.
+std::vector<std::string> hierarchyRoots() {
+  struct stat st {};
+  if (::stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) return {"/sys/fs/cgroup"};
+  std::vector<std::string> out;
+  for (const auto& ctrl : listDir("/sys/fs/cgroup")) {
+    std::string base = "/sys/fs/cgroup/" + ctrl;
+    if (isDir(base)) out.push_back(base);
+  }
+  return out;
+}
+
 void walkCgroups(const std::string& dir, std::vector<std::string>& out) {
   out.push_back("cgroup " + dir);
 }
@@ -38,18 +84,25 @@ void walkCgroups(const std::string& dir, std::vector<std::string>& out) {
 std::vector<std::string> findResidue(const std::string& tag) {
   std::vector<std::string> out;
   // cgroups: any directory named with the tag directly under a hierarchy
-  // root, that still has children or processes.
-  for (const auto& ctrl : listDir("/sys/fs/cgroup")) {
-    std::string base = "/sys/fs/cgroup/" + ctrl;
-    if (!isDir(base)) continue;
+  // root that still has children or processes - and, for the suite-wide
+  // check (every test process has ended), even an empty one.
+  for (const auto& base : hierarchyRoots()) {
     for (const auto& n : listDir(base)) {
-      if (n.rfind(tag, 0) != 0 || !isDir(base + "/" + n)) continue;
+      if (!namedByTag(n, tag) || !isDir(base + "/" + n)) continue;
+      bool busy = false;
       for (const auto& c : listDir(base + "/" + n)) {
-        if (isDir(base + "/" + n + "/" + c)) walkCgroups(base + "/" + n + "/" + c, out);
+        if (isDir(base + "/" + n + "/" + c)) {
+          walkCgroups(base + "/" + n + "/" + c, out);
+          busy = true;
+        }
       }
       std::ifstream procs(base + "/" + n + "/cgroup.procs");
       std::string pid;
-      if (procs >> pid) out.push_back("process " + pid + " in cgroup " + base + "/" + n);
+      if (procs >> pid) {
+        out.push_back("process " + pid + " in cgroup " + base + "/" + n);
+        busy = true;
+      }
+      if (!busy && suiteWide(tag)) out.push_back("cgroup " + base + "/" + n + " (an empty tag root)");
     }
   }
   // mounts
@@ -59,31 +112,35 @@ std::vector<std::string> findResidue(const std::string& tag) {
     std::istringstream ls(line);
     std::string id, parent, devno, root, mp;
     ls >> id >> parent >> devno >> root >> mp;
-    if (mp.find(tag) != std::string::npos || root.find(tag) != std::string::npos) {
-      out.push_back("mount " + mp);
-    }
+    if (mentionsTag(mp, tag) || mentionsTag(root, tag)) out.push_back("mount " + mp);
   }
   // links (veths and bridges tests make are named wv*/wt*) - only those
   // carrying the tag's pid suffix are attributable when tag is per-process,
-  // so links are checked for the suite-wide tag only.
-  if (tag == "warren-test") {
+  // so links are checked for the suite-wide tag only; so are the default
+  // bridge (a test that forgot to name its own) and scratch dirs.
+  if (suiteWide(tag)) {
     for (const auto& n : listDir("/sys/class/net")) {
       if (n.rfind("wv", 0) == 0 || n.rfind("wt", 0) == 0) out.push_back("link " + n);
+      if (n == "warren0") out.push_back("link warren0 (the default bridge: tests name their own wt*)");
     }
     for (const auto& n : listDir("/run/netns")) {
-      if (n.find(tag) != std::string::npos) out.push_back("netns /run/netns/" + n);
+      if (mentionsTag(n, tag)) out.push_back("netns /run/netns/" + n);
+    }
+    for (const auto& n : listDir("/tmp")) {
+      if (namedByTag(n, tag)) out.push_back("dir /tmp/" + n);
     }
   }
-  // processes whose command line mentions the tag (warren-init gets its
-  // container's runtime dir on its command line).
+  // processes whose command line mentions the tag, whatever their name
+  // (warren-init gets its container's runtime dir on its command line; a
+  // helper such as a test registry gets its scratch dir).
+  std::string self = std::to_string(getpid());
   for (const auto& p : listDir("/proc")) {
     if (p.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (std::to_string(getpid()) == p) continue;
+    if (p == self) continue;
     std::ifstream cf("/proc/" + p + "/cmdline");
     std::string cmd((std::istreambuf_iterator<char>(cf)), std::istreambuf_iterator<char>());
     for (auto& c : cmd) if (c == '\0') c = ' ';
-    if (cmd.find(tag) != std::string::npos && cmd.find("residue_check") == std::string::npos &&
-        cmd.find("warren-init") != std::string::npos) {
+    if (mentionsTag(cmd, tag) && cmd.find("residue_check") == std::string::npos) {
       // a zombie of ours is still residue; a process of another test binary
       // with the suite-wide tag is residue too.
       out.push_back("process " + p + " (" + cmd + ")");
@@ -94,11 +151,9 @@ std::vector<std::string> findResidue(const std::string& tag) {
 
 std::vector<std::string> removeCgroupRoots(const std::string& tag) {
   std::vector<std::string> left;
-  for (const auto& ctrl : listDir("/sys/fs/cgroup")) {
-    std::string base = "/sys/fs/cgroup/" + ctrl;
-    if (!isDir(base)) continue;
+  for (const auto& base : hierarchyRoots()) {
     for (const auto& n : listDir(base)) {
-      if (n.rfind(tag, 0) != 0) continue;
+      if (!namedByTag(n, tag)) continue;
       std::string p = base + "/" + n;
       if (!isDir(p)) continue;
       if (rmdir(p.c_str()) != 0) left.push_back("cgroup " + p);

@@ -11,6 +11,11 @@ namespace warren::testing {
 // "mount /tmp/warren-test-12/1/...", "link wv1234", "process 4711 (warren-init ...)".
 std::vector<std::string> findResidue(const std::string& tag);
 
+// Whether text names the tag exactly: "warren-test-12" does not match
+// "/tmp/warren-test-123/..."; the suite-wide "warren-test" matches any
+// "warren-test-<pid>".
+bool mentionsTag(const std::string& text, const std::string& tag);
+
 // Names in a directory (without . and ..); empty when it cannot be read.
 std::vector<std::string> listDir(const std::string& path);
 

@@ -34,6 +34,15 @@ TestEnv::TestEnv() {
 }
 
 TestEnv::~TestEnv() {
+  // A warren run over this env claimed its cgroups root in the default
+  // claims dir; the claim names our runtime dir: drop it with the env.
+  std::string claim = "/run/warren-claims/%2F" + cgroups_root.substr(1);
+  auto owner = fs::readFile(claim);
+  if (owner && owner->size() > runtime_dir.size() &&
+      owner->compare(owner->size() - runtime_dir.size(), runtime_dir.size(), runtime_dir) == 0) {
+    (void)::unlink(claim.c_str());
+    (void)::unlink((claim + ".lock").c_str());
+  }
   // removeTree refuses to cross mount points, so a leaked mount stays
   // visible to the residue check instead of being silently deleted under.
   (void)fs::removeTree(root);

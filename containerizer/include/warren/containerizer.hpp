@@ -38,8 +38,23 @@ struct Options {
   std::map<std::string, std::string> plugin_flags;    // handed to every plugin
   std::map<std::string, std::string> plugin_configs;  // short name -> JSON
   std::chrono::milliseconds plugin_call_deadline{std::chrono::seconds(60)};
-  std::chrono::milliseconds kill_grace{std::chrono::seconds(3)};
+  // destroy(): SIGTERM, then SIGKILL after this long (0: SIGKILL at once).
+  std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};
+  // Where instances claim their cgroups root (one marker file per root,
+  // naming the owner's runtime dir, plus a lock). Empty: no claim.
+  std::string claims_dir = "/run/warren-claims";
 };
+
+// The claim file of a cgroups root: <claims_dir>/<root, '%' and '/' escaped>.
+inline std::string cgroupsClaimPath(const std::string& claims_dir, const std::string& cgroups_root) {
+  std::string name;
+  for (char c : cgroups_root) {
+    if (c == '%') name += "%25";
+    else if (c == '/') name += "%2F";
+    else name += c;
+  }
+  return claims_dir + "/" + name;
+}
 
 struct ContainerInfo {
   v1::ContainerID id;
@@ -82,9 +97,12 @@ class Containerizer {
   // Send a signal (default SIGKILL) to the container's command.
   virtual Result<void> kill(const v1::ContainerID& id, int signal = 9) = 0;
 
-  // Kill (descendants first), clean up every isolator and provisioner
-  // resource, and forget the container. Returns its termination.
-  virtual Result<v1::Termination> destroy(const v1::ContainerID& id) = 0;
+  // Kill (descendants first; SIGTERM, then SIGKILL after `grace`, default
+  // Options::kill_grace, 0 = SIGKILL at once), clean up every isolator and
+  // provisioner resource, and forget the container. Returns its termination.
+  // A container whose launcher died midway is resolved here too.
+  virtual Result<v1::Termination> destroy(
+      const v1::ContainerID& id, std::optional<std::chrono::milliseconds> grace = {}) = 0;
 
   virtual Result<void> update(const v1::ContainerID& id, const v1::Resources& resources) = 0;
   virtual Result<v1::ResourceStatistics> usage(const v1::ContainerID& id) = 0;

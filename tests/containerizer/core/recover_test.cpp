@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "fixture.hpp"
+#include "warren/sdk/record.hpp"
 
 namespace warren::testing {
 namespace {
@@ -82,7 +83,7 @@ TEST_F(ROOT_Recover, HalfLaunchedContainersAndOrphansAreDestroyed) {
   ASSERT_TRUE(fs::mkdirs(st.sandbox()));
   std::string bytes;
   st.SerializeToString(&bytes);
-  ASSERT_TRUE(fs::writeFile(env_.runtime_dir + "/containers/halfway/state", bytes));
+  ASSERT_TRUE(fs::writeFile(env_.runtime_dir + "/containers/halfway/state", record::seal(bytes)));
   // A launch that crashed before its first checkpoint, and a stray sandbox.
   ASSERT_TRUE(fs::mkdirs(env_.runtime_dir + "/containers/nocheckpoint"));
   ASSERT_TRUE(fs::mkdirs(env_.work_dir + "/sandboxes/stray"));
@@ -107,7 +108,7 @@ TEST_F(ROOT_Recover, PidReuseIsNotMistakenForTheContainer) {
   ASSERT_TRUE(c->launch(id("reused"), shell("sleep 300")));
   // Forge the checkpoint: same pid, different start time (a reused pid).
   std::string path = env_.runtime_dir + "/containers/reused/state";
-  auto bytes = fs::readFile(path);
+  auto bytes = record::readSealed(path);
   ASSERT_TRUE(bytes);
   v1::ContainerState st;
   ASSERT_TRUE(st.ParseFromString(*bytes));
@@ -116,14 +117,14 @@ TEST_F(ROOT_Recover, PidReuseIsNotMistakenForTheContainer) {
   st.set_start_time(real_start + 12345);
   std::string out;
   st.SerializeToString(&out);
-  ASSERT_TRUE(fs::writeFile(path, out));
+  ASSERT_TRUE(fs::writeFile(path, record::seal(out)));
   auto s = c->status(id("reused"));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->state(), v1::TERMINATED);  // not "our" process any more
   // Put the truth back and clean up for real.
   st.set_start_time(real_start);
   st.SerializeToString(&out);
-  ASSERT_TRUE(fs::writeFile(path, out));
+  ASSERT_TRUE(fs::writeFile(path, record::seal(out)));
   ASSERT_TRUE(c->destroy(id("reused")));
   EXPECT_NE(::kill(real_pid, 0), 0);
 }

@@ -43,6 +43,24 @@ class ROOT_Group : public ContainerizerTest {
     return g;
   }
   std::vector<std::string> markers() { return listDir(pod_rootfs_ + "/markers"); }
+  // warren-init processes of members under `parent` (their command line
+  // names their runtime dir). Once there are none, no member can still run
+  // its command: the positive barrier before asserting that none did.
+  std::vector<int> memberInits(const std::string& parent = "pod") {
+    std::string dir = env_.runtime_dir + "/containers/" + parent + "/containers/";
+    std::vector<int> out;
+    for (const auto& p : listDir("/proc")) {
+      if (p.find_first_not_of("0123456789") != std::string::npos) continue;
+      auto cmd = fs::readFile("/proc/" + p + "/cmdline");
+      if (cmd && cmd->find("warren-init") != std::string::npos && cmd->find(dir) != std::string::npos) {
+        out.push_back(std::stoi(p));
+      }
+    }
+    return out;
+  }
+  bool noMemberInits(const std::string& parent = "pod") {
+    return eventually([&] { return memberInits(parent).empty(); });
+  }
   size_t memberCount() {
     size_t n = 0;
     auto list = c_->containers();
@@ -61,7 +79,7 @@ TEST_F(ROOT_Group, SixteenMembersWithOneInvalidStartsNone) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("task group 'bad16': member 'm9': rootfs"), std::string::npos)
       << r.error().message();
-  usleep(300 * 1000);
+  ASSERT_TRUE(noMemberInits());
   EXPECT_TRUE(markers().empty());
   EXPECT_EQ(memberCount(), 0u);
   EXPECT_TRUE(listDir(env_.runtime_dir + "/containers/pod/containers").empty());
@@ -114,7 +132,8 @@ TEST_F(ROOT_Group, IndependentPolicyKeepsTheOthersRunning) {
   auto t = c_->wait(id("pod.m1"), std::chrono::seconds(20));
   ASSERT_TRUE(t);
   EXPECT_EQ(t->exit_code(), 1);
-  usleep(300 * 1000);
+  // wait() finished m1 itself, and the policy is applied as part of that:
+  // had it been kill_group, m2 and m3 would be gone by now.
   EXPECT_EQ(c_->status(id("pod.m2"))->state(), v1::RUNNING);
   EXPECT_EQ(c_->status(id("pod.m3"))->state(), v1::RUNNING);
   ASSERT_TRUE(c_->killGroup(id("pod"), "ind", SIGKILL));
@@ -149,7 +168,7 @@ TEST_F(ROOT_Group, BadSpecsNameTheMemberAndStartNothing) {
   EXPECT_NE(r.error().message().find("member 'm2': container 'pod.m2': unknown isolator setting 'nosuch.key'"),
             std::string::npos)
       << r.error().message();
-  usleep(200 * 1000);
+  ASSERT_TRUE(noMemberInits());
   EXPECT_TRUE(markers().empty());
   EXPECT_EQ(memberCount(), 0u);
 }
@@ -166,7 +185,7 @@ TEST_F(ROOT_Group, AMemberAskingForMoreThanItsParentHasStartsNothing) {
   EXPECT_NE(r.error().message().find("task group 'greedy': member 'm3'"), std::string::npos)
       << r.error().message();
   EXPECT_NE(r.error().message().find("exceeds the limit"), std::string::npos) << r.error().message();
-  usleep(200 * 1000);
+  ASSERT_TRUE(noMemberInits("limited"));
   EXPECT_TRUE(markers().empty());
   auto list = c->containers();
   ASSERT_TRUE(list);
@@ -190,9 +209,11 @@ TEST_F(ROOT_Group, KilledBetweenPrepareAndReleaseNoMemberEverRuns) {
   ::kill(child, SIGKILL);
   int st = 0;
   waitpid(child, &st, 0);
+  // Case 5: the members' inits, their launcher gone before the decision,
+  // exit by themselves - none polls for a release that cannot come.
+  EXPECT_TRUE(noMemberInits());
   auto c2 = make();
   ASSERT_TRUE(c2->recover());
-  usleep(300 * 1000);
   EXPECT_TRUE(markers().empty());
   EXPECT_EQ(memberCount(), 0u);
   EXPECT_TRUE(listDir(env_.runtime_dir + "/containers/pod/groups").empty());
@@ -210,8 +231,15 @@ TEST_F(ROOT_Group, KilledAfterTheDecisionRecoveryReleasesEveryMember) {
     _exit(0);
   }
   ASSERT_TRUE(eventually([&] { return fs::exists(pause_file); }, std::chrono::seconds(60)));
-  usleep(200 * 1000);
-  EXPECT_TRUE(markers().empty());  // decided, but nothing released yet
+  // Decided, but nothing released yet: every member's init is there, blocked,
+  // and has not forked its command.
+  auto inits = memberInits();
+  EXPECT_EQ(inits.size(), 8u);
+  for (int p : inits) {
+    auto kids = fs::readFile("/proc/" + std::to_string(p) + "/task/" + std::to_string(p) + "/children");
+    EXPECT_TRUE(kids && kids->empty()) << "init " << p << " started its command before release";
+  }
+  EXPECT_TRUE(markers().empty());
   ::kill(child, SIGKILL);
   int st = 0;
   waitpid(child, &st, 0);
@@ -224,6 +252,29 @@ TEST_F(ROOT_Group, KilledAfterTheDecisionRecoveryReleasesEveryMember) {
   auto d = c2->destroyGroup(id("pod"), "decided");
   ASSERT_TRUE(d) << d.error().message();
   EXPECT_EQ(d->size(), 8u);
+}
+
+// Case 11 (second half): `group destroy` reported a member that had exited 7
+// as KILLED.
+TEST_F(ROOT_Group, DestroyKeepsTheExitStatusOfAMemberThatAlreadyExited) {
+  auto g = group("mixed", 2);
+  auto cfg = shell("touch /markers/m1; exit 7");
+  cfg.clear_rootfs();
+  *g.mutable_members(0)->mutable_config() = cfg;
+  ASSERT_TRUE(c_->launchGroup(id("pod"), g));
+  ASSERT_TRUE(eventually([&] { return c_->status(id("pod.m1"))->state() == v1::TERMINATED; }));
+  auto d = c_->destroyGroup(id("pod"), "mixed");
+  ASSERT_TRUE(d) << d.error().message();
+  ASSERT_EQ(d->size(), 2u);
+  for (const auto& mt : *d) {
+    if (formatId(mt.id) == "pod.m1") {
+      EXPECT_EQ(mt.termination.reason(), v1::Termination::COMMAND_EXITED);
+      EXPECT_EQ(mt.termination.exit_code(), 7);
+    } else {
+      EXPECT_EQ(mt.termination.reason(), v1::Termination::KILLED) << mt.termination.message();
+    }
+  }
+  EXPECT_EQ(memberCount(), 0u);
 }
 
 }  // namespace
