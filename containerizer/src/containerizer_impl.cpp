@@ -132,6 +132,7 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
   ho.configs = opts.plugin_configs;
   ho.call_deadline = opts.plugin_call_deadline;
   ho.descriptor_cache = opts.runtime_dir + "/plugins.cache";
+  ho.event_sink = opts.plugin_event_sink;
   auto host = plugins::PluginHost::create(ho, log);
   host->scan();
   for (const auto& e : host->errors()) log->error("{}", e.message());

@@ -7,6 +7,39 @@
 #include "warren/sdk/fs.hpp"
 
 namespace warren::plugins {
+namespace {
+
+std::string toHex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2 + 1);
+  out += 'x';  // so an empty info is a non-empty column
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// "" on malformed input; that parses as an empty PluginInfo only when the
+// column is exactly "x".
+std::string fromHex(const std::string& hex) {
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.empty() || hex[0] != 'x' || hex.size() % 2 != 1) return std::string("\xff", 1);
+  std::string out;
+  for (size_t i = 1; i + 1 < hex.size(); i += 2) {
+    int hi = val(hex[i]), lo = val(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::string("\xff", 1);
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string DescriptorCache::identityOf(const std::string& path) {
   struct stat st {};
@@ -30,8 +63,12 @@ void DescriptorCache::load() {
     std::string k, maj, min;
     if (!std::getline(ls, k, '\t') || !std::getline(ls, e.d.name, '\t') ||
         !std::getline(ls, e.d.short_name, '\t') || !std::getline(ls, e.d.version, '\t') ||
-        !std::getline(ls, maj, '\t') || !std::getline(ls, min)) {
+        !std::getline(ls, maj, '\t') || !std::getline(ls, min, '\t')) {
       continue;
+    }
+    std::string info_hex;
+    if (!std::getline(ls, info_hex) || !e.d.static_info.ParseFromString(fromHex(info_hex))) {
+      continue;  // an older cache line (no static info): read the file again
     }
     kind = std::atoi(k.c_str());
     if (kind != WARREN_KIND_ISOLATOR && kind != WARREN_KIND_PROVISIONER) continue;
@@ -66,7 +103,8 @@ void DescriptorCache::save() {
   for (const auto& [path, e] : entries_) {
     out += path + "\t" + e.identity + "\t" + std::to_string(static_cast<int>(e.d.kind)) + "\t" +
            e.d.name + "\t" + e.d.short_name + "\t" + e.d.version + "\t" +
-           std::to_string(e.d.abi_major) + "\t" + std::to_string(e.d.abi_minor) + "\n";
+           std::to_string(e.d.abi_major) + "\t" + std::to_string(e.d.abi_minor) + "\t" +
+           toHex(e.d.static_info.SerializeAsString()) + "\n";
   }
   if (fs::writeFileAtomic(file_, out)) dirty_ = false;
 }

@@ -136,10 +136,11 @@ Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plug
                                       std::to_string(WARREN_ABI_MAJOR) + "." +
                                       std::to_string(WARREN_ABI_MINOR)));
   }
-  if (d->struct_size < kDescriptorBytesRead) {
+  const uint32_t need = descriptorBytesFor(d->abi_minor);
+  if (d->struct_size < need) {
     return fail(pluginError(path, "descriptor is " + std::to_string(d->struct_size) +
-                                      " bytes, smaller than the " +
-                                      std::to_string(kDescriptorBytesRead) + " of ABI " +
+                                      " bytes, smaller than the " + std::to_string(need) +
+                                      " of ABI " +
                                       std::to_string(d->abi_major) + "." +
                                       std::to_string(d->abi_minor)));
   }
@@ -166,6 +167,28 @@ Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plug
   if (d->create == nullptr || d->destroy == nullptr || d->call == nullptr) {
     return fail(pluginError(path, "plugin '" + desc.name +
                                       "' descriptor lacks create, destroy or call"));
+  }
+  if (d->abi_minor >= 1 && d->describe != nullptr) {
+    std::string out;
+    warren_sink sink{&out, [](void* ctx, const uint8_t* data, size_t len) {
+                       if (data != nullptr && len > 0) {
+                         static_cast<std::string*>(ctx)->append(reinterpret_cast<const char*>(data), len);
+                       }
+                     }};
+    int32_t rc = WARREN_INTERNAL;
+    try {
+      rc = d->describe(&sink);
+    } catch (...) {
+      return fail(pluginError(path, "describe threw an exception"));
+    }
+    if (rc != WARREN_OK) {
+      std::replace(out.begin(), out.end(), '\n', ' ');
+      return fail(pluginError(path, "describe failed: " +
+                                        (out.empty() ? "code " + std::to_string(rc) : out)));
+    }
+    if (!desc.static_info.ParseFromString(out)) {
+      return fail(pluginError(path, "describe returned a malformed PluginInfo"));
+    }
   }
   return lib;
 }

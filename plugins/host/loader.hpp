@@ -19,11 +19,20 @@ struct LoadedLibrary {
 // Bytes of the descriptor the host reads (ABI 1.0: through `call`).
 constexpr uint32_t kDescriptorBytesRead =
     offsetof(warren_plugin_descriptor, call) + sizeof(warren_plugin_descriptor::call);
+// ABI 1.1 adds `describe`.
+constexpr uint32_t kDescriptorBytesRead11 =
+    offsetof(warren_plugin_descriptor, describe) + sizeof(warren_plugin_descriptor::describe);
+// What a descriptor of ABI 1.<minor> must hold.
+constexpr uint32_t descriptorBytesFor(uint16_t minor) {
+  return minor >= 1 ? kDescriptorBytesRead11 : kDescriptorBytesRead;
+}
 
 // "plugin '<path>': not a loadable shared library: <reason>", ... (one line).
 Result<LoadedLibrary> loadLibrary(const std::string& path);
 
-// Checks a descriptor that is already in memory (loadLibrary's second half).
+// Checks a descriptor that is already in memory (loadLibrary's second half)
+// and reads its static PluginInfo through `describe` (ABI >= 1.1), e.g.
+//   "plugin '<path>': describe failed: <message>".
 Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plugin_descriptor* d);
 
 // Names of the proto files whose generated code a library embeds (and would

@@ -12,6 +12,7 @@
 #include "host/dependency_order.hpp"
 #include "host/descriptor_cache.hpp"
 #include "host/loader.hpp"
+#include "warren/sdk/fd.hpp"
 
 namespace warren::plugins {
 namespace fs = std::filesystem;
@@ -41,7 +42,25 @@ void appendToString(void* ctx, const uint8_t* data, size_t len) {
 struct PluginLog {
   warren_host host{};
   std::shared_ptr<spdlog::logger> logger;
+  std::string short_name;
+  std::mutex sink_mu;  // guards sink; the host clears it when destroyed
+  EventSink sink;
 };
+
+void eventFromPlugin(void* ctx, const uint8_t* data, size_t len) {
+  try {
+    auto* pl = static_cast<PluginLog*>(ctx);
+    if (pl == nullptr || (data == nullptr && len > 0)) return;
+    v1::PluginEvent ev;
+    if (!ev.ParseFromArray(data, static_cast<int>(len))) {
+      pl->logger->warn("dropped a malformed event ({} bytes)", len);
+      return;
+    }
+    std::lock_guard lock(pl->sink_mu);
+    if (pl->sink) pl->sink(pl->short_name, ev);
+  } catch (...) {
+  }
+}
 
 void logFromPlugin(void* ctx, int32_t level, const char* /*component*/, const char* msg, size_t len) {
   try {
@@ -102,6 +121,8 @@ class PluginHostImpl final : public PluginHost {
   Result<const Descriptor*> loadFile(const std::string& path) override;
   const std::vector<Error>& errors() const override { return errors_; }
   std::vector<const Descriptor*> available(Kind kind) const override;
+  Result<PluginDescription> describe(const std::string& short_name) const override;
+  std::vector<PluginDescription> describeAll() const override;
   Result<Plugin*> instance(Kind kind, const std::string& short_name) override;
   Result<std::vector<Plugin*>> isolators(const std::vector<std::string>& names) override;
 
@@ -127,6 +148,7 @@ class PluginHostImpl final : public PluginHost {
   std::map<std::string, std::unique_ptr<PluginImpl>> instances_;  // short name
   std::vector<PluginImpl*> created_;                // creation order
   std::set<std::string> wedged_creates_;            // paths whose create() overran
+  std::vector<PluginLog*> logs_;                    // leaked on purpose; sinks cleared at exit
   DescriptorCache cache_;
 };
 
@@ -202,6 +224,9 @@ Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& 
     ctx.set_config_json(it->second);
   }
   for (const auto& [k, v] : opts_.flags) (*ctx.mutable_flags())[k] = v;
+  for (const auto& f : d.static_info.flags()) {
+    if (ctx.flags().count(f.name()) == 0) (*ctx.mutable_flags())[f.name()] = f.default_value();
+  }
   WARREN_ASSIGN_OR_RETURN(std::string work, pluginDir(opts_.work_dir, d));
   WARREN_ASSIGN_OR_RETURN(std::string run, pluginDir(opts_.runtime_dir, d));
   ctx.set_plugin_work_dir(work);
@@ -214,6 +239,10 @@ Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& 
   pl->host.struct_size = sizeof(warren_host);
   pl->host.ctx = pl;
   pl->host.log = &logFromPlugin;
+  pl->host.event = &eventFromPlugin;
+  pl->short_name = d.short_name;
+  pl->sink = opts_.event_sink;
+  logs_.push_back(pl);
 
   auto data = std::make_shared<CallData>();
   if (!ctx.SerializeToString(&data->request)) {
@@ -257,6 +286,12 @@ Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& 
 
 PluginHostImpl::~PluginHostImpl() {
   std::lock_guard lock(mu_);
+  Defer drop_sinks([&] {
+    for (PluginLog* pl : logs_) {
+      std::lock_guard sl(pl->sink_mu);
+      pl->sink = nullptr;
+    }
+  });
   for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
     PluginImpl* p = *it;
     if (p->wedged_.load()) {
@@ -349,6 +384,32 @@ std::vector<const Descriptor*> PluginHostImpl::available(Kind kind) const {
   }
   std::sort(out.begin(), out.end(),
             [](const Descriptor* a, const Descriptor* b) { return a->short_name < b->short_name; });
+  return out;
+}
+
+Result<PluginDescription> PluginHostImpl::describe(const std::string& short_name) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [path, lib] : libs_) {
+    if (lib.descriptor.short_name == short_name) {
+      return PluginDescription{lib.descriptor.short_name, lib.descriptor.kind,
+                               lib.descriptor.static_info};
+    }
+  }
+  std::string list;
+  for (const auto& d : describeAll()) list += (list.empty() ? "" : ", ") + d.short_name;
+  return fail(Code::NotFound, "unknown plugin '" + short_name +
+                                  "' (available: " + (list.empty() ? "none" : list) + ")");
+}
+
+std::vector<PluginDescription> PluginHostImpl::describeAll() const {
+  std::lock_guard lock(mu_);
+  std::vector<PluginDescription> out;
+  for (const auto& [path, lib] : libs_) {
+    out.push_back({lib.descriptor.short_name, lib.descriptor.kind, lib.descriptor.static_info});
+  }
+  std::sort(out.begin(), out.end(), [](const PluginDescription& a, const PluginDescription& b) {
+    return a.short_name < b.short_name;
+  });
   return out;
 }
 

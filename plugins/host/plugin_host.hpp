@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,17 +21,27 @@ namespace warren::plugins {
 
 enum class Kind { Isolator = WARREN_KIND_ISOLATOR, Provisioner = WARREN_KIND_PROVISIONER };
 
+// Receives plugin events (warren_host.event, ABI 1.1): the plugin's short
+// name and the event. Called on the thread of the plugin call that emitted
+// it (possibly several at once); never after the PluginHost is destroyed.
+using EventSink = std::function<void(const std::string& plugin, const v1::PluginEvent& event)>;
+
 struct HostOptions {
   std::vector<std::string> plugin_dirs;
   std::string work_dir;       // plugin work dirs go under <work_dir>/plugins/<short>
   std::string runtime_dir;    // plugin runtime dirs under <runtime_dir>/plugins/<short>
   std::string cgroups_root;
-  std::map<std::string, std::string> flags;    // handed to every plugin
+  // Handed to every plugin in PluginContext.flags, keyed by the flag name a
+  // plugin declares in its FlagSpec (e.g. "network_bridge"); a declared flag
+  // missing here gets its default_value.
+  std::map<std::string, std::string> flags;
   std::map<std::string, std::string> configs;  // short name -> JSON config
   std::chrono::milliseconds call_deadline{std::chrono::seconds(60)};
   // When set, checked descriptors are cached here and unchanged files are
   // listed without dlopen; each library is loaded when first instantiated.
   std::string descriptor_cache;
+  // Where plugin events go (none: dropped).
+  EventSink event_sink;
 };
 
 // A loaded, checked library (not yet instantiated).
@@ -41,6 +52,14 @@ struct Descriptor {
   std::string version;
   Kind kind;
   uint16_t abi_major, abi_minor;
+  v1::PluginInfo static_info;  // from describe (ABI >= 1.1); empty for 1.0 plugins
+};
+
+// A discovered plugin's static surface (no instance made).
+struct PluginDescription {
+  std::string short_name;
+  Kind kind;
+  v1::PluginInfo info;
 };
 
 class PluginHost;
@@ -89,6 +108,13 @@ class PluginHost {
 
   virtual const std::vector<Error>& errors() const = 0;
   virtual std::vector<const Descriptor*> available(Kind kind) const = 0;
+
+  // A discovered plugin's static PluginInfo (flags, thread_safe, config
+  // fields), read through describe without creating an instance; cached
+  // with the descriptor. Unknown: "unknown plugin 'foo' (available: ...)".
+  virtual Result<PluginDescription> describe(const std::string& short_name) const = 0;
+  // Every discovered plugin, sorted by short name.
+  virtual std::vector<PluginDescription> describeAll() const = 0;
 
   // The instance of a plugin by short name, created on first use. Unknown:
   //   "unknown isolator 'foo' (available: cgroups, network, pid)"

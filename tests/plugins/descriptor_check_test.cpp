@@ -37,7 +37,40 @@ TEST(DescriptorCheck, SizeChecks) {
   EXPECT_EQ(check(d), "plugin '/p/x.so': descriptor is 4 bytes, too small to hold an ABI version");
   d.struct_size = 24;
   EXPECT_EQ(check(d), "plugin '/p/x.so': descriptor is 24 bytes, smaller than the " +
+                          std::to_string(kDescriptorBytesRead11) + " of ABI 1.1");
+  // An ABI 1.0 plugin's descriptor ends at `call`: still fine.
+  d = valid();
+  d.abi_minor = 0;
+  d.struct_size = kDescriptorBytesRead;
+  EXPECT_EQ(check(d), "ok");
+  d.struct_size = 24;
+  EXPECT_EQ(check(d), "plugin '/p/x.so': descriptor is 24 bytes, smaller than the " +
                           std::to_string(kDescriptorBytesRead) + " of ABI 1.0");
+  // A 1.1 plugin must carry `describe`'s slot.
+  d = valid();
+  d.struct_size = kDescriptorBytesRead;
+  EXPECT_EQ(check(d), "plugin '/p/x.so': descriptor is " + std::to_string(kDescriptorBytesRead) +
+                          " bytes, smaller than the " + std::to_string(kDescriptorBytesRead11) +
+                          " of ABI 1.1");
+}
+
+int32_t describeFails(warren_sink* out) {
+  const char msg[] = "no info\ntoday";
+  out->write(out->ctx, reinterpret_cast<const uint8_t*>(msg), sizeof(msg) - 1);
+  return WARREN_INTERNAL;
+}
+int32_t describeGarbage(warren_sink* out) {
+  const uint8_t junk[] = {0xff, 0xff, 0xff};
+  out->write(out->ctx, junk, sizeof(junk));
+  return WARREN_OK;
+}
+
+TEST(DescriptorCheck, DescribeErrors) {
+  auto d = valid();
+  d.describe = &describeFails;
+  EXPECT_EQ(check(d), "plugin '/p/x.so': describe failed: no info today");
+  d.describe = &describeGarbage;
+  EXPECT_EQ(check(d), "plugin '/p/x.so': describe returned a malformed PluginInfo");
 }
 
 TEST(DescriptorCheck, FieldChecks) {

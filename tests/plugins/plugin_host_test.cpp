@@ -73,7 +73,7 @@ TEST(PluginLoad, AbiMajorMismatch) {
 TEST(PluginLoad, AbiMinorNewerThanHost) {
   auto host = makeHost();
   EXPECT_EQ(loadError(*host, fixture("abi_minor")),
-            "plugin '" + fixture("abi_minor") + "': ABI minor 1 is newer than the host's 1.0");
+            "plugin '" + fixture("abi_minor") + "': ABI minor 2 is newer than the host's 1.1");
 }
 
 TEST(PluginLoad, DuplicateNameAndShortName) {
@@ -124,7 +124,7 @@ TEST(PluginScan, BrokenFilesDoNotStopGoodOnes) {
   // Sorted by file name; each names its file.
   ASSERT_EQ(errors.size(), 8u) << ::testing::PrintToString(errors);
   EXPECT_EQ(errors[0].rfind("plugin '" + fixture("abi_major") + "': ABI major 2", 0), 0u);
-  EXPECT_EQ(errors[1].rfind("plugin '" + fixture("abi_minor") + "': ABI minor 1", 0), 0u);
+  EXPECT_EQ(errors[1].rfind("plugin '" + fixture("abi_minor") + "': ABI minor 2", 0), 0u);
   EXPECT_EQ(errors[2].rfind("plugin '" + fixture("bad") + "': not a loadable", 0), 0u);
   EXPECT_EQ(errors[3].rfind("plugin '" + fixture("dup_b") + "': duplicate", 0), 0u);
   EXPECT_EQ(errors[4].rfind("plugin '" + fixture("dup_c") + "': duplicate", 0), 0u);
@@ -135,9 +135,10 @@ TEST(PluginScan, BrokenFilesDoNotStopGoodOnes) {
 
   std::vector<std::string> names;
   for (const auto* d : host->available(Kind::Isolator)) names.push_back(d->short_name);
-  EXPECT_EQ(names, (std::vector<std::string>{"create-fails", "cycle/x", "cycle/y", "dep/a", "dep/b",
-                                             "dep/c", "dup", "good", "prepare-fails", "proto-a",
-                                             "slow", "slow-create", "throws"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"abi-10", "create-fails", "cycle/x", "cycle/y", "dep/a",
+                                             "dep/b", "dep/c", "described", "described-create-fails",
+                                             "dup", "good", "prepare-fails", "proto-a", "slow",
+                                             "slow-create", "throws"}));
   EXPECT_TRUE(host->available(Kind::Provisioner).empty());
   auto good = host->instance(Kind::Isolator, "good");
   ASSERT_TRUE(good) << good.error().message();
@@ -180,8 +181,9 @@ TEST(PluginScan, UnknownIsolatorListsAvailable) {
   auto r = host->instance(Kind::Isolator, "nope");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
-            "unknown isolator 'nope' (available: create-fails, cycle/x, cycle/y, dep/a, dep/b, "
-            "dep/c, dup, good, prepare-fails, proto-a, slow, slow-create, throws)");
+            "unknown isolator 'nope' (available: abi-10, create-fails, cycle/x, cycle/y, dep/a, "
+            "dep/b, dep/c, described, described-create-fails, dup, good, prepare-fails, proto-a, "
+            "slow, slow-create, throws)");
   auto prov = host->instance(Kind::Provisioner, "good");
   ASSERT_FALSE(prov);
   EXPECT_EQ(prov.error().message(), "unknown provisioner 'good' (available: none)");

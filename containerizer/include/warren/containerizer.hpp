@@ -36,6 +36,8 @@ struct Options {
   std::vector<std::string> isolation = {"filesystem/linux", "pid", "volumes", "seccomp"};
   std::string init_path;                  // default: next to the executable, then install path
   std::map<std::string, std::string> plugin_flags;    // handed to every plugin
+  // Plugin events (e.g. image-pull progress): plugin short name + event.
+  std::function<void(const std::string& plugin, const v1::PluginEvent& event)> plugin_event_sink;
   std::map<std::string, std::string> plugin_configs;  // short name -> JSON
   std::chrono::milliseconds plugin_call_deadline{std::chrono::seconds(60)};
   // destroy(): SIGTERM, then SIGKILL after this long (0: SIGKILL at once).

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define WARREN_ABI_MAJOR 1
-#define WARREN_ABI_MINOR 0
+#define WARREN_ABI_MINOR 1
 #define WARREN_PLUGIN_SYMBOL "warren_plugin"
 
 enum warren_kind {
@@ -64,6 +64,9 @@ typedef struct warren_host {
   /* One log line; `logger` is the plugin's component name. */
   void (*log)(void* ctx, int32_t level, const char* logger, const char* msg,
               size_t len);
+  /* ABI 1.1 (present when struct_size covers it): one event, a serialized
+   * warren.v1.PluginEvent (e.g. image-pull progress), for the embedder. */
+  void (*event)(void* ctx, const uint8_t* data, size_t len);
 } warren_host;
 
 typedef struct warren_plugin_descriptor {
@@ -83,6 +86,11 @@ typedef struct warren_plugin_descriptor {
   /* One method call (warren.v1.Method) with a serialized request. */
   int32_t (*call)(void* instance, uint32_t method, const uint8_t* request,
                   size_t request_len, warren_sink* out);
+  /* ---- ABI 1.1 (read only when abi_minor >= 1 and struct_size covers it) ----
+   * The plugin's static warren.v1.PluginInfo (flags, thread_safe, config
+   * fields, dependencies, schemes), serialized into `out`, WITHOUT creating
+   * an instance. May be NULL (then the info is empty). */
+  int32_t (*describe)(warren_sink* out);
 } warren_plugin_descriptor;
 
 #ifdef __cplusplus

@@ -9,8 +9,14 @@
 // The class needs a static factory:
 //   static warren::Result<std::unique_ptr<MyIsolator>> create(
 //       const warren::v1::PluginContext& ctx);
+// and may declare its static surface (flags, thread_safe, config fields),
+// which the host reads without creating an instance:
+//   static warren::v1::PluginInfo describe();
+// Events for the embedder (e.g. progress) go through emitEvent().
 #pragma once
 
+#include <concepts>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -25,9 +31,46 @@
 
 namespace warren::sdk {
 
+namespace detail {
+inline const warren_host*& hostSlot() {
+  static const warren_host* host = nullptr;
+  return host;
+}
+inline void emitTo(const warren_host* h, const google::protobuf::MessageLite& ev) {
+  if (h == nullptr) h = hostSlot();
+  if (h == nullptr || h->struct_size < offsetof(warren_host, event) + sizeof(h->event) ||
+      h->event == nullptr) {
+    return;  // a host older than ABI 1.1 takes no events
+  }
+  std::string bytes;
+  if (!ev.SerializeToString(&bytes)) return;
+  h->event(h->ctx, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+template <typename Impl>
+int32_t createInstance(const warren_host*, const uint8_t*, size_t, void**, warren_sink*);
+}  // namespace detail
+
+// One event for the embedder (warren_host.event), through the host this
+// plugin was last created by. No-op on hosts older than ABI 1.1.
+inline void emitEvent(const v1::PluginEvent& ev) { detail::emitTo(nullptr, ev); }
+
+// What Isolator and Provisioner share: the host that made this instance.
+class PluginBase {
+ public:
+  virtual ~PluginBase() = default;
+  // One event for the embedder, through the host that created this instance.
+  void emitEvent(const v1::PluginEvent& ev) const { detail::emitTo(host_, ev); }
+
+ private:
+  template <typename Impl>
+  friend int32_t detail::createInstance(const warren_host*, const uint8_t*, size_t, void**,
+                                        warren_sink*);
+  const warren_host* host_ = nullptr;
+};
+
 // ---------------------------------------------------------------- interfaces
 
-class Isolator {
+class Isolator : public PluginBase {
  public:
   virtual ~Isolator() = default;
   virtual v1::PluginInfo info() const {
@@ -51,7 +94,7 @@ class Isolator {
   virtual Result<void> cleanup(const v1::ContainerRequest&) { return {}; }
 };
 
-class Provisioner {
+class Provisioner : public PluginBase {
  public:
   virtual ~Provisioner() = default;
   virtual v1::PluginInfo info() const = 0;  // must list schemes
@@ -82,11 +125,6 @@ Result<Config> parseConfig(const v1::PluginContext& ctx) {
 // ---------------------------------------------------------------- logging
 
 namespace detail {
-
-inline const warren_host*& hostSlot() {
-  static const warren_host* host = nullptr;
-  return host;
-}
 
 class HostSink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
@@ -174,12 +212,29 @@ int32_t createInstance(const warren_host* host, const uint8_t* context, size_t l
     if (!ctx) return writeError(out, ctx.error());
     auto made = Impl::create(*ctx);
     if (!made) return writeError(out, made.error());
+    static_cast<PluginBase*>(made->get())->host_ = host;
     *instance = made->release();
     return WARREN_OK;
   } catch (const std::exception& e) {
     return writeError(out, Error(Code::Internal, std::string("create threw: ") + e.what()));
   } catch (...) {
     return writeError(out, Error(Code::Internal, "create threw an unknown exception"));
+  }
+}
+
+// Impl::describe() when the class declares it, else an empty PluginInfo.
+template <typename Impl>
+int32_t describePlugin(warren_sink* out) {
+  try {
+    if constexpr (requires { { Impl::describe() } -> std::convertible_to<v1::PluginInfo>; }) {
+      return writeMessage(out, v1::PluginInfo(Impl::describe()));
+    } else {
+      return writeMessage(out, v1::PluginInfo{});
+    }
+  } catch (const std::exception& e) {
+    return writeError(out, Error(Code::Internal, std::string("describe threw: ") + e.what()));
+  } catch (...) {
+    return writeError(out, Error(Code::Internal, "describe threw an unknown exception"));
   }
 }
 
@@ -278,6 +333,7 @@ int32_t provisionerCall(void* instance, uint32_t method, const uint8_t* d, size_
       &::warren::sdk::detail::createInstance<Class>,                             \
       &::warren::sdk::detail::destroyInstance<Class>,                            \
       &::warren::sdk::detail::CallFn<Class>,                                     \
+      &::warren::sdk::detail::describePlugin<Class>,                             \
   };
 
 #define WARREN_ISOLATOR_PLUGIN(Class, Name, ShortName, Version) \
