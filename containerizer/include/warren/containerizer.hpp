@@ -38,6 +38,10 @@ struct Options {
   std::map<std::string, std::string> plugin_configs;  // short name -> JSON
   std::chrono::milliseconds plugin_call_deadline{std::chrono::seconds(60)};
   std::chrono::milliseconds kill_grace{std::chrono::seconds(3)};
+  // When true, a container sent any signal through kill() ends as KILLED
+  // even if it traps the signal and exits 0 (warrend: a kill through the API
+  // is a kill). Default: only SIGKILL does.
+  bool signal_marks_killed = false;
 };
 
 struct ContainerInfo {
