@@ -288,6 +288,7 @@ Reply Api::getContainers(const Request& req, const Call::GetContainers& g) {
   if (!all) return fromError(all.error());
   Response r;
   r.set_type(Response::GET_CONTAINERS);
+  (void)r.mutable_get_containers();
   const Caller& who = *req.caller;
   for (const auto& ci : *all) {
     if (hasParent(ci.id) && !g.show_nested()) continue;

@@ -12,6 +12,7 @@
 #include <spdlog/logger.h>
 
 #include "auth.hpp"
+#include "mapping.hpp"
 #include "supervisor.hpp"
 #include "warren/agent/v1/agent.pb.h"
 #include "warren/containerizer.hpp"

@@ -225,7 +225,8 @@ void Supervisor::finishOne(const v1::ContainerID& id) {
       }
     }
   }
-  auto r = c_.wait(id, std::chrono::milliseconds(0));
+  // Its pidfd fired: the wait returns at once (the core polls with a deadline).
+  auto r = c_.wait(id, std::chrono::milliseconds(500));
   if (r) {
     log_->info("container_id={} recorded: {}", key, r->message());
   } else if (r.error().code() != Code::Unavailable && r.error().code() != Code::NotFound) {
