@@ -101,6 +101,10 @@ Reply Api::handle(const Request& req) {
                                "' (application/json or application/x-protobuf)");
   }
   const Caller& who = *req.caller;
+  if (!who.host_root && !who.container) {
+    return errorReply(403, who.describe() +
+                               " may not call: only the host's root or a container's own processes may");
+  }
   auto need = [&](bool has, const char* field) -> std::optional<Reply> {
     if (has) return std::nullopt;
     return errorReply(400, std::string("call ") + Call::Type_Name(call.type()) + " needs '" + field + "'");

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "flags.hpp"  // containerizer/cli
+#include "cli/flags.hpp"
 #include "warren/sdk/result.hpp"
 
 namespace warren::daemon {

@@ -164,11 +164,29 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
       pending.append(buf, static_cast<size_t>(n));
       return 1;
     };
+    // 413 from the header alone; what the client still sends is discarded
+    // (never kept) for a moment so that it can read the answer.
+    auto refuse = [&](const std::string& size) {
+      log_->warn("refused a request body of {} (limit {} bytes)", size, opts_.max_body_bytes);
+      (void)writeAllTimed(fd,
+                          render(errorReply(413, "request body of " + size + " is over the limit of " +
+                                                     std::to_string(opts_.max_body_bytes) + " bytes"),
+                                 false),
+                          std::chrono::seconds(1));
+      ::shutdown(fd, SHUT_WR);
+      auto end = Clock::now() + std::chrono::seconds(2);
+      while (readSome(fd, buf, sizeof buf, end) > 0) {
+      }
+    };
     auto header_deadline = Clock::now() + opts_.header_timeout;
     while (!parser.is_header_done()) {
       int r = feed(header_deadline);
       if (r == 0) return;
       if (r < 0) {
+        if (ec == http::error::body_limit) {
+          auto cl = parser.content_length();
+          return refuse(cl ? std::to_string(*cl) + " bytes" : std::string("unknown size"));
+        }
         if (ec && ec != http::error::need_more) {
           (void)writeAllTimed(fd, render(errorReply(400, "malformed HTTP request: " + ec.message()), false),
                               std::chrono::seconds(1));
@@ -179,21 +197,7 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
     auto& hdr = parser.get();
     auto cl = parser.content_length();
     bool too_big = cl && *cl > opts_.max_body_bytes;
-    if (too_big) {
-      log_->warn("refused a request body of {} bytes (limit {})", *cl, opts_.max_body_bytes);
-      (void)writeAllTimed(fd,
-                          render(errorReply(413, "request body of " + std::to_string(*cl) +
-                                                     " bytes is over the limit of " +
-                                                     std::to_string(opts_.max_body_bytes)),
-                                 false),
-                          std::chrono::seconds(1));
-      // Let the client read the answer: discard (never keep) what it still sends.
-      ::shutdown(fd, SHUT_WR);
-      auto end = Clock::now() + std::chrono::seconds(2);
-      while (readSome(fd, buf, sizeof buf, end) > 0) {
-      }
-      return;
-    }
+    if (too_big) return refuse(std::to_string(*cl) + " bytes");
     if (hdr[http::field::expect] == "100-continue") {
       (void)writeAllTimed(fd, "HTTP/1.1 100 Continue\r\n\r\n", std::chrono::seconds(1));
     }

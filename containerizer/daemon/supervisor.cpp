@@ -105,6 +105,10 @@ void Supervisor::rescan() {
     for (auto& ci : running) {
       std::string key = formatId(ci.id);
       if (watched_.count(key) || queued_.count(key)) continue;
+      if (auto d = deferred_.find(key); d != deferred_.end()) {
+        if (std::chrono::steady_clock::now() < d->second) continue;
+        deferred_.erase(d);
+      }
       auto fd = c_.waitFd(ci.id);
       if (!fd) {
         log_->warn("container_id={} supervisor: no pidfd: {}", key, fd.error().message());
@@ -221,6 +225,8 @@ void Supervisor::finishOne(const v1::ContainerID& id) {
           (void)::waitid(P_PID, static_cast<id_t>(me.pid), &si, WEXITED | WNOHANG);
         }
         log_->debug("container_id={} ended with its ancestor '{}'", key, formatId(ci.id));
+        std::lock_guard<std::mutex> g(mu_);
+        deferred_[key] = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         return;
       }
     }

@@ -86,6 +86,9 @@ class Supervisor {
   std::set<std::string> known_;  // every checkpointed container at the last scan
   std::deque<v1::ContainerID> jobs_;
   std::set<std::string> queued_;
+  // Nested containers that ended with an exiting ancestor: the ancestor's
+  // finish records them; looked at again only after a while.
+  std::map<std::string, std::chrono::steady_clock::time_point> deferred_;
 
   UniqueFd epoll_;
   UniqueFd wake_;  // eventfd: rescan now

@@ -43,7 +43,7 @@ TEST_F(ROOT_DaemonCrash, SigkillMidLaunchTwentyTimes) {
   for (int i = 0; i < 20; ++i) {
     std::string id = "c" + std::to_string(i);
     std::thread t([&] { (void)d_->call(launchCall(id, "sleep 600", rootfs_)); });
-    ::usleep(static_cast<useconds_t>(i * 3000));  // 0..57 ms into the launch
+    ::usleep(static_cast<useconds_t>(i * 10000));  // 0..190 ms into the launch
     restart();
     t.join();
     auto e = entry(id);
@@ -65,18 +65,17 @@ TEST_F(ROOT_DaemonCrash, SigkillMidGroupLaunchTwentyTimes) {
   int all = 0, none = 0;
   for (int i = 0; i < 20; ++i) {
     std::string g = "g" + std::to_string(i);
-    Json call = {{"type", "LAUNCH_GROUP"},
-                 {"launch_group",
-                  {{"parent", cid("pod")},
-                   {"task_group",
-                    {{"name", g},
-                     {"members",
-                      {{{"name", g + "a"}, {"config", {{"command", {{"value", "sleep 600"}, {"shell", true}}}}}},
-                       {{"name", g + "b"}, {"config", {{"command", {{"value", "sleep 600"}, {"shell", true}}}}}},
-                       {{"name", g + "c"},
-                        {"config", {{"command", {{"value", "sleep 600"}, {"shell", true}}}}}}}}}}}}}};
+    Json call = Json::parse(R"({"type": "LAUNCH_GROUP", "launch_group": {
+        "parent": {"value": "pod"}, "task_group": {"name": "G", "members": [
+          {"name": "Ga", "config": {"command": {"value": "sleep 600", "shell": true}}},
+          {"name": "Gb", "config": {"command": {"value": "sleep 600", "shell": true}}},
+          {"name": "Gc", "config": {"command": {"value": "sleep 600", "shell": true}}}]}}})");
+    call["launch_group"]["task_group"]["name"] = g;
+    for (auto& m : call["launch_group"]["task_group"]["members"]) {
+      m["name"] = g + std::string(m["name"]).substr(1);
+    }
     std::thread t([&] { (void)d_->call(call); });
-    ::usleep(static_cast<useconds_t>(i * 5000));  // 0..95 ms into the launch
+    ::usleep(static_cast<useconds_t>(i * 15000));  // 0..285 ms into the launch
     restart();
     t.join();
     int present = 0;

@@ -116,6 +116,7 @@ void Warrend::removeAll() {
   auto r = call(getContainers());
   if (r.status != 200 || !r.json.contains("get_containers")) return;
   for (const auto& c : r.json["get_containers"].value("containers", Json::array())) {
+    if (c["container_id"].contains("parent")) continue;  // removed with its parent
     std::string id = c["container_id"]["value"];
     call(killCall(id));
     call(waitCall(id));
