@@ -20,6 +20,7 @@
 #include "daemon_flags.hpp"
 #include "http_server.hpp"
 #include "mapping.hpp"
+#include "orphans.hpp"
 #include "supervisor.hpp"
 #include "warren/sdk/fs.hpp"
 
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
   server.start();  // 503 until recovered
   log->info("recovering");
   if (auto r = (*c)->recover(); !r) log->error("{}", r.error().message());
+  daemon::killOrphanInits(opts.runtime_dir, *log);
   if (auto r = sup.start(); !r) {
     log->error("supervisor: {}", r.error().message());
     return 1;

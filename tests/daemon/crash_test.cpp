@@ -20,6 +20,22 @@ class ROOT_DaemonCrash : public DaemonTest {
     EXPECT_TRUE(entry(top).is_null());
     EXPECT_FALSE(fs::exists(env_.runtime_dir + "/containers/" + top));
     EXPECT_FALSE(fs::exists(env_.work_dir + "/sandboxes/" + top));
+    EXPECT_EQ(initsUnder(env_.runtime_dir + "/containers/" + top), 0) << top;
+  }
+  // warren-init processes whose runtime dir is under `dir`.
+  static int initsUnder(const std::string& dir) {
+    int n = 0;
+    if (DIR* d = opendir("/proc")) {
+      while (dirent* e = readdir(d)) {
+        auto cmd = fs::readFile(std::string("/proc/") + e->d_name + "/cmdline");
+        if (cmd && cmd->find("warren-init") != std::string::npos &&
+            cmd->find(dir + '\0') != std::string::npos) {
+          ++n;
+        }
+      }
+      closedir(d);
+    }
+    return n;
   }
 };
 
@@ -75,7 +91,7 @@ TEST_F(ROOT_DaemonCrash, SigkillMidGroupLaunchTwentyTimes) {
       m["name"] = g + std::string(m["name"]).substr(1);
     }
     std::thread t([&] { (void)d_->call(call); });
-    ::usleep(static_cast<useconds_t>(i * 15000));  // 0..285 ms into the launch
+    ::usleep(static_cast<useconds_t>(i * 30000));  // 0..570 ms into the launch
     restart();
     t.join();
     int present = 0;
@@ -86,6 +102,11 @@ TEST_F(ROOT_DaemonCrash, SigkillMidGroupLaunchTwentyTimes) {
       EXPECT_EQ(e["state"], "RUNNING") << g << m << ": " << e.dump();
     }
     EXPECT_TRUE(present == 0 || present == 3) << g << ": " << present << " of 3 members";
+    if (present == 0) {
+      for (const char* m : {"a", "b", "c"}) {
+        EXPECT_EQ(initsUnder(env_.runtime_dir + "/containers/pod/containers/" + g + m), 0) << g << m;
+      }
+    }
     (present == 3 ? all : none)++;
   }
   std::cout << "mid-group-launch SIGKILL: " << all << " groups whole, " << none << " cleanly gone\n";
