@@ -306,9 +306,10 @@ Result<void> ContainerizerImpl::kill(const v1::ContainerID& id, int sig) {
     return fail(Code::FailedPrecondition, "container '" + formatId(id) + "' is not running");
   }
   st.set_kill_signal(sig);
-  if (sig == SIGKILL && st.pending_reason() == v1::Termination::REASON_UNSPECIFIED) {
+  if ((sig == SIGKILL || opts_.signal_marks_killed) &&
+      st.pending_reason() == v1::Termination::REASON_UNSPECIFIED) {
     st.set_pending_reason(v1::Termination::KILLED);
-    st.set_pending_message("killed by SIGKILL");
+    st.set_pending_message("killed by " + signalName(sig));
   }
   WARREN_TRY(store_.save(st));
   WARREN_ASSIGN_OR_RETURN(auto fd, openProcess(st.pid(), st.start_time()));

@@ -45,6 +45,10 @@ struct Options {
   // Where instances claim their cgroups root (one marker file per root,
   // naming the owner's runtime dir, plus a lock). Empty: no claim.
   std::string claims_dir = "/run/warren-claims";
+  // When true, a container sent any signal through kill() ends as KILLED
+  // even if it traps the signal and exits 0 (warrend: a kill through the API
+  // is a kill). Default: only SIGKILL does.
+  bool signal_marks_killed = false;
 };
 
 // The claim file of a cgroups root: <claims_dir>/<root, '%' and '/' escaped>.

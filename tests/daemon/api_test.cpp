@@ -1,0 +1,166 @@
+// The agent API over warrend's socket: calls, idempotence, errors, bodies.
+#include <dirent.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "daemon_test_base.hpp"
+#include "warren/agent/v1/agent.pb.h"
+#include "warren/sdk/fs.hpp"
+
+namespace warren::testing {
+namespace {
+
+class ROOT_DaemonApi : public DaemonTest {};
+
+TEST_F(ROOT_DaemonApi, LaunchIsIdempotentWaitGivesTheWaitStatusRemoveTwiceIsFine) {
+  auto r = d_->call(launchCall("c1", "exit 3", rootfs_));
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = d_->call(launchCall("c1", "exit 3", rootfs_));
+  EXPECT_EQ(r.status, 202) << r.body;  // same ID, same config
+  r = d_->call(launchCall("c1", "exit 4", rootfs_));
+  EXPECT_EQ(r.status, 409) << r.body;  // same ID, another config
+  EXPECT_EQ(r.json["error"], "container 'c1' already exists with a different config");
+
+  r = d_->call(waitCall("c1"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto w = termination(r);
+  EXPECT_EQ(r.json["type"], "WAIT_CONTAINER");
+  EXPECT_EQ(w["exit_status"], 3 << 8);
+  EXPECT_EQ(w["state"], "TASK_FAILED");
+  EXPECT_EQ(w["termination"]["reason"], "COMMAND_EXITED");
+
+  // The record stays until removed; removing twice is fine; then it is gone.
+  EXPECT_EQ(d_->call(waitCall("c1")).body, r.body);
+  EXPECT_EQ(d_->call(removeCall("c1")).status, 200);
+  EXPECT_EQ(d_->call(removeCall("c1")).status, 200);
+  r = d_->call(waitCall("c1"));
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_FALSE(fs::exists(env_.work_dir + "/sandboxes/c1"));
+}
+
+TEST_F(ROOT_DaemonApi, RemovingARunningContainerIs400AndLeavesItRunning) {
+  ASSERT_EQ(d_->call(launchCall("r1", "sleep 600", rootfs_)).status, 200);
+  auto r = d_->call(removeCall("r1"));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.json["error"], "container 'r1' is RUNNING; kill it and wait before removing it");
+  auto g = d_->call(getContainers());
+  ASSERT_EQ(g.status, 200);
+  ASSERT_EQ(g.json["get_containers"]["containers"].size(), 1u);
+  EXPECT_EQ(g.json["get_containers"]["containers"][0]["state"], "RUNNING");
+  // Kill with the default signal (SIGKILL).
+  EXPECT_EQ(d_->call(killCall("r1")).status, 200);
+  auto w = termination(d_->call(waitCall("r1")));
+  EXPECT_EQ(w["exit_status"], SIGKILL);
+  EXPECT_EQ(w["state"], "TASK_KILLED");
+  EXPECT_EQ(w["termination"]["reason"], "KILLED");
+}
+
+TEST_F(ROOT_DaemonApi, BadRequestsGetOneLineJsonErrors) {
+  struct Case {
+    std::string body, content_type;
+    int status;
+    std::string error;
+  };
+  std::vector<Case> cases = {
+      {"{\"type\": \"GET_CONTAINERS\",", "application/json", 400, "malformed JSON body"},
+      {"{\"type\": \"FLY\"}", "application/json", 400, "malformed JSON body"},
+      {"{\"type\": \"GET_STATE\"}", "application/json", 400, "malformed JSON body"},
+      {"{\"type\": \"UNKNOWN\"}", "application/json", 400, "unknown or unsupported call type 0"},
+      {"{\"type\": \"WAIT_CONTAINER\"}", "application/json", 400, "call WAIT_CONTAINER needs 'wait_container'"},
+      {"{\"type\": \"GET_CONTAINERS\"}", "text/plain", 415, "unsupported Content-Type 'text/plain'"},
+      {"\x01\x02\x03", "application/x-protobuf", 400, "malformed protobuf body"},
+      {R"({"type":"KILL_CONTAINER","kill_container":{"container_id":{"value":"nope"}}})", "application/json",
+       404, "container 'nope'"},
+      {R"({"type":"LAUNCH_CONTAINER","launch_container":{"container_id":{"value":"a b"},"command":{"value":"true"}}})",
+       "application/json", 400, "'container_id'"},
+      {R"({"type":"LAUNCH_CONTAINER","launch_container":{"container_id":{"value":"x"}}})", "application/json",
+       400, "the launch has no command"},
+      {R"({"type":"KILL_CONTAINER","kill_container":{"container_id":{"value":"x"},"signal":99}})",
+       "application/json", 400, "invalid signal 99"},
+  };
+  for (const auto& c : cases) {
+    auto r = d_->callRaw(c.body, c.content_type);
+    EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
+    ASSERT_TRUE(r.json.is_object()) << r.body;
+    std::string e = r.json.value("error", "");
+    EXPECT_NE(e.find(c.error), std::string::npos) << c.body << " -> " << e;
+    EXPECT_EQ(r.body.find('\n'), r.body.size() - 1) << "one line: " << r.body;
+  }
+  // Nothing was made by any of them.
+  EXPECT_TRUE(listDir(env_.runtime_dir + "/containers").empty());
+}
+
+TEST_F(ROOT_DaemonApi, ProtobufBodiesBothWays) {
+  ASSERT_EQ(d_->call(launchCall("p1", "sleep 600", rootfs_)).status, 200);
+  agent::v1::Call call;
+  call.set_type(agent::v1::Call::GET_CONTAINERS);
+  std::string bytes;
+  call.SerializeToString(&bytes);
+  auto r = daemon::callAgent(d_->socket(), bytes, std::chrono::seconds(30), "application/x-protobuf",
+                             "application/x-protobuf");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/x-protobuf");
+  agent::v1::Response resp;
+  ASSERT_TRUE(resp.ParseFromString(r.body));
+  EXPECT_EQ(resp.type(), agent::v1::Response::GET_CONTAINERS);
+  ASSERT_EQ(resp.get_containers().containers_size(), 1);
+  EXPECT_EQ(resp.get_containers().containers(0).container_id().value(), "p1");
+  EXPECT_GT(resp.get_containers().containers(0).container_status().executor_pid(), 0u);
+}
+
+TEST_F(ROOT_DaemonApi, HundredMegabyteBodyIs413BeforeItIsRead) {
+  long before = d_->rssKb();
+  ASSERT_GT(before, 0);
+  std::string big(100u << 20, 'x');
+  auto r = daemon::callAgent(d_->socket(), big, std::chrono::seconds(60));
+  EXPECT_EQ(r.status, 413) << r.error << r.body;
+  EXPECT_NE(r.body.find("over the limit of 4194304"), std::string::npos) << r.body;
+  long after = d_->rssKb();
+  EXPECT_LT(after - before, 1024) << "RSS grew from " << before << " kB to " << after << " kB";
+  // It still serves.
+  EXPECT_EQ(d_->call(getContainers()).status, 200);
+}
+
+TEST_F(ROOT_DaemonApi, FiftyConcurrentLaunchesAndTwoHundredConcurrentWaits) {
+  constexpr int kLaunches = 50, kWaitsEach = 4;
+  std::vector<std::thread> ts;
+  std::atomic<int> launched{0};
+  // Each exits with its own code once /go appears in its rootfs, so every
+  // wait is pending when the commands end.
+  std::vector<std::string> roots;
+  for (int i = 0; i < kLaunches; ++i) roots.push_back(env_.makeRootfs("rootfs-m" + std::to_string(i)));
+  for (int i = 0; i < kLaunches; ++i) {
+    ts.emplace_back([&, i] {
+      auto r = d_->call(launchCall("m" + std::to_string(i),
+                                   "while [ ! -e /go ]; do sleep 0.05; done; exit " + std::to_string(i),
+                                   roots[i]));
+      if (r.status == 200) ++launched;
+      else ADD_FAILURE() << "launch m" << i << ": " << r.status << " " << r.body;
+    });
+  }
+  for (auto& t : ts) t.join();
+  ASSERT_EQ(launched, kLaunches);
+  ts.clear();
+  std::atomic<int> right{0};
+  for (int i = 0; i < kLaunches * kWaitsEach; ++i) {
+    ts.emplace_back([&, i] {
+      int n = i % kLaunches;
+      auto r = d_->call(waitCall("m" + std::to_string(n)));
+      auto w = termination(r);
+      if (r.status == 200 && w["exit_status"] == (n << 8)) ++right;
+      else ADD_FAILURE() << "wait m" << n << ": " << r.status << " " << r.body;
+    });
+  }
+  // Let every wait connect and block, then release the commands.
+  ::usleep(500000);
+  for (int i = 0; i < kLaunches; ++i) {
+    ASSERT_TRUE(fs::writeFile(roots[i] + "/go", "1"));
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(right, kLaunches * kWaitsEach);
+}
+
+}  // namespace
+}  // namespace warren::testing
