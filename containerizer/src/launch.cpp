@@ -179,6 +179,8 @@ Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
   WARREN_TRY(merger.add("warren", coreLaunchInfo(a)));
   for (auto* p : a.isolators) {
     a.step = "prepare (isolator '" + p->shortName() + "')";
+    // Devices granted so far, for the isolator that enforces them (cgroups).
+    *req.mutable_devices() = merger.merged().devices();
     WARREN_ASSIGN_OR_RETURN(auto resp, p->call<v1::PrepareResponse>(v1::PREPARE, req));
     WARREN_TRY(merger.add(p->shortName(), resp.launch_info()));
   }

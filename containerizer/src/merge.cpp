@@ -31,6 +31,10 @@ Result<void> LaunchInfoMerger::add(const std::string& who, const v1::LaunchInfo&
   for (const auto& c : p.pre_exec()) *merged_.add_pre_exec() = c;
   for (const auto& m : p.masked_paths()) merged_.add_masked_paths(m);
   for (const auto& m : p.readonly_paths()) merged_.add_readonly_paths(m);
+  for (const auto& d : p.devices()) {
+    WARREN_TRY(claim("device " + d.path(), who));
+    *merged_.add_devices() = d;
+  }
   for (const auto& [k, v] : p.files()) {
     WARREN_TRY(claim("file " + k, who));
     (*merged_.mutable_files())[k] = v;

@@ -49,6 +49,20 @@ Result<std::string> rootRel(const std::string& root) {
   return rel;
 }
 
+// A LaunchInfo.Device granted by an isolator before this one, as a rule.
+Result<std::string> deviceRule(const v1::Device& d) {
+  std::string access = d.access().empty() ? "rwm" : d.access();
+  std::string rule = d.type() + " " + std::to_string(d.major()) + ":" + std::to_string(d.minor()) +
+                     " " + access;
+  if ((d.type() != "c" && d.type() != "b") || d.major() < 0 || d.minor() < 0) {
+    return fail(Code::InvalidArgument, "device '" + d.path() + "' (" + rule +
+                                           "): type must be c or b and major/minor non-negative");
+  }
+  auto ok = validateDeviceRule(rule);
+  if (!ok) return fail(std::move(ok.error()).context("device '" + d.path() + "'"));
+  return rule;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CgroupsIsolator>> CgroupsIsolator::create(const v1::PluginContext& ctx) {
@@ -126,7 +140,8 @@ Result<void> CgroupsIsolator::requireControllers(const Limits& l, const std::str
   WARREN_TRY(need(l.pids > 0, Controller::Pids, "resources.pids"));
   WARREN_TRY(need(!l.cpuset_cpus.empty() || !l.cpuset_mems.empty(), Controller::Cpuset,
                   "cgroups.cpuset_cpus/cpuset_mems"));
-  WARREN_TRY(need(!l.extra_devices.empty(), Controller::Devices, "cgroups.devices_allow"));
+  WARREN_TRY(need(!l.extra_devices.empty(), Controller::Devices,
+                  "cgroups.devices_allow or devices granted by an isolator"));
   return {};
 }
 
@@ -144,10 +159,21 @@ Result<v1::LaunchInfo> CgroupsIsolator::prepare(const v1::PrepareRequest& req) {
     if (!hasParent(c.id())) {
       return fail(Code::InvalidArgument, "DEBUG container '" + id + "' has no parent");
     }
+    if (req.devices_size() > 0) {
+      return fail(Code::InvalidArgument,
+                  "DEBUG container '" + id + "' runs in its parent's cgroups: device '" +
+                      req.devices(0).path() + "' cannot be granted to it alone");
+    }
     return v1::LaunchInfo{};
   }
   auto limits = limitsFromConfig(c.config());
   if (!limits) return fail(std::move(limits.error().context("container '" + id + "'")));
+  // Devices granted by the isolators before this one (gpu/nvidia, devices/cdi).
+  for (const auto& d : req.devices()) {
+    auto rule = deviceRule(d);
+    if (!rule) return fail(std::move(rule.error().context("container '" + id + "'")));
+    limits->extra_devices.push_back(*rule);
+  }
   WARREN_TRY(requireControllers(*limits, id));
   if (hasParent(c.id())) {
     WARREN_TRY(checkAgainstAncestors(c.id(), *limits, c.has_parent() ? &c.parent() : nullptr));

@@ -456,6 +456,19 @@ Result<std::vector<Plugin*>> PluginHostImpl::isolators(const std::vector<std::st
     const auto& deps = p->info().dependencies();
     nodes.push_back({n, std::vector<std::string>(deps.begin(), deps.end())});
   }
+  // Optional ordering (PluginInfo.after/before) binds only isolators in use.
+  for (size_t i = 0; i < plugins.size(); ++i) {
+    auto in_use = [&](const std::string& n) {
+      for (size_t j = 0; j < names.size(); ++j) if (names[j] == n && j != i) return j;
+      return names.size();
+    };
+    for (const auto& a : plugins[i]->info().after()) {
+      if (in_use(a) < names.size()) nodes[i].dependencies.push_back(a);
+    }
+    for (const auto& b : plugins[i]->info().before()) {
+      if (size_t j = in_use(b); j < names.size()) nodes[j].dependencies.push_back(names[i]);
+    }
+  }
   WARREN_ASSIGN_OR_RETURN(auto order, dependencyOrder(nodes));
   std::vector<Plugin*> out;
   for (size_t i : order) out.push_back(plugins[i]);
