@@ -6,6 +6,9 @@
 # `scripts/test.sh --quick` stops after step 1 (a developer's fast loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache hits across checkouts (a CI clone, worktrees): paths relative to the
+# tree, the build dir not hashed.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 quick=0
 if [ "${1:-}" = --quick ]; then quick=1; fi
 scripts/setup.sh
