@@ -79,11 +79,12 @@ class OciLayoutSource : public Source {
 
   Result<std::string> readBlob(const BlobRef& b) {
     WARREN_ASSIGN_OR_RETURN(auto path, blobPath(b));
-    // Its size before reading it: a blob larger than its descriptor says, or
-    // than any manifest or config may be, is never read into memory.
+    // Its size before reading it: a blob larger than any manifest or config
+    // may be is never read into memory, whatever its descriptor claims (the
+    // descriptor's size is compared with what was read after the digest).
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return failErrno(what_ + ": blob " + b.digest);
-    WARREN_TRY(checkReadSize(b, static_cast<uint64_t>(st.st_size),
+    WARREN_TRY(checkReadSize(BlobRef{}, static_cast<uint64_t>(st.st_size),
                              std::max(limits_.max_manifest_bytes, limits_.max_config_bytes),
                              "--image_max_manifest_bytes / --image_max_config_bytes", what_ + ": blob " + b.digest));
     WARREN_ASSIGN_OR_RETURN(auto bytes, fs::readFile(path));
