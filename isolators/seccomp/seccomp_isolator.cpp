@@ -3,7 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
+#include <cstdio>
+#include <functional>
+
 #include "warren/sdk/fd.hpp"
+#include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
 
 namespace warren::isolators::seccomp {
@@ -75,8 +81,48 @@ Result<std::string> filterFor(const v1::ContainerConfig& config, const std::stri
                                      "an absolute path or inline JSON, not '" + setting.substr(0, 64) + "'");
 }
 
-SeccompIsolator::SeccompIsolator(Config config, std::string default_json)
+std::string profileKey(const Profile& p) {
+  std::string s = std::to_string(static_cast<int>(p.default_action.kind)) + ":" +
+                  std::to_string(p.default_action.value) + "|";
+  for (const auto& a : p.architectures) s += a + ",";
+  for (const auto& r : p.rules) {
+    s += "|" + std::to_string(static_cast<int>(r.action.kind)) + ":" + std::to_string(r.action.value);
+    for (const auto& n : r.names) s += "," + n;
+    for (const auto& a : r.args) {
+      s += ";" + std::to_string(a.index) + a.op + std::to_string(a.value) + "/" + std::to_string(a.value_two);
+    }
+  }
+  const scmp_version* v = seccomp_version();
+  s += "|libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016zx-%zu", std::hash<std::string>{}(s), s.size());
+  return buf;
+}
+
+Result<std::string> SeccompIsolator::defaultFilter(const std::vector<std::string>& caps) {
+  Profile p = defaultProfile(caps);
+  const std::string key = profileKey(p);
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  const std::string path = cache_dir_.empty() ? "" : cache_dir_ + "/default-" + key + ".bpf";
+  if (!path.empty()) {
+    auto cached = fs::readFile(path);
+    if (cached && !cached->empty() && cached->size() % 8 == 0 && cached->size() / 8 <= 4096) {
+      return cache_.emplace(key, std::move(*cached)).first->second;
+    }
+  }
+  WARREN_ASSIGN_OR_RETURN(std::string bpf, compileProfile(p));
+  if (!path.empty()) {
+    auto w = fs::writeFileAtomic(path, bpf);
+    if (!w) log_->warn("seccomp: cannot cache the default filter: {}", w.error().message());
+  }
+  return cache_.emplace(key, std::move(bpf)).first->second;
+}
+
+SeccompIsolator::SeccompIsolator(Config config, std::string default_json, std::string cache_dir)
     : config_(std::move(config)),
+      cache_dir_(std::move(cache_dir)),
       default_json_(std::move(default_json)),
       log_(sdk::makeLogger("warren.isolator.seccomp")) {}
 
@@ -92,7 +138,8 @@ Result<std::unique_ptr<SeccompIsolator>> SeccompIsolator::create(const v1::Plugi
     if (!p) return fail(std::move(p.error()).context("seccomp isolator: default_profile"));
     text = std::move(*t);
   }
-  return std::unique_ptr<SeccompIsolator>(new SeccompIsolator(std::move(*config), std::move(text)));
+  return std::unique_ptr<SeccompIsolator>(
+      new SeccompIsolator(std::move(*config), std::move(text), ctx.plugin_runtime_dir()));
 }
 
 v1::PluginInfo SeccompIsolator::info() const {
@@ -108,16 +155,7 @@ Result<v1::LaunchInfo> SeccompIsolator::prepare(const v1::PrepareRequest& req) {
   WARREN_ASSIGN_OR_RETURN(std::string setting, profileSetting(config));
   std::string bpf;
   if (setting == "default" && default_json_.empty()) {
-    // The built-in default depends only on the capability set: compile once.
-    std::string key;
-    for (const auto& c : capsOf(config)) key += c + ",";
-    std::lock_guard<std::mutex> g(mu_);
-    auto it = cache_.find(key);
-    if (it == cache_.end()) {
-      WARREN_ASSIGN_OR_RETURN(std::string compiled, compileProfile(defaultProfile(capsOf(config))));
-      it = cache_.emplace(key, std::move(compiled)).first;
-    }
-    bpf = it->second;
+    WARREN_ASSIGN_OR_RETURN(bpf, defaultFilter(capsOf(config)));
   } else {
     auto r = filterFor(config, default_json_);
     if (!r) return fail(std::move(r.error()).context("container '" + id + "'"));

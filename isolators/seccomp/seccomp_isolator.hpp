@@ -31,18 +31,26 @@ class SeccompIsolator final : public sdk::Isolator {
   Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& req) override;
 
  private:
-  SeccompIsolator(Config config, std::string default_json);
+  SeccompIsolator(Config config, std::string default_json, std::string cache_dir);
+  // The built-in default for a capability set: from memory, from the
+  // on-disk cache (a CLI process launches one container, and compiling costs
+  // tens of ms), or compiled and cached.
+  Result<std::string> defaultFilter(const std::vector<std::string>& caps);
 
   Config config_;
+  std::string cache_dir_;  // the plugin's runtime dir; "" = no disk cache
   std::string default_json_;  // Config.default_profile's text, or "" for the built-in
   std::mutex mu_;
-  std::map<std::string, std::string> cache_;  // capability set -> default BPF
+  std::map<std::string, std::string> cache_;  // profile key -> default BPF
   std::shared_ptr<spdlog::logger> log_;
 };
 
 // The pure decision, for tests: the BPF bytes for one container ("" when
 // unconfined). `default_json` as in the isolator.
 Result<std::string> filterFor(const v1::ContainerConfig& config, const std::string& default_json);
+
+// A stable key of a profile's content (names the on-disk cache entry).
+std::string profileKey(const Profile& p);
 
 // Reads a profile file (bounded), for the isolator and tests.
 Result<std::string> readProfileFile(const std::string& path);

@@ -98,6 +98,14 @@ TEST_F(ROOT_Seccomp, DefaultProfileDeniesWhatDockersDefaultDenies) {
   EXPECT_EQ(open["clone_newuser"], "ok");
   EXPECT_NE(open["kexec_load"], "EPERM");
   EXPECT_NE(open["io_uring_setup"], "ENOSYS");
+  // The compiled default is cached in the plugin's runtime dir, for the next
+  // process (a CLI launches one container per process).
+  int cached = 0;
+  for (const auto& e : std::filesystem::directory_iterator(env_.runtime_dir + "/plugins/seccomp")) {
+    const std::string n = e.path().filename();
+    if (n.rfind("default-", 0) == 0 && e.file_size() > 0 && e.file_size() % 8 == 0) ++cached;
+  }
+  EXPECT_EQ(cached, 1);
 }
 
 TEST_F(ROOT_Seccomp, CustomProfileDenyingMkdirFromJsonAndFile) {
