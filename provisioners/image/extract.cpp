@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -20,6 +21,15 @@ namespace {
 
 using ReadPtr = std::unique_ptr<archive, int (*)(archive*)>;
 using WritePtr = std::unique_ptr<archive, int (*)(archive*)>;
+
+// libarchive may fail without setting a message (archive_error_string is
+// then NULL: found by tests/fuzz, regressions/layer_extract/).
+std::string archiveError(archive* a) {
+  const char* m = archive_error_string(a);
+  if (m != nullptr) return m;
+  int e = archive_errno(a);
+  return e > 0 ? std::string("libarchive: ") + std::strerror(e) : std::string("libarchive failed without a message");
+}
 
 Error entryError(const ExtractOptions& o, const std::string& entry, const std::string& why) {
   return Error(Code::PermissionDenied, o.what + ": entry '" + entry + "': " + why);
@@ -120,10 +130,10 @@ Result<uint64_t> copyData(archive* in, archive* out, const ExtractOptions& o, co
     int r = archive_read_data_block(in, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) return total;
     if (r < ARCHIVE_WARN) {
-      return fail(Code::InvalidArgument, o.what + ": entry '" + entry + "': " + archive_error_string(in));
+      return fail(Code::InvalidArgument, o.what + ": entry '" + entry + "': " + archiveError(in));
     }
     if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN) {
-      return fail(Code::Internal, o.what + ": entry '" + entry + "': " + archive_error_string(out));
+      return fail(Code::Internal, o.what + ": entry '" + entry + "': " + archiveError(out));
     }
     total += size;
     if (total > o.max_bytes) {
@@ -160,7 +170,7 @@ Result<uint64_t> extractTar(const std::string& archive_path, const std::string& 
   archive_read_support_format_tar(in.get());
   if (archive_read_open_filename(in.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
     return fail(Code::InvalidArgument, o.what + ": cannot open '" + archive_path + "': " +
-                                           archive_error_string(in.get()));
+                                           archiveError(in.get()));
   }
   WritePtr out(archive_write_disk_new(), archive_write_free);
   archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
@@ -176,7 +186,7 @@ Result<uint64_t> extractTar(const std::string& archive_path, const std::string& 
     if (r < ARCHIVE_WARN) {
       return fail(Code::InvalidArgument, o.what + ": malformed or truncated tar after " +
                                              std::to_string(entries) + " entries: " +
-                                             archive_error_string(in.get()));
+                                             archiveError(in.get()));
     }
     ++entries;
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
@@ -216,19 +226,19 @@ Result<uint64_t> extractTar(const std::string& archive_path, const std::string& 
     filterXattrs(e);
     archive_entry_set_pathname(e, (dest + "/" + *rel).c_str());
     if (archive_write_header(out.get(), e) < ARCHIVE_WARN) {
-      return fail(Code::Internal, o.what + ": entry '" + name + "': " + archive_error_string(out.get()));
+      return fail(Code::Internal, o.what + ": entry '" + name + "': " + archiveError(out.get()));
     }
     if (hl == nullptr && archive_entry_size(e) > 0) {
       WARREN_ASSIGN_OR_RETURN(auto n, copyData(in.get(), out.get(), o, name));
       total += n;
     }
     if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN) {
-      return fail(Code::Internal, o.what + ": entry '" + name + "': " + archive_error_string(out.get()));
+      return fail(Code::Internal, o.what + ": entry '" + name + "': " + archiveError(out.get()));
     }
   }
   if (o.files_out != nullptr) *o.files_out = static_cast<uint64_t>(entries);
   if (archive_write_close(out.get()) != ARCHIVE_OK) {
-    return fail(Code::Internal, o.what + ": finishing extraction: " + archive_error_string(out.get()));
+    return fail(Code::Internal, o.what + ": finishing extraction: " + archiveError(out.get()));
   }
   return total;
 }
