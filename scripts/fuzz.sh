@@ -20,9 +20,10 @@ targets=${*:-$TARGETS}
 
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz --target warren_fuzzers residue_check -j"$(nproc)"
-ctest --test-dir build-fuzz --output-on-failure --timeout 600
-
 failed=()
+# Replays first; a failure there is reported at the end, after the fuzzing.
+ctest --test-dir build-fuzz --output-on-failure --timeout 600 || failed+=("replay(ctest)")
+
 for t in $targets; do
   bin="$root/build-fuzz/fuzz/fuzz_$t"
   [ -x "$bin" ] || { echo "fuzz.sh: no target '$t' (have: $TARGETS)" >&2; exit 2; }
