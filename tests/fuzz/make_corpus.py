@@ -62,6 +62,10 @@ out("spec_decode", "full", spec(
     rec(13, struct.pack("<I", 0)), rec(13, struct.pack("<I", 10)), rec(13, struct.pack("<I", 29)),
     rec(14, struct.pack("<IQQ", 7, 1024, 4096)),
     rec(15, rec(2, "/bin/mkdir") + rec(2, "-p") + rec(2, "/x"))))
+out("spec_decode", "seccomp", spec(
+    rec(1, "/run/warren/c1"), rec(2, "/bin/true"),
+    # a two-instruction classic BPF program: ld [0]; ret ALLOW
+    rec(16, struct.pack("<HBBI", 0x20, 0, 0, 0) + struct.pack("<HBBI", 0x06, 0, 0, 0x7fff0000))))
 out("spec_decode", "nested_enter", spec(
     rec(1, "/run/warren/pod.web"), rec(2, "/bin/ps"),
     ns("mnt", b"/proc/9/ns/mnt"), ns("pid", b"/proc/9/ns/pid"), ns("net", b"/proc/9/ns/net")))
