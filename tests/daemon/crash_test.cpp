@@ -18,7 +18,8 @@ class ROOT_DaemonCrash : public DaemonTest {
   // Gone cleanly: no record, no runtime dir, no sandbox.
   void expectGone(const std::string& top) {
     EXPECT_TRUE(entry(top).is_null());
-    EXPECT_FALSE(fs::exists(env_.runtime_dir + "/containers/" + top));
+    EXPECT_FALSE(fs::exists(env_.runtime_dir + "/containers/" + top))
+        << top << " holds: " << ::testing::PrintToString(listDir(env_.runtime_dir + "/containers/" + top));
     EXPECT_FALSE(fs::exists(env_.work_dir + "/sandboxes/" + top));
     // warrend ends orphaned inits after recovering and every 2 s after.
     EXPECT_TRUE(eventually([&] { return initsUnder(env_.runtime_dir + "/containers/" + top) == 0; },
