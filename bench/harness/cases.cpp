@@ -51,6 +51,27 @@ std::string say(const std::string& what, const Run& r) {
   return what + " failed (exit " + std::to_string(r.status) + "): " + r.err.substr(0, 300);
 }
 
+
+// One client process: LAUNCH (nested when parent is set), WAIT, REMOVE of /bin/true.
+Run warrendRun(Ctx& c, const std::string& parent, const std::string& rootfs) {
+  static int n = 0;
+  std::string name = "wd" + std::to_string(++n);
+  std::string id = "{\"value\":\"" + name + "\"" +
+                   (parent.empty() ? "" : ",\"parent\":{\"value\":\"" + parent + "\"}") + "}";
+  std::string nested = parent.empty() ? "" : "_NESTED";
+  std::string lower = parent.empty() ? "" : "_nested";
+  std::string launch = "{\"type\":\"LAUNCH" + nested + "_CONTAINER\",\"launch" + lower +
+                       "_container\":{\"container_id\":" + id +
+                       ",\"command\":{\"shell\":false,\"value\":\"/bin/true\",\"arguments\":[\"true\"]}" +
+                       (rootfs.empty() ? "" : ",\"warren\":{\"config\":{\"rootfs\":\"" + rootfs + "\"}}") +
+                       "}}";
+  std::string wait = "{\"type\":\"WAIT" + nested + "_CONTAINER\",\"wait" + lower + "_container\":{\"container_id\":" +
+                     id + "}}";
+  std::string remove = "{\"type\":\"REMOVE" + nested + "_CONTAINER\",\"remove" + lower +
+                       "_container\":{\"container_id\":" + id + "}}";
+  return spawn({c.agent_bin, "--socket", c.warrend_socket, launch, wait, remove});
+}
+
 }  // namespace
 
 std::string makeBundle(Ctx& c, const std::string& name, const BundleSpec& spec) {
@@ -78,8 +99,15 @@ void caseTopLevel(Ctx& c) {
   if (c.have_warren) {
     steps.push_back({"warren", [&c] { return c.warren.exec({"run", "--rootfs", c.rootfs, "--", "/bin/true"}); }});
   }
+  if (c.have_warrend) {
+    steps.push_back({"warrend", [&c] { return warrendRun(c, "", c.rootfs); }});
+  }
   interleave(c, cs, std::move(steps), c.rounds);
   c.report.target({cs, "warren", "crun", 0.7});
+  if (c.have_warrend) {
+    c.report.series(cs, "warrend").note = "a warren-agent process: LAUNCH_CONTAINER, WAIT_CONTAINER, REMOVE_CONTAINER";
+    c.report.target({cs, "warrend", "crun", 0.7});
+  }
 }
 
 void caseNested(Ctx& c) {
@@ -117,6 +145,23 @@ void caseNested(Ctx& c) {
       c.report.series(cs, "warren").note = say("warren launch of the parent", r);
     }
   }
+  if (c.have_warrend) {
+    std::string parent = "{\"type\":\"LAUNCH_CONTAINER\",\"launch_container\":{\"container_id\":{\"value\":"
+                         "\"wdparent\"},\"command\":{\"value\":\"sleep 100000\"},\"warren\":{\"config\":"
+                         "{\"rootfs\":\"" + c.rootfs + "\"}}}}";
+    Run r = spawn({c.agent_bin, "--socket", c.warrend_socket, parent});
+    teardown.push_back([&c] {
+      spawn({c.agent_bin, "--socket", c.warrend_socket,
+             "{\"type\":\"KILL_CONTAINER\",\"kill_container\":{\"container_id\":{\"value\":\"wdparent\"}}}",
+             "{\"type\":\"WAIT_CONTAINER\",\"wait_container\":{\"container_id\":{\"value\":\"wdparent\"}}}",
+             "{\"type\":\"REMOVE_CONTAINER\",\"remove_container\":{\"container_id\":{\"value\":\"wdparent\"}}}"});
+    });
+    if (r.ok()) {
+      steps.push_back({"warrend", [&c] { return warrendRun(c, "wdparent", ""); }});
+    } else {
+      c.report.series(cs, "warrend").note = say("warrend launch of the parent", r);
+    }
+  }
   // Name the reference "crun" so ratios read against crun exec.
   std::vector<std::pair<std::string, Step>> named;
   for (auto& [n, s] : steps) named.push_back({n == "crun exec" ? "crun" : n, std::move(s)});
@@ -124,6 +169,11 @@ void caseNested(Ctx& c) {
   c.report.series(cs, "crun").note = "`crun exec` into a running container";
   for (auto& t : teardown) t();
   c.report.target({cs, "warren", "crun", 0.5});
+  if (c.have_warrend) {
+    c.report.series(cs, "warrend").note =
+        "a warren-agent process: LAUNCH_NESTED_CONTAINER, WAIT_NESTED_CONTAINER, REMOVE_NESTED_CONTAINER";
+    c.report.target({cs, "warrend", "crun", 0.5});
+  }
 }
 
 void caseGroups(Ctx& c) {

@@ -17,6 +17,10 @@ struct Ctx {
   Crun crun;
   Runc runc;
   bool have_crun = false, have_runc = false, have_conmon = false;
+  // warrend, started by the harness when --warrend and --agent are given;
+  // each step is one warren-agent process (launch, wait, remove).
+  std::string agent_bin, warrend_socket;
+  bool have_warrend = false;
   int rounds = 30;
   int chain_rounds = 3;
   int mem_containers = 10;

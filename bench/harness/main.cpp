@@ -2,7 +2,10 @@
 // crun, runc and the unshare/fork floors, interleaved round by round.
 //   warren-bench --warren BIN --plugin_dir DIR --init PATH [--rounds N]
 //                [--mem N] [--recover N] [--chain-rounds N] [--out DIR] [--only a,b]
+//                [--warrend BIN --agent BIN]   (also the daemon path: warren-agent -> warrend)
+#include <signal.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -108,6 +111,34 @@ int main(int argc, char** argv) {
   c.report.header("- method: each case runs its runtimes round by round (start rotated each round), timed fork->reap "
                   "with CLOCK_MONOTONIC; " + opt["rounds"] + " rounds; ratios are medians over crun's median.");
 
+  // warrend over its own dirs, for the daemon-path rows.
+  pid_t warrend = -1;
+  std::string wd_run = "/dev/shm/warrend-bench-" + std::to_string(getpid());
+  if (exists(opt["warrend"]) && exists(opt["agent"])) {
+    c.agent_bin = opt["agent"];
+    c.warrend_socket = wd_run + "/warrend.sock";
+    std::vector<std::string> args = {opt["warrend"], "--work_dir=" + c.scratch + "/warrend-work",
+                                     "--runtime_dir=" + wd_run,
+                                     "--cgroups_root=" + std::string(kCgroupRoot) + "/warrend",
+                                     "--plugin_dir=" + opt["plugin_dir"], "--init_path=" + opt["init"]};
+    if (!opt["isolation"].empty()) args.push_back("--isolation=" + opt["isolation"]);
+    warrend = fork();
+    if (warrend == 0) {
+      std::vector<char*> av;
+      for (auto& a : args) av.push_back(a.data());
+      av.push_back(nullptr);
+      execv(av[0], av.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 300 && !c.have_warrend; ++i) {
+      usleep(50000);
+      c.have_warrend = spawn({c.agent_bin, "--socket", c.warrend_socket, "{\"type\":\"GET_CONTAINERS\"}"}).ok();
+    }
+    if (!c.have_warrend) std::fprintf(stderr, "warren-bench: warrend did not answer; its rows are absent\n");
+  }
+  c.report.header("- warrend: " + (c.have_warrend ? opt["warrend"] + " (client: one warren-agent process per launch)"
+                                                  : std::string("not run (pass --warrend and --agent)")));
+
   std::set<std::string> only;
   std::stringstream ss(opt["only"]);
   for (std::string item; std::getline(ss, item, ',');) only.insert(item);
@@ -123,6 +154,11 @@ int main(int argc, char** argv) {
     for (const auto& k : c.warren.ps()) {
       if (k.depth <= 1) c.warren.exec({"destroy", k.id});
     }
+  }
+  if (warrend > 0) {
+    kill(warrend, SIGTERM);
+    waitpid(warrend, nullptr, 0);
+    std::system(("rm -rf '" + wd_run + "'").c_str());
   }
   auto left = removeBenchCgroups();
   auto mounts = mountsUnder(c.scratch);

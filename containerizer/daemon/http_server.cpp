@@ -12,6 +12,8 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
 
+#include "client.hpp"
+
 namespace warren::daemon {
 
 namespace http = boost::beast::http;
@@ -84,11 +86,10 @@ Result<void> HttpServer::listen(const std::string& path, mode_t mode) {
                                            std::to_string(sizeof addr.sun_path - 1) + " bytes");
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  {
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      return fail(Code::AlreadyExists, "another warrend answers on '" + path + "'");
-    }
+  // Only an answer counts: a socket a dead warrend left can still accept
+  // connections for a moment (a half-spawned child may hold it).
+  if (callAgent(path, "{\"type\":\"GET_CONTAINERS\"}", std::chrono::seconds(1)).status != 0) {
+    return fail(Code::AlreadyExists, "another warrend answers on '" + path + "'");
   }
   (void)::unlink(path.c_str());
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -126,6 +126,9 @@ int main(int argc, char** argv) {
   log->info("recovering");
   if (auto r = (*c)->recover(); !r) log->error("{}", r.error().message());
   daemon::killOrphanInits(opts.runtime_dir, *log);
+  // Again now and then: an init cloned just before a crash may exec only
+  // after the first scan.
+  sup.setHousekeeping([&] { daemon::killOrphanInits(opts.runtime_dir, *log); });
   if (auto r = sup.start(); !r) {
     log->error("supervisor: {}", r.error().message());
     return 1;

@@ -149,6 +149,7 @@ void Supervisor::rescan() {
 void Supervisor::loop() {
   epoll_event evs[64];
   auto next_scan = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  auto next_housekeeping = next_scan;
   while (!stopping_) {
     int n = ::epoll_wait(epoll_.get(), evs, 64, 250);
     bool scan = std::chrono::steady_clock::now() >= next_scan;
@@ -182,6 +183,10 @@ void Supervisor::loop() {
     if (scan) {
       rescan();
       next_scan = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+    if (housekeeping_ && std::chrono::steady_clock::now() >= next_housekeeping) {
+      housekeeping_();
+      next_housekeeping = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     }
   }
 }

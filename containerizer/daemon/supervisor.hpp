@@ -40,6 +40,9 @@ class Supervisor {
   // Something was launched or removed: look again now (also done every second).
   void refresh();
 
+  // Runs on the supervisor's thread every few seconds (set before start()).
+  void setHousekeeping(std::function<void()> f) { housekeeping_ = std::move(f); }
+
   // Blocks until the container has a recorded termination (returned), it is
   // unknown or removed (NotFound), or cancelled() turns true (Unavailable).
   Result<v1::Termination> await(const v1::ContainerID& id, const std::function<bool()>& cancelled);
@@ -96,6 +99,7 @@ class Supervisor {
   std::thread loop_;
   std::vector<std::thread> workers_;
   std::mutex scan_mu_;  // one scan at a time
+  std::function<void()> housekeeping_;
 };
 
 }  // namespace warren::daemon

@@ -1,9 +1,13 @@
 // The agent API over warrend's socket: calls, idempotence, errors, bodies.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <atomic>
 #include <thread>
+
+#include <poll.h>
 
 #include "daemon_test_base.hpp"
 #include "warren/agent/v1/agent.pb.h"
@@ -160,6 +164,60 @@ TEST_F(ROOT_DaemonApi, FiftyConcurrentLaunchesAndTwoHundredConcurrentWaits) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(right, kLaunches * kWaitsEach);
+}
+
+class ROOT_DaemonSlowClients : public DaemonTest {
+ protected:
+  std::vector<std::string> flags() const override {
+    return {"--header_timeout_ms=1000", "--max_connections=8"};
+  }
+  int connectRaw() {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", d_->socket().c_str());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+};
+
+TEST_F(ROOT_DaemonSlowClients, AStalledClientBlocksNobodyAndIsDroppedAfterTheHeaderTimeout) {
+  std::vector<int> stalled;
+  for (int i = 0; i < 4; ++i) {
+    int fd = connectRaw();
+    ASSERT_GE(fd, 0);
+    std::string half = "POST /api/v1 HTTP/1.1\r\nContent-Type: appl";
+    ASSERT_EQ(::send(fd, half.data(), half.size(), MSG_NOSIGNAL), static_cast<ssize_t>(half.size()));
+    stalled.push_back(fd);
+  }
+  // Others are served meanwhile.
+  EXPECT_EQ(d_->call(getContainers()).status, 200);
+  // The stalled ones are closed by warrend (EOF) once their header time is up.
+  for (int fd : stalled) {
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "not dropped";
+    char c;
+    EXPECT_EQ(::recv(fd, &c, 1, 0), 0);
+    ::close(fd);
+  }
+}
+
+TEST_F(ROOT_DaemonSlowClients, ConnectionsOverTheLimitGet503) {
+  std::vector<int> held;
+  for (int i = 0; i < 8; ++i) {
+    int fd = connectRaw();
+    ASSERT_GE(fd, 0);
+    held.push_back(fd);
+  }
+  // Once all eight are accepted (and wait for their headers), a ninth gets 503.
+  Reply r;
+  EXPECT_TRUE(eventually([&] { return (r = d_->call(getContainers())).status == 503; }));
+  EXPECT_EQ(r.json.value("error", ""), "too many connections") << r.body;
+  for (int fd : held) ::close(fd);
+  EXPECT_TRUE(eventually([&] { return d_->call(getContainers()).status == 200; }));
 }
 
 }  // namespace

@@ -13,10 +13,11 @@ namespace warren::testing {
 class DaemonTest : public ::testing::Test {
  protected:
   virtual std::vector<std::string> isolation() const { return {"filesystem/linux", "pid", "volumes"}; }
+  virtual std::vector<std::string> flags() const { return {}; }
   void SetUp() override {
     WARREN_REQUIRE_ROOT();
     rootfs_ = TestEnv::busyboxRootfs();
-    d_ = std::make_unique<Warrend>(env_, isolation());
+    d_ = std::make_unique<Warrend>(env_, isolation(), flags());
     d_->start();
   }
   void TearDown() override {

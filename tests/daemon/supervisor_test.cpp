@@ -115,6 +115,16 @@ TEST_F(ROOT_DaemonSupervisorCgroups, CgroupsAreReleasedWhenTheContainerEndsNotWh
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(launchNested("k.c", "sleep 600").status, 200);
   ASSERT_TRUE(fs::exists(cg + "/k/c")) << cg;
+  // UPDATE_CONTAINER changes the live limit; GET_CONTAINERS reports usage.
+  r = d_->call(Json::parse(R"({"type":"UPDATE_CONTAINER","update_container":
+      {"container_id":{"value":"k"},"limits":{"pids":128}}})"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  auto max = fs::readFile(cg + "/k/pids.max");
+  ASSERT_TRUE(max);
+  EXPECT_EQ(*max, "128\n");
+  auto e = entry("k");
+  ASSERT_TRUE(e.contains("resource_statistics")) << e.dump();
+  EXPECT_GT(e["resource_statistics"].value("timestamp", 0.0), 0.0) << e.dump();
   ASSERT_EQ(d_->call(killCall("k.c")).status, 200);
   // Nobody waits: the child's cgroup goes when it ends.
   EXPECT_TRUE(eventually([&] { return !fs::exists(cg + "/k/c"); }, std::chrono::seconds(20)));
