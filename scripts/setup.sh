@@ -12,6 +12,7 @@ apt-get install -y --no-install-recommends \
   libnl-3-dev libnl-route-3-dev libmount-dev \
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
   libexpected-dev nlohmann-json3-dev \
+  libyaml-dev \
   libarchive-dev libssl-dev libcurl4-openssl-dev \
   busybox-static iproute2 procps util-linux openssl \
   umoci skopeo docker-registry \

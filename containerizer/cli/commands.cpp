@@ -108,7 +108,15 @@ Result<LaunchSpec> parseLaunch(const std::vector<std::string>& argv) {
     else if (n == "--cpus") { WARREN_ASSIGN_OR_RETURN(double c, parseCpus(v)); res->set_cpus(c); }
     else if (n == "--mem") { WARREN_ASSIGN_OR_RETURN(uint64_t m, parseSize("--mem", v)); res->set_mem_bytes(m); }
     else if (n == "--pids") { WARREN_ASSIGN_OR_RETURN(uint64_t p, parsePositive("--pids", v)); res->set_pids(p); }
-    else if (n == "--volume") {
+    else if (n == "--gpus") {  // whole GPUs, for gpu/nvidia
+      WARREN_ASSIGN_OR_RETURN(uint64_t g, parsePositive("--gpus", v));
+      if (g > 65536) return fail(Code::InvalidArgument, "invalid --gpus '" + v + "': too many GPUs");
+      res->set_gpus(static_cast<uint32_t>(g));
+    }
+    else if (n == "--device") {  // a CDI device, for devices/cdi
+      auto& d = (*s.config.mutable_isolator_settings())["devices/cdi.devices"];
+      d += (d.empty() ? "" : ",") + v;
+    } else if (n == "--volume") {
       WARREN_ASSIGN_OR_RETURN(auto vol, parseVolumeFlag(v));
       *s.config.add_volumes() = vol;
     } else if (n == "--env") {

@@ -40,7 +40,8 @@ const char* kUsage =
     "  --cpus N  --mem SIZE  --pids N  --network MODE  --share_pid  --debug\n"
     "  --env K=V...  --workdir DIR  --user USER  --hostname NAME\n"
     "  --cap_add CAP...  (added to CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE)\n"
-    "  --seccomp default|unconfined|PROFILE.json  (the seccomp isolator's filter)\n";
+    "  --seccomp default|unconfined|PROFILE.json  (the seccomp isolator's filter)\n"
+    "  --gpus N (gpu/nvidia)  --device VENDOR/CLASS=NAME... (devices/cdi)\n";
 
 }  // namespace
 

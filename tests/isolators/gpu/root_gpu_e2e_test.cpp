@@ -192,6 +192,19 @@ TEST_F(ROOT_NvidiaGpuFake, AllocationRecoveredAfterRestartAndReleasedOnDestroy) 
   ASSERT_TRUE(c_->destroy(id("b")));
 }
 
+// resources.gpus is whole GPUs: the CLI refuses a fraction with one line.
+TEST(NvidiaGpuCli, FractionalAndZeroGpusAreRefused) {
+  TestEnv env;
+  for (const char* bad : {"0.5", "0", "-1"}) {
+    auto r = runCmd({env.warren_bin, "--work_dir", env.work_dir, "--runtime_dir", env.runtime_dir,
+                     "--plugin_dir", env.plugin_dir, "run", "--gpus", bad, "--", "true"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("invalid --gpus '" + std::string(bad) + "': expected a positive integer"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
 // ---------------------------------------------------------------- real GPU
 
 class ROOT_NvidiaGpu : public ContainerizerTest {
