@@ -59,7 +59,12 @@ class Builder {
       if (d.major < 0) dev->set_major(major(st.st_rdev));
       if (d.minor < 0) dev->set_minor(minor(st.st_rdev));
     }
-    if (!own_ && host == d.path) return {};  // the host's /dev is the container's
+    if (!own_ && host == d.path) {  // the host's /dev is the container's
+      if (fs::exists(d.path)) return {};
+      return fail(Code::FailedPrecondition,
+                  "CDI device '" + who + "': '" + d.path + "' does not exist and the container has no "
+                  "root filesystem of its own to create it in");
+    }
     return mount(host, d.path, "bind", {"bind", "nosuid"}, true, who);
   }
 
