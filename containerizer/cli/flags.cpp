@@ -50,6 +50,7 @@ po::options_description globalDescription() {
       ("image_max_unpacked_bytes", po::value<std::string>(), "largest unpacked image, all layers (default 8G)")
       ("image_max_files", po::value<std::string>(), "most files in one image, all layers (default 1000000)")
       ("isolator_config", po::value<std::vector<std::string>>()->composing(), "SHORT_NAME=JSON typed config for a plugin (repeatable)")
+      ("plugin_isolation", po::value<std::vector<std::string>>()->composing(), "process or inprocess for every plugin, or SHORT_NAME=process|inprocess (repeatable); default: process for third-party plugins, inprocess for warren's own")
       ("plugin_call_timeout_ms", po::value<int>()->default_value(60000), "deadline of one plugin call")
       ("kill_grace", po::value<double>()->default_value(10.0), "destroy: seconds between SIGTERM and SIGKILL (0: SIGKILL at once)")
       ("claims_dir", po::value<std::string>()->default_value("/run/warren-claims"), "where instances claim their --cgroups_root (empty: no claim)")
@@ -126,6 +127,19 @@ Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
         return fail(Code::InvalidArgument, "invalid --isolator_config '" + kv + "': expected NAME=JSON");
       }
       o.plugin_configs[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+  }
+  if (vm.count("plugin_isolation")) {
+    for (const auto& kv : vm["plugin_isolation"].as<std::vector<std::string>>()) {
+      auto eq = kv.find('=');
+      if (eq == 0) {
+        return fail(Code::InvalidArgument, "invalid --plugin_isolation '" + kv + "': expected [NAME=]process|inprocess");
+      }
+      if (eq == std::string::npos) {
+        o.plugin_isolation["*"] = kv;
+      } else {
+        o.plugin_isolation[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
     }
   }
   int ms = vm["plugin_call_timeout_ms"].as<int>();

@@ -133,6 +133,16 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
   ho.call_deadline = opts.plugin_call_deadline;
   ho.descriptor_cache = opts.runtime_dir + "/plugins.cache";
   ho.event_sink = opts.plugin_event_sink;
+  for (const auto& [name, how] : opts.plugin_isolation) {
+    if (how == "process") {
+      ho.isolation[name] = plugins::Isolation::Process;
+    } else if (how == "inprocess") {
+      ho.isolation[name] = plugins::Isolation::InProcess;
+    } else {
+      return fail(Code::InvalidArgument, "--plugin_isolation " + name + "=" + how +
+                                             ": want process or inprocess");
+    }
+  }
   auto host = plugins::PluginHost::create(ho, log);
   host->scan();
   for (const auto& e : host->errors()) log->error("{}", e.message());

@@ -67,8 +67,14 @@ void DescriptorCache::load() {
       continue;
     }
     std::string info_hex;
-    if (!std::getline(ls, info_hex) || !e.d.static_info.ParseFromString(fromHex(info_hex))) {
-      continue;  // an older cache line (no static info): read the file again
+    std::string protos;
+    if (!std::getline(ls, info_hex, '\t') || !e.d.static_info.ParseFromString(fromHex(info_hex)) ||
+        !std::getline(ls, protos) || protos.empty() || protos[0] != '|') {
+      continue;  // an older cache line (no static info or proto list): read the file again
+    }
+    std::istringstream ps(protos.substr(1));
+    for (std::string f; std::getline(ps, f, '|');) {
+      if (!f.empty()) e.d.proto_files.push_back(f);
     }
     kind = std::atoi(k.c_str());
     if (kind != WARREN_KIND_ISOLATOR && kind != WARREN_KIND_PROVISIONER) continue;
@@ -104,7 +110,9 @@ void DescriptorCache::save() {
     out += path + "\t" + e.identity + "\t" + std::to_string(static_cast<int>(e.d.kind)) + "\t" +
            e.d.name + "\t" + e.d.short_name + "\t" + e.d.version + "\t" +
            std::to_string(e.d.abi_major) + "\t" + std::to_string(e.d.abi_minor) + "\t" +
-           toHex(e.d.static_info.SerializeAsString()) + "\n";
+           toHex(e.d.static_info.SerializeAsString()) + "\t|";
+    for (const auto& f : e.d.proto_files) out += f + "|";
+    out += "\n";
   }
   if (fs::writeFileAtomic(file_, out)) dirty_ = false;
 }

@@ -193,6 +193,29 @@ Result<LoadedLibrary> checkDescriptor(const std::string& path, const warren_plug
   return lib;
 }
 
+Result<void> checkKnownProtos(const std::string& path, const std::vector<std::string>& files) {
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const auto& name : files) {
+    if (pool->FindFileByName(name) != nullptr) {
+      return fail(pluginError(path, "defines proto file '" + name +
+                                        "', which is already loaded (the same plugin installed "
+                                        "twice, or SDK protos compiled into the plugin)"));
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> scanProtoFiles(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  struct stat sb {};
+  if (::fstat(fd.get(), &sb) != 0 || sb.st_size <= 0) return {};
+  void* map = ::mmap(nullptr, static_cast<size_t>(sb.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (map == MAP_FAILED) return {};
+  Defer unmap([&] { ::munmap(map, static_cast<size_t>(sb.st_size)); });
+  return embeddedProtoFiles(std::string_view(static_cast<const char*>(map), static_cast<size_t>(sb.st_size)));
+}
+
 Result<void> checkProtoClash(const std::string& path) {
   // mmap, not a stream: plugin files with debug info are tens of MB, and
   // this runs for every plugin at every start.
@@ -215,10 +238,17 @@ Result<void> checkProtoClash(const std::string& path) {
   return {};
 }
 
-Result<LoadedLibrary> loadLibrary(const std::string& path) {
+Result<LoadedLibrary> loadLibrary(const std::string& path, const std::vector<std::string>* known_protos,
+                                  bool check_protos) {
   // Loading a second copy of a registered proto file makes protobuf throw
   // from inside dlopen, which leaves the dynamic loader locked: refuse first.
-  if (!alreadyLoaded(path)) WARREN_TRY(checkProtoClash(path));
+  if (check_protos && !alreadyLoaded(path)) {
+    if (known_protos != nullptr) {
+      WARREN_TRY(checkKnownProtos(path, *known_protos));
+    } else {
+      WARREN_TRY(checkProtoClash(path));
+    }
+  }
   auto lib = std::make_unique<boost::dll::shared_library>();
   const warren_plugin_descriptor* d = nullptr;
   try {
@@ -240,7 +270,18 @@ Result<LoadedLibrary> loadLibrary(const std::string& path) {
   if (d == nullptr) {
     return fail(pluginError(path, "no '" WARREN_PLUGIN_SYMBOL "' descriptor (not a warren plugin)"));
   }
-  return checkDescriptor(path, d);
+  WARREN_ASSIGN_OR_RETURN(auto checked, checkDescriptor(path, d));
+  // ABI 1.2 lists its proto files; older plugins: scan the bytes.
+  if (d->abi_minor >= 2 && d->struct_size >= kDescriptorBytesRead12) {
+    for (const char* const* f = d->proto_files; f != nullptr && *f != nullptr; ++f) {
+      std::string name;
+      if (!readCString(*f, &name)) return fail(pluginError(path, "invalid proto file name"));
+      checked.descriptor.proto_files.push_back(name);
+    }
+  } else {
+    checked.descriptor.proto_files = scanProtoFiles(path);
+  }
+  return checked;
 }
 
 }  // namespace warren::plugins

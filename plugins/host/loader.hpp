@@ -22,13 +22,23 @@ constexpr uint32_t kDescriptorBytesRead =
 // ABI 1.1 adds `describe`.
 constexpr uint32_t kDescriptorBytesRead11 =
     offsetof(warren_plugin_descriptor, describe) + sizeof(warren_plugin_descriptor::describe);
+// ABI 1.2 adds `proto_files`.
+constexpr uint32_t kDescriptorBytesRead12 =
+    offsetof(warren_plugin_descriptor, proto_files) + sizeof(warren_plugin_descriptor::proto_files);
 // What a descriptor of ABI 1.<minor> must hold.
 constexpr uint32_t descriptorBytesFor(uint16_t minor) {
-  return minor >= 1 ? kDescriptorBytesRead11 : kDescriptorBytesRead;
+  return minor >= 2 ? kDescriptorBytesRead12 : minor >= 1 ? kDescriptorBytesRead11 : kDescriptorBytesRead;
 }
 
 // "plugin '<path>': not a loadable shared library: <reason>", ... (one line).
-Result<LoadedLibrary> loadLibrary(const std::string& path);
+// Before dlopen, refuses a file whose proto files are already registered in
+// this process: `known_protos` when the descriptor was read already (in a
+// warren-plugin-host child), else the names scanned from the file's bytes.
+// With `check_protos` false nothing is checked (warren-plugin-host itself:
+// a clash aborts there, and its protobuf log handler reports it).
+Result<LoadedLibrary> loadLibrary(const std::string& path,
+                                  const std::vector<std::string>* known_protos = nullptr,
+                                  bool check_protos = true);
 
 // Checks a descriptor that is already in memory (loadLibrary's second half)
 // and reads its static PluginInfo through `describe` (ABI >= 1.1), e.g.

@@ -2,13 +2,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <set>
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "host/call_executor.hpp"
+#include "host/plugin_process.hpp"
+#include "host/wire.hpp"
 #include "host/dependency_order.hpp"
 #include "host/descriptor_cache.hpp"
 #include "host/loader.hpp"
@@ -92,20 +98,93 @@ struct CallData {
 
 class PluginHostImpl;
 
-class PluginImpl final : public Plugin {
+// A plugin's own executors. Not thread-safe: one, so its calls run one at a
+// time. Thread-safe: up to kParallel, so calls for different containers run
+// concurrently. A call takes an idle executor, waiting for one; the waiting
+// does not count against its deadline.
+class ExecutorPool {
  public:
-  PluginImpl(PluginHostImpl* host, LoadedLibrary lib, void* instance)
-      : host_(host), lib_(std::move(lib)), instance_(instance) {}
-  const Descriptor& descriptor() const override { return lib_.descriptor; }
+  static constexpr size_t kParallel = 8;
+  explicit ExecutorPool(size_t n) { grow(n); }
+  void grow(size_t n) {
+    std::lock_guard lock(mu_);
+    while (execs_.size() < n) {
+      execs_.push_back(std::make_unique<CallExecutor>());
+      idle_.push_back(execs_.back().get());
+    }
+  }
+  bool run(std::function<void()> fn, std::chrono::milliseconds deadline) {
+    CallExecutor* e = nullptr;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !idle_.empty(); });
+      e = idle_.back();
+      idle_.pop_back();
+    }
+    bool ok = e->run(std::move(fn), deadline);
+    {
+      std::lock_guard lock(mu_);
+      idle_.push_back(e);
+    }
+    cv_.notify_one();
+    return ok;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<CallExecutor>> execs_;
+  std::vector<CallExecutor*> idle_;
+};
+
+// What both kinds of instance share with the host.
+class HostedPlugin : public Plugin {
+ public:
+  HostedPlugin(PluginHostImpl* host, Descriptor d) : host_(host), desc_(std::move(d)) {}
+  const Descriptor& descriptor() const override { return desc_; }
   const v1::PluginInfo& info() const override { return info_; }
-  Result<std::string> callRaw(v1::Method method, const std::string& request) override;
+  // Destroys the instance (in-process) or ends the plugin process.
+  virtual void shutdown() = 0;
 
   PluginHostImpl* host_;
-  LoadedLibrary lib_;
-  void* instance_;
+  Descriptor desc_;
   v1::PluginInfo info_;
+};
+
+class InProcessPlugin final : public HostedPlugin {
+ public:
+  InProcessPlugin(PluginHostImpl* host, const LoadedLibrary& lib, void* instance, size_t parallel)
+      : HostedPlugin(host, lib.descriptor), raw_(lib.raw), instance_(instance), pool_(parallel) {}
+  Isolation isolation() const override { return Isolation::InProcess; }
+  Result<std::string> callRaw(v1::Method method, const std::string& request) override;
+  void shutdown() override;
+
+  const warren_plugin_descriptor* raw_;
+  void* instance_;
+  ExecutorPool pool_;
   std::atomic<bool> wedged_{false};
-  std::string wedged_by_;  // set before wedged_
+  std::mutex wedged_mu_;
+  std::string wedged_by_;
+};
+
+class ProcessPlugin final : public HostedPlugin {
+ public:
+  ProcessPlugin(PluginHostImpl* host, Descriptor d, std::string helper, std::string context,
+                PluginLog* pl);
+  Isolation isolation() const override { return Isolation::Process; }
+  Result<std::string> callRaw(v1::Method method, const std::string& request) override;
+  void shutdown() override;
+  // Starts the process and creates the instance when none runs (first use,
+  // or after a crash: "the plugin is restarted").
+  Result<void> ensureRunning(const std::string& for_what);
+  Result<std::string> request(uint32_t type, uint32_t method, const std::string& name,
+                              const std::string& payload);
+
+  std::string context_;
+  std::unique_ptr<PluginProcess> proc_;
+  std::mutex start_mu_;
+  std::mutex serial_;  // one call at a time unless thread_safe
+  std::atomic<bool> thread_safe_{false};
 };
 
 class PluginHostImpl final : public PluginHost {
@@ -114,6 +193,7 @@ class PluginHostImpl final : public PluginHost {
       : opts_(std::move(opts)), log_(std::move(log)), cache_(opts_.descriptor_cache) {
     if (!log_) log_ = std::make_shared<spdlog::logger>("warren.plugins");
     cache_.load();
+    helper_ = findPluginHostBinary(opts_.plugin_host_path);
   }
   ~PluginHostImpl() override;
 
@@ -125,49 +205,65 @@ class PluginHostImpl final : public PluginHost {
   std::vector<PluginDescription> describeAll() const override;
   Result<Plugin*> instance(Kind kind, const std::string& short_name) override;
   Result<std::vector<Plugin*>> isolators(const std::vector<std::string>& names) override;
+  Isolation isolationOf(const Descriptor& d) const override;
 
-  Result<std::string> call(PluginImpl& p, uint32_t method, const std::string& request);
-
- private:
   std::string prefix(const Descriptor& d) const {
     return "plugin '" + d.short_name + "' (" + d.path + "): ";
   }
   std::string deadlineText() const { return std::to_string(opts_.call_deadline.count()) + "ms"; }
+  std::chrono::milliseconds deadline() const { return opts_.call_deadline; }
+  // A pull is bounded by the provisioner's own stall timeout (no progress
+  // for 30 s), not by the call deadline: a big image may take longer.
+  std::chrono::milliseconds deadlineFor(uint32_t method) const {
+    return method == static_cast<uint32_t>(v1::PROVISION) || method == static_cast<uint32_t>(v1::PULL)
+               ? std::chrono::milliseconds(0)
+               : opts_.call_deadline;
+  }
+  const std::shared_ptr<spdlog::logger>& log() const { return log_; }
+
+ private:
   Result<const Descriptor*> loadLocked(const std::string& path);
-  Result<std::unique_ptr<PluginImpl>> create(const LoadedLibrary& lib);
+  Result<LoadedLibrary> readDescriptor(const std::string& path);
+  Result<std::unique_ptr<HostedPlugin>> create(LoadedLibrary& lib);
+  Result<std::unique_ptr<HostedPlugin>> createInProcess(LoadedLibrary& lib, const std::string& ctx,
+                                                        PluginLog* pl);
   Result<std::string> pluginDir(const std::string& base, const Descriptor& d);
+  PluginLog* makePluginLog(const Descriptor& d);
 
   HostOptions opts_;
   std::shared_ptr<spdlog::logger> log_;
-  CallExecutor exec_;
+  std::string helper_;  // warren-plugin-host ("" = not found)
   mutable std::recursive_mutex mu_;
   std::map<std::string, LoadedLibrary> libs_;       // path -> checked library
   std::map<std::string, Error> failed_;             // path -> why it did not load
   std::map<std::string, std::string> by_name_;      // name or short name -> path
+  std::map<std::string, std::string> by_proto_;     // embedded proto file -> path
   std::vector<Error> errors_;
-  std::map<std::string, std::unique_ptr<PluginImpl>> instances_;  // short name
-  std::vector<PluginImpl*> created_;                // creation order
+  std::map<std::string, std::unique_ptr<HostedPlugin>> instances_;  // short name
+  std::vector<HostedPlugin*> created_;              // creation order
   std::set<std::string> wedged_creates_;            // paths whose create() overran
   std::vector<PluginLog*> logs_;                    // leaked on purpose; sinks cleared at exit
   DescriptorCache cache_;
 };
 
-Result<std::string> PluginImpl::callRaw(v1::Method method, const std::string& request) {
-  return host_->call(*this, static_cast<uint32_t>(method), request);
-}
+// ---------------------------------------------------------------- in process
 
-Result<std::string> PluginHostImpl::call(PluginImpl& p, uint32_t method, const std::string& request) {
-  const Descriptor& d = p.descriptor();
+Result<std::string> InProcessPlugin::callRaw(v1::Method m, const std::string& request) {
+  const uint32_t method = static_cast<uint32_t>(m);
+  const Descriptor& d = desc_;
   const std::string name = methodName(method);
-  if (p.wedged_.load()) {
-    return fail(Code::Unavailable, prefix(d) + name + " not called: the plugin is wedged since " +
-                                       p.wedged_by_ + " exceeded its deadline of " + deadlineText());
+  const std::string pfx = host_->prefix(d);
+  if (wedged_.load()) {
+    std::lock_guard lock(wedged_mu_);
+    return fail(Code::Unavailable, pfx + name + " not called: the plugin is wedged since " +
+                                       wedged_by_ + " exceeded its deadline of " +
+                                       host_->deadlineText());
   }
   auto data = std::make_shared<CallData>();
   data->request = request;
-  const warren_plugin_descriptor* raw = p.lib_.raw;
-  void* inst = p.instance_;
-  bool in_time = exec_.run(
+  const warren_plugin_descriptor* raw = raw_;
+  void* inst = instance_;
+  bool in_time = pool_.run(
       [data, raw, inst, method]() {
         warren_sink sink{&data->out, &appendToString};
         try {
@@ -177,25 +273,114 @@ Result<std::string> PluginHostImpl::call(PluginImpl& p, uint32_t method, const s
           data->threw = true;
         }
       },
-      // A pull is bounded by the provisioner's own stall timeout (no progress
-      // for 30 s), not by the call deadline: a big image may take longer.
-      method == static_cast<uint32_t>(v1::PROVISION) || method == static_cast<uint32_t>(v1::PULL)
-          ? std::chrono::milliseconds(0)
-          : opts_.call_deadline);
+      host_->deadlineFor(method));
   if (!in_time) {
-    p.wedged_by_ = name;
-    p.wedged_.store(true);
-    return fail(Code::Unavailable, prefix(d) + name + " exceeded its deadline of " + deadlineText());
+    {
+      std::lock_guard lock(wedged_mu_);
+      if (!wedged_.load()) wedged_by_ = name;
+    }
+    wedged_.store(true);
+    return fail(Code::Unavailable, pfx + name + " exceeded its deadline of " + host_->deadlineText());
   }
-  if (data->threw) return fail(Code::Internal, prefix(d) + name + " threw an exception");
+  if (data->threw) return fail(Code::Internal, pfx + name + " threw an exception");
   if (data->rc != WARREN_OK) {
     std::string msg = data->out.empty() ? std::string("failed with code ") + std::to_string(data->rc)
                                         : data->out;
     std::replace(msg.begin(), msg.end(), '\n', ' ');
-    return fail(codeFromPlugin(data->rc), prefix(d) + name + ": " + msg);
+    return fail(codeFromPlugin(data->rc), pfx + name + ": " + msg);
   }
   return std::move(data->out);
 }
+
+void InProcessPlugin::shutdown() {
+  if (wedged_.load()) {
+    host_->log()->warn("{}not destroyed: it is wedged", host_->prefix(desc_));
+    return;
+  }
+  const warren_plugin_descriptor* raw = raw_;
+  void* inst = instance_;
+  bool in_time =
+      pool_.run([raw, inst]() { try { raw->destroy(inst); } catch (...) {} }, host_->deadline());
+  if (!in_time) {
+    host_->log()->warn("{}destroy exceeded its deadline of {}", host_->prefix(desc_),
+                       host_->deadlineText());
+  }
+}
+
+// ---------------------------------------------------------------- out of process
+
+ProcessPlugin::ProcessPlugin(PluginHostImpl* host, Descriptor d, std::string helper,
+                             std::string context, PluginLog* pl)
+    : HostedPlugin(host, std::move(d)), context_(std::move(context)) {
+  thread_safe_ = desc_.static_info.thread_safe();
+  proc_ = std::make_unique<PluginProcess>(
+      std::move(helper), desc_.path,
+      [pl](int32_t level, const std::string& text) {
+        logFromPlugin(pl, level, nullptr, text.data(), text.size());
+      },
+      [pl](const std::string& bytes) {
+        eventFromPlugin(pl, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      });
+}
+
+Result<void> ProcessPlugin::ensureRunning(const std::string& for_what) {
+  std::lock_guard lock(start_mu_);
+  const std::string pfx = host_->prefix(desc_);
+  auto started = proc_->ensureStarted();
+  if (!started) {
+    return fail(Code::Unavailable, pfx + for_what + ": cannot start warren-plugin-host: " +
+                                       started.error().message());
+  }
+  if (!*started) return {};
+  if (proc_->starts() > 1) {
+    host_->log()->warn("{}restarting its plugin process (start {})", pfx, proc_->starts());
+  }
+  auto r = proc_->request(wire::kCreate, 0, context_, host_->deadline(), "create");
+  if (!r) {
+    proc_->kill("create failed");
+    std::string msg = r.error().message();
+    if (msg.rfind("exceeded", 0) == 0) return fail(Code::Unavailable, pfx + "create " + msg);
+    return fail(Code::Unavailable, pfx + "create: " + msg);
+  }
+  if (r->rc != WARREN_OK) {
+    proc_->kill("create failed");
+    std::string msg = r->out.empty() ? "no message" : r->out;
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    return fail(codeFromPlugin(r->rc), pfx + "create failed: " + msg);
+  }
+  return {};
+}
+
+Result<std::string> ProcessPlugin::request(uint32_t type, uint32_t method, const std::string& name,
+                                           const std::string& payload) {
+  const std::string pfx = host_->prefix(desc_);
+  WARREN_TRY(ensureRunning(name));
+  std::unique_lock serial(serial_, std::defer_lock);
+  if (!thread_safe_.load()) serial.lock();
+  auto r = proc_->request(type, static_cast<int32_t>(method), payload, host_->deadlineFor(method),
+                          name);
+  if (!r) {
+    std::string msg = r.error().message();
+    if (msg.rfind("exceeded", 0) == 0) return fail(Code::Unavailable, pfx + name + " " + msg);
+    return fail(Code::Unavailable, pfx + name + ": " + msg);
+  }
+  if (r->rc != WARREN_OK) {
+    std::string msg = r->out.empty() ? std::string("failed with code ") + std::to_string(r->rc)
+                                     : r->out;
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    return fail(codeFromPlugin(r->rc), pfx + name + ": " + msg);
+  }
+  return std::move(r->out);
+}
+
+Result<std::string> ProcessPlugin::callRaw(v1::Method m, const std::string& request) {
+  const uint32_t method = static_cast<uint32_t>(m);
+  return this->request(wire::kCall, method, methodName(method), request);
+}
+
+void ProcessPlugin::shutdown() { proc_->stop(host_->deadline()); }
+
+// ---------------------------------------------------------------- host
 
 Result<std::string> PluginHostImpl::pluginDir(const std::string& base, const Descriptor& d) {
   if (base.empty()) return std::string();
@@ -210,7 +395,28 @@ Result<std::string> PluginHostImpl::pluginDir(const std::string& base, const Des
   return dir;
 }
 
-Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& lib) {
+PluginLog* PluginHostImpl::makePluginLog(const Descriptor& d) {
+  auto* pl = new PluginLog();  // leaked on purpose, see PluginLog
+  pl->logger = std::make_shared<spdlog::logger>("warren.plugin." + d.short_name,
+                                                log_->sinks().begin(), log_->sinks().end());
+  pl->logger->set_level(log_->level());
+  pl->host.struct_size = sizeof(warren_host);
+  pl->host.ctx = pl;
+  pl->host.log = &logFromPlugin;
+  pl->host.event = &eventFromPlugin;
+  pl->short_name = d.short_name;
+  pl->sink = opts_.event_sink;
+  logs_.push_back(pl);
+  return pl;
+}
+
+Isolation PluginHostImpl::isolationOf(const Descriptor& d) const {
+  if (auto it = opts_.isolation.find(d.short_name); it != opts_.isolation.end()) return it->second;
+  if (auto it = opts_.isolation.find("*"); it != opts_.isolation.end()) return it->second;
+  return isFirstParty(d) ? opts_.first_party_isolation : opts_.third_party_isolation;
+}
+
+Result<std::unique_ptr<HostedPlugin>> PluginHostImpl::create(LoadedLibrary& lib) {
   const Descriptor& d = lib.descriptor;
   if (wedged_creates_.count(d.path) != 0) {
     return fail(Code::Unavailable, prefix(d) + "create not called: the plugin is wedged since " +
@@ -231,26 +437,61 @@ Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& 
   WARREN_ASSIGN_OR_RETURN(std::string run, pluginDir(opts_.runtime_dir, d));
   ctx.set_plugin_work_dir(work);
   ctx.set_plugin_runtime_dir(run);
-
-  auto* pl = new PluginLog();  // leaked on purpose, see PluginLog
-  pl->logger = std::make_shared<spdlog::logger>("warren.plugin." + d.short_name,
-                                                log_->sinks().begin(), log_->sinks().end());
-  pl->logger->set_level(log_->level());
-  pl->host.struct_size = sizeof(warren_host);
-  pl->host.ctx = pl;
-  pl->host.log = &logFromPlugin;
-  pl->host.event = &eventFromPlugin;
-  pl->short_name = d.short_name;
-  pl->sink = opts_.event_sink;
-  logs_.push_back(pl);
-
-  auto data = std::make_shared<CallData>();
-  if (!ctx.SerializeToString(&data->request)) {
+  std::string ctx_bytes;
+  if (!ctx.SerializeToString(&ctx_bytes)) {
     return fail(Code::Internal, prefix(d) + "could not serialize the plugin context");
   }
+  PluginLog* pl = makePluginLog(d);
+
+  std::unique_ptr<HostedPlugin> plugin;
+  if (isolationOf(d) == Isolation::Process) {
+    if (helper_.empty()) {
+      return fail(Code::FailedPrecondition,
+                  prefix(d) + "cannot run out of process: warren-plugin-host not found next to "
+                              "the executable, in ../libexec/warren or the build tree (set "
+                              "--plugin_isolation " + d.short_name + "=inprocess)");
+    }
+    auto p = std::make_unique<ProcessPlugin>(this, d, helper_, ctx_bytes, pl);
+    WARREN_TRY(p->ensureRunning("create"));
+    plugin = std::move(p);
+  } else {
+    WARREN_ASSIGN_OR_RETURN(plugin, createInProcess(lib, ctx_bytes, pl));
+  }
+  auto info = plugin->call<v1::PluginInfo>(v1::INFO, v1::Empty{});
+  if (!info) {
+    plugin->shutdown();
+    return fail(info.error());
+  }
+  plugin->info_ = std::move(*info);
+  if (auto* ip = dynamic_cast<InProcessPlugin*>(plugin.get()); ip && plugin->info_.thread_safe()) {
+    ip->pool_.grow(ExecutorPool::kParallel);
+  }
+  if (auto* pp = dynamic_cast<ProcessPlugin*>(plugin.get()); pp && plugin->info_.thread_safe()) {
+    pp->thread_safe_ = true;
+  }
+  return plugin;
+}
+
+Result<std::unique_ptr<HostedPlugin>> PluginHostImpl::createInProcess(LoadedLibrary& lib,
+                                                                      const std::string& ctx_bytes,
+                                                                      PluginLog* pl) {
+  const Descriptor& d = lib.descriptor;
+  if (lib.raw == nullptr) {
+    // Described in a child (or listed from the cache): load it here now. Its
+    // proto files must not be registered yet (protobuf would abort in dlopen).
+    WARREN_ASSIGN_OR_RETURN(auto real, loadLibrary(d.path, &d.proto_files));
+    if (real.descriptor.name != d.name || real.descriptor.short_name != d.short_name) {
+      return fail(Code::FailedPrecondition, "plugin '" + d.path + "': changed while warren was reading it");
+    }
+    lib.raw = real.raw;
+  }
+  auto data = std::make_shared<CallData>();
+  data->request = ctx_bytes;
   const warren_plugin_descriptor* raw = lib.raw;
   const warren_host* host = &pl->host;
-  bool in_time = exec_.run(
+  size_t parallel = d.static_info.thread_safe() ? ExecutorPool::kParallel : 1;
+  auto pool = std::make_unique<ExecutorPool>(1);
+  bool in_time = pool->run(
       [data, raw, host]() {
         warren_sink sink{&data->out, &appendToString};
         try {
@@ -271,17 +512,8 @@ Result<std::unique_ptr<PluginImpl>> PluginHostImpl::create(const LoadedLibrary& 
     std::replace(msg.begin(), msg.end(), '\n', ' ');
     return fail(codeFromPlugin(data->rc), prefix(d) + "create failed: " + msg);
   }
-  auto plugin = std::make_unique<PluginImpl>(this, lib, data->instance);
-  auto info = plugin->call<v1::PluginInfo>(v1::INFO, v1::Empty{});
-  if (!info) {
-    if (!plugin->wedged_.load()) {
-      void* inst = plugin->instance_;
-      exec_.run([raw, inst]() { try { raw->destroy(inst); } catch (...) {} }, opts_.call_deadline);
-    }
-    return fail(info.error());
-  }
-  plugin->info_ = std::move(*info);
-  return plugin;
+  return std::unique_ptr<HostedPlugin>(
+      std::make_unique<InProcessPlugin>(this, lib, data->instance, parallel));
 }
 
 PluginHostImpl::~PluginHostImpl() {
@@ -292,20 +524,7 @@ PluginHostImpl::~PluginHostImpl() {
       pl->sink = nullptr;
     }
   });
-  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-    PluginImpl* p = *it;
-    if (p->wedged_.load()) {
-      log_->warn("{}not destroyed: it is wedged", prefix(p->descriptor()));
-      continue;
-    }
-    const warren_plugin_descriptor* raw = p->lib_.raw;
-    void* inst = p->instance_;
-    bool in_time =
-        exec_.run([raw, inst]() { try { raw->destroy(inst); } catch (...) {} }, opts_.call_deadline);
-    if (!in_time) {
-      log_->warn("{}destroy exceeded its deadline of {}", prefix(p->descriptor()), deadlineText());
-    }
-  }
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) (*it)->shutdown();
 }
 
 void PluginHostImpl::scan() {
@@ -344,6 +563,30 @@ Result<const Descriptor*> PluginHostImpl::loadFile(const std::string& path) {
   return loadLocked(path);
 }
 
+// A file's checked descriptor: from warren-plugin-host --describe when that
+// binary is there (the plugin's initializers never run in this process), else
+// by loading it here.
+Result<LoadedLibrary> PluginHostImpl::readDescriptor(const std::string& path) {
+  if (helper_.empty()) return loadLibrary(path);
+  WARREN_ASSIGN_OR_RETURN(auto pd, describeInChild(helper_, path, opts_.call_deadline));
+  LoadedLibrary lib;
+  Descriptor& d = lib.descriptor;
+  d.path = path;
+  d.name = pd.name();
+  d.short_name = pd.short_name();
+  d.version = pd.version();
+  if (pd.kind() != WARREN_KIND_ISOLATOR && pd.kind() != WARREN_KIND_PROVISIONER) {
+    return fail(Code::FailedPrecondition, "plugin '" + path + "': unknown plugin kind " +
+                                              std::to_string(pd.kind()));
+  }
+  d.kind = static_cast<Kind>(pd.kind());
+  d.abi_major = static_cast<uint16_t>(pd.abi_major());
+  d.abi_minor = static_cast<uint16_t>(pd.abi_minor());
+  d.static_info = pd.info();
+  d.proto_files.assign(pd.proto_files().begin(), pd.proto_files().end());
+  return lib;
+}
+
 Result<const Descriptor*> PluginHostImpl::loadLocked(const std::string& path) {
   if (auto it = libs_.find(path); it != libs_.end()) return &it->second.descriptor;
   if (auto it = failed_.find(path); it != failed_.end()) return fail(it->second);
@@ -351,7 +594,7 @@ Result<const Descriptor*> PluginHostImpl::loadLocked(const std::string& path) {
   if (auto cached = cache_.find(path)) {
     lib = LoadedLibrary{*cached, nullptr};  // dlopen deferred to the first instance
   } else {
-    lib = loadLibrary(path);
+    lib = readDescriptor(path);
   }
   if (lib) {
     const Descriptor& d = lib->descriptor;
@@ -363,6 +606,17 @@ Result<const Descriptor*> PluginHostImpl::loadLocked(const std::string& path) {
       }
     }
   }
+  if (lib) {
+    for (const auto& f : lib->descriptor.proto_files) {
+      if (by_proto_.count(f) != 0) {
+        lib = fail(Code::FailedPrecondition,
+                   "plugin '" + path + "': defines proto file '" + f +
+                       "', which is already loaded (the same plugin installed twice, or SDK "
+                       "protos compiled into the plugin)");
+        break;
+      }
+    }
+  }
   if (!lib) {
     failed_.emplace(path, lib.error());
     return fail(lib.error());
@@ -370,6 +624,7 @@ Result<const Descriptor*> PluginHostImpl::loadLocked(const std::string& path) {
   cache_.put(lib->descriptor);
   by_name_[lib->descriptor.name] = path;
   by_name_[lib->descriptor.short_name] = path;
+  for (const auto& f : lib->descriptor.proto_files) by_proto_[f] = path;
   auto& stored = libs_[path] = std::move(*lib);
   log_->debug("loaded plugin '{}' ({} {}) from '{}'", stored.descriptor.short_name,
               stored.descriptor.name, stored.descriptor.version, path);
@@ -418,8 +673,8 @@ Result<Plugin*> PluginHostImpl::instance(Kind kind, const std::string& short_nam
   if (auto it = instances_.find(short_name); it != instances_.end()) {
     if (it->second->descriptor().kind == kind) return it->second.get();
   }
-  const LoadedLibrary* found = nullptr;
-  for (const auto& [path, lib] : libs_) {
+  LoadedLibrary* found = nullptr;
+  for (auto& [path, lib] : libs_) {
     if (lib.descriptor.kind == kind && lib.descriptor.short_name == short_name) found = &lib;
   }
   if (found == nullptr) {
@@ -428,19 +683,8 @@ Result<Plugin*> PluginHostImpl::instance(Kind kind, const std::string& short_nam
     return fail(Code::NotFound, std::string("unknown ") + kindName(kind) + " '" + short_name +
                                     "' (available: " + (list.empty() ? "none" : list) + ")");
   }
-  if (found->raw == nullptr) {
-    // Listed from the descriptor cache: load and check it for real now.
-    auto real = loadLibrary(found->descriptor.path);
-    if (!real) return fail(real.error());
-    if (real->descriptor.name != found->descriptor.name ||
-        real->descriptor.short_name != found->descriptor.short_name) {
-      return fail(Code::FailedPrecondition, "plugin '" + found->descriptor.path +
-                                                "': changed while warren was reading it");
-    }
-    const_cast<LoadedLibrary*>(found)->raw = real->raw;
-  }
   WARREN_ASSIGN_OR_RETURN(auto plugin, create(*found));
-  PluginImpl* p = plugin.get();
+  HostedPlugin* p = plugin.get();
   instances_[short_name] = std::move(plugin);
   created_.push_back(p);
   return p;
@@ -476,6 +720,31 @@ Result<std::vector<Plugin*>> PluginHostImpl::isolators(const std::vector<std::st
 }
 
 }  // namespace
+
+bool isFirstParty(const Descriptor& d) { return d.name.rfind("org.warren.", 0) == 0; }
+
+std::string findPluginHostBinary(const std::string& configured) {
+  if (!configured.empty()) return ::access(configured.c_str(), X_OK) == 0 ? configured : "";
+  std::string self;
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    self.assign(buf, static_cast<size_t>(n));
+    self = self.substr(0, self.rfind('/'));
+  }
+  std::vector<std::string> candidates;
+  if (!self.empty()) {
+    candidates.push_back(self + "/warren-plugin-host");
+    candidates.push_back(self + "/../libexec/warren/warren-plugin-host");
+  }
+#ifdef WARREN_PLUGIN_HOST_BUILD_PATH
+  candidates.push_back(WARREN_PLUGIN_HOST_BUILD_PATH);
+#endif
+  for (const auto& c : candidates) {
+    if (::access(c.c_str(), X_OK) == 0) return c;
+  }
+  return "";
+}
 
 std::unique_ptr<PluginHost> PluginHost::create(HostOptions opts, std::shared_ptr<spdlog::logger> log) {
   return std::make_unique<PluginHostImpl>(std::move(opts), std::move(log));

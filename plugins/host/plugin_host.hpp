@@ -21,6 +21,12 @@ namespace warren::plugins {
 
 enum class Kind { Isolator = WARREN_KIND_ISOLATOR, Provisioner = WARREN_KIND_PROVISIONER };
 
+// Where a plugin's instance runs: in this process (calls are function calls
+// on a per-plugin executor), or in its own warren-plugin-host process over a
+// socketpair (a crash, exit or hang there fails the calls in flight and the
+// plugin restarts; this process never dies with it).
+enum class Isolation { InProcess, Process };
+
 // Receives plugin events (warren_host.event, ABI 1.1): the plugin's short
 // name and the event. Called on the thread of the plugin call that emitted
 // it (possibly several at once); never after the PluginHost is destroyed.
@@ -42,6 +48,16 @@ struct HostOptions {
   std::string descriptor_cache;
   // Where plugin events go (none: dropped).
   EventSink event_sink;
+  // --plugin_isolation: per short name ("*": every plugin not named).
+  std::map<std::string, Isolation> isolation;
+  // Plugins not named above: first-party ones (reverse-DNS name under
+  // org.warren.) and the rest. Why first-party defaults to in-process: the
+  // measured per-call cost in README.md ("Plugin isolation").
+  Isolation first_party_isolation = Isolation::InProcess;
+  Isolation third_party_isolation = Isolation::Process;
+  // warren-plugin-host; "" = next to the executable, then
+  // ../libexec/warren/, then the build tree.
+  std::string plugin_host_path;
 };
 
 // A loaded, checked library (not yet instantiated).
@@ -53,6 +69,7 @@ struct Descriptor {
   Kind kind;
   uint16_t abi_major, abi_minor;
   v1::PluginInfo static_info;  // from describe (ABI >= 1.1); empty for 1.0 plugins
+  std::vector<std::string> proto_files;  // embedded proto files (ABI 1.2 list, else scanned)
 };
 
 // A discovered plugin's static surface (no instance made).
@@ -71,6 +88,7 @@ class Plugin {
   virtual const Descriptor& descriptor() const = 0;
   virtual const v1::PluginInfo& info() const = 0;
   const std::string& shortName() const { return descriptor().short_name; }
+  virtual Isolation isolation() const = 0;
 
   // Raw call: serialized request in, serialized response out. Errors read
   // "plugin 'pid' (/path/pid.so): prepare: <message>".
@@ -124,6 +142,16 @@ class PluginHost {
   // ones it declares as dependencies (stable w.r.t. the given order); a
   // missing dependency or a cycle is an error naming the isolators.
   virtual Result<std::vector<Plugin*>> isolators(const std::vector<std::string>& names) = 0;
+
+  // Where a plugin's instance runs (HostOptions.isolation and defaults).
+  virtual Isolation isolationOf(const Descriptor& d) const = 0;
 };
+
+// True for warren's own plugins (reverse-DNS name under org.warren.).
+bool isFirstParty(const Descriptor& d);
+
+// Where warren-plugin-host is: `configured` when set, else next to the
+// executable, ../libexec/warren/ from it, then the build tree. "" = none.
+std::string findPluginHostBinary(const std::string& configured);
 
 }  // namespace warren::plugins

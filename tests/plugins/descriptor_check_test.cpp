@@ -37,7 +37,7 @@ TEST(DescriptorCheck, SizeChecks) {
   EXPECT_EQ(check(d), "plugin '/p/x.so': descriptor is 4 bytes, too small to hold an ABI version");
   d.struct_size = 24;
   EXPECT_EQ(check(d), "plugin '/p/x.so': descriptor is 24 bytes, smaller than the " +
-                          std::to_string(kDescriptorBytesRead11) + " of ABI 1.1");
+                          std::to_string(kDescriptorBytesRead12) + " of ABI 1.2");
   // An ABI 1.0 plugin's descriptor ends at `call`: still fine.
   d = valid();
   d.abi_minor = 0;
@@ -48,6 +48,7 @@ TEST(DescriptorCheck, SizeChecks) {
                           std::to_string(kDescriptorBytesRead) + " of ABI 1.0");
   // A 1.1 plugin must carry `describe`'s slot.
   d = valid();
+  d.abi_minor = 1;
   d.struct_size = kDescriptorBytesRead;
   EXPECT_EQ(check(d), "plugin '/p/x.so': descriptor is " + std::to_string(kDescriptorBytesRead) +
                           " bytes, smaller than the " + std::to_string(kDescriptorBytesRead11) +

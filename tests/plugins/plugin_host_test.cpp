@@ -73,7 +73,7 @@ TEST(PluginLoad, AbiMajorMismatch) {
 TEST(PluginLoad, AbiMinorNewerThanHost) {
   auto host = makeHost();
   EXPECT_EQ(loadError(*host, fixture("abi_minor")),
-            "plugin '" + fixture("abi_minor") + "': ABI minor 2 is newer than the host's 1.1");
+            "plugin '" + fixture("abi_minor") + "': ABI minor 3 is newer than the host's 1.2");
 }
 
 TEST(PluginLoad, DuplicateNameAndShortName) {
@@ -124,7 +124,7 @@ TEST(PluginScan, BrokenFilesDoNotStopGoodOnes) {
   // Sorted by file name; each names its file.
   ASSERT_EQ(errors.size(), 8u) << ::testing::PrintToString(errors);
   EXPECT_EQ(errors[0].rfind("plugin '" + fixture("abi_major") + "': ABI major 2", 0), 0u);
-  EXPECT_EQ(errors[1].rfind("plugin '" + fixture("abi_minor") + "': ABI minor 2", 0), 0u);
+  EXPECT_EQ(errors[1].rfind("plugin '" + fixture("abi_minor") + "': ABI minor 3", 0), 0u);
   EXPECT_EQ(errors[2].rfind("plugin '" + fixture("bad") + "': not a loadable", 0), 0u);
   EXPECT_EQ(errors[3].rfind("plugin '" + fixture("dup_b") + "': duplicate", 0), 0u);
   EXPECT_EQ(errors[4].rfind("plugin '" + fixture("dup_c") + "': duplicate", 0), 0u);

@@ -39,6 +39,10 @@ struct Options {
   // Plugin events (e.g. image-pull progress): plugin short name + event.
   std::function<void(const std::string& plugin, const v1::PluginEvent& event)> plugin_event_sink;
   std::map<std::string, std::string> plugin_configs;  // short name -> JSON
+  // --plugin_isolation: short name (or "*" for all others) -> "process" or
+  // "inprocess". Default: process for third-party plugins, inprocess for
+  // warren's own (README, "Plugin isolation").
+  std::map<std::string, std::string> plugin_isolation;
   std::chrono::milliseconds plugin_call_deadline{std::chrono::seconds(60)};
   // destroy(): SIGTERM, then SIGKILL after this long (0: SIGKILL at once).
   std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};

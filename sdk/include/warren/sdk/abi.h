@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define WARREN_ABI_MAJOR 1
-#define WARREN_ABI_MINOR 1
+#define WARREN_ABI_MINOR 2
 #define WARREN_PLUGIN_SYMBOL "warren_plugin"
 
 enum warren_kind {
@@ -91,6 +91,12 @@ typedef struct warren_plugin_descriptor {
    * fields, dependencies, schemes), serialized into `out`, WITHOUT creating
    * an instance. May be NULL (then the info is empty). */
   int32_t (*describe)(warren_sink* out);
+  /* ---- ABI 1.2 ----
+   * The proto files whose generated code the plugin embeds (and registers in
+   * protobuf's global pool when loaded), NULL-terminated; NULL = none.
+   * warren_add_plugin() generates the list from its PROTOS. The host refuses
+   * a plugin whose file another loaded plugin already registered. */
+  const char* const* proto_files;
 } warren_plugin_descriptor;
 
 #ifdef __cplusplus
