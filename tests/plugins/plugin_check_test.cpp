@@ -1,0 +1,82 @@
+// warren-plugin-check, the conformance kit: every first-party plugin passes
+// it (in and out of process), and a deliberately broken fixture fails it with
+// the expected lines.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "test_env.hpp"
+
+namespace {
+
+struct Run {
+  int rc = -1;
+  std::vector<std::string> lines;
+  std::string text;
+};
+
+Run check(const std::string& plugin, const std::string& cgroups_root) {
+  std::string cmd = std::string(WARREN_PLUGIN_CHECK) + " '" + plugin + "' --cgroups_root '" +
+                    cgroups_root + "' 2>&1";
+  Run r;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return r;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, f) != nullptr) r.text += buf;
+  int st = ::pclose(f);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::istringstream in(r.text);
+  for (std::string l; std::getline(in, l);) r.lines.push_back(l);
+  return r;
+}
+
+bool has(const Run& r, const std::string& line) {
+  return std::find(r.lines.begin(), r.lines.end(), line) != r.lines.end();
+}
+
+TEST(ROOT_PluginCheck, EveryFirstPartyPluginPasses) {
+  WARREN_REQUIRE_ROOT();
+  warren::testing::TestEnv env;
+  int checked = 0;
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(WARREN_BUILT_PLUGIN_DIR)) {
+    if (e.path().extension() == ".so" && e.path().filename() != "example_greeting.so") {
+      files.push_back(e.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& so : files) {
+    SCOPED_TRACE(so);
+    auto r = check(so, env.cgroups_root);
+    EXPECT_EQ(r.rc, 0) << r.text;
+    ASSERT_FALSE(r.lines.empty());
+    EXPECT_EQ(r.lines.back().rfind("PASS ", 0), 0u) << r.text;
+    EXPECT_EQ(r.lines.front().rfind("ok   descriptor: org.warren.", 0), 0u) << r.text;
+    ++checked;
+  }
+  EXPECT_GE(checked, 5) << "first-party plugins found in " << WARREN_BUILT_PLUGIN_DIR;
+}
+
+TEST(ROOT_PluginCheck, BrokenFixtureFailsWithTheExpectedLines) {
+  WARREN_REQUIRE_ROOT();
+  warren::testing::TestEnv env;
+  const std::string so = std::string(WARREN_CRASH_PLUGIN_DIR) + "/broken.so";
+  auto r = check(so, env.cgroups_root);
+  EXPECT_EQ(r.rc, 1) << r.text;
+  EXPECT_TRUE(has(r, "ok   descriptor: com.example.test.broken 'broken' 0.0.1 ABI 1.2")) << r.text;
+  EXPECT_TRUE(has(r, "FAIL static info: flag 'broken_ratio' has type 'float' (want "
+                     "string|bool|int|duration|bytes|list)")) << r.text;
+  EXPECT_TRUE(has(r, "FAIL cleanup of an unknown container: plugin 'broken' (" + so +
+                     "): cleanup: no such container 'warren-check-never-seen'")) << r.text;
+  EXPECT_TRUE(has(r, "FAIL out of process: cleanup of an unknown container: plugin 'broken' (" +
+                     so + "): cleanup: no such container 'warren-check-never-seen'")) << r.text;
+  EXPECT_TRUE(has(r, "ok   recover with an unknown container: accepted")) << r.text;
+  ASSERT_FALSE(r.lines.empty());
+  EXPECT_EQ(r.lines.back().rfind("FAIL broken: ", 0), 0u) << r.text;
+}
+
+}  // namespace
