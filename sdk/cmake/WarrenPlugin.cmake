@@ -1,5 +1,7 @@
 # warren_add_plugin(<target> SOURCES <files...> [PROTOS <files...>] [LIBRARIES <libs...>]
-#                   [OUTPUT_DIRECTORY <dir>] [NO_INSTALL])
+#                   [OUTPUT_DIRECTORY <dir>] [NO_INSTALL] [COMPONENT <name>])
+# COMPONENT: install only with that install component (e.g. `examples`), not
+# with a plain `cmake --install`.
 #
 # Builds one warren plugin as a MODULE library: a version script exports only
 # the descriptor `warren_plugin` (no weak std/spdlog symbols leak), no
@@ -7,7 +9,7 @@
 # proto_files list (ABI 1.2) is generated from PROTOS. PROTOS are the plugin's own config protos; give them a unique path
 # (e.g. com/vendor/foo/config.proto) since all plugins share one descriptor pool.
 function(warren_add_plugin target)
-  cmake_parse_arguments(WP "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;PROTOS;LIBRARIES;PROTO_ROOT" ${ARGN})
+  cmake_parse_arguments(WP "NO_INSTALL" "OUTPUT_DIRECTORY;COMPONENT" "SOURCES;PROTOS;LIBRARIES;PROTO_ROOT" ${ARGN})
   set(srcs ${WP_SOURCES})
   set(proto_names)
   if(WP_PROTOS)
@@ -66,6 +68,11 @@ function(warren_add_plugin target)
   endif()
   if(DEFINED WARREN_INSTALL_PLUGIN_DIR AND NOT WP_NO_INSTALL)
     set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
-    install(TARGETS ${target} LIBRARY DESTINATION ${WARREN_INSTALL_PLUGIN_DIR})
+    if(WP_COMPONENT)
+      install(TARGETS ${target} LIBRARY DESTINATION ${WARREN_INSTALL_PLUGIN_DIR}
+        COMPONENT ${WP_COMPONENT} EXCLUDE_FROM_ALL)
+    else()
+      install(TARGETS ${target} LIBRARY DESTINATION ${WARREN_INSTALL_PLUGIN_DIR})
+    endif()
   endif()
 endfunction()
