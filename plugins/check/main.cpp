@@ -124,7 +124,7 @@ void instanceChecks(const Args& a, const Scratch& s, const std::string& short_na
     ctx->set_runtime_dir(s.root + "/run/containers/check");
     std::filesystem::create_directories(ctx->sandbox());
     std::filesystem::create_directories(ctx->runtime_dir());
-    ctx->mutable_config()->add_argv("/bin/true");
+    ctx->mutable_config()->mutable_command()->set_value("/bin/true");
     auto prep = p->call<v1::PrepareResponse>(v1::PREPARE, pr);
     if (!prep) {
       bad(tag + "prepare/isolate/cleanup", "prepare: " + prep.error().message());
