@@ -53,6 +53,7 @@ po::options_description globalDescription() {
       ("plugin_isolation", po::value<std::vector<std::string>>()->composing(), "process or inprocess for every plugin, or SHORT_NAME=process|inprocess (repeatable); default: process for third-party plugins, inprocess for warren's own")
       ("plugin_call_timeout_ms", po::value<int>()->default_value(60000), "deadline of one plugin call")
       ("kill_grace", po::value<double>()->default_value(10.0), "destroy: seconds between SIGTERM and SIGKILL (0: SIGKILL at once)")
+      ("pull", po::value<std::string>(), "image pull policy: missing (default; a stored registry image launches offline), always, never")
       ("claims_dir", po::value<std::string>()->default_value("/run/warren-claims"), "where instances claim their --cgroups_root (empty: no claim)")
       ("json", po::bool_switch(), "machine-readable output");
   return d;
@@ -117,7 +118,7 @@ Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
   o.plugin_flags["cgroups_enable_cfs"] = vm["cgroups_enable_cfs"].as<bool>() ? "true" : "false";
   for (const char* k : {"network_cidr", "host_path_allowlist", "image_provisioner_backend",
                         "registry_insecure", "cgroups_hierarchy", "image_max_manifest_bytes",
-                        "image_max_config_bytes", "image_max_unpacked_bytes", "image_max_files"}) {
+                        "image_max_config_bytes", "image_max_unpacked_bytes", "image_max_files", "pull"}) {
     if (vm.count(k)) o.plugin_flags[k] = vm[k].as<std::string>();
   }
   if (vm.count("isolator_config")) {

@@ -64,12 +64,22 @@ bool readSpec(launcher::Spec* spec) {
   return launcher::decodeSpec(buf.data() + 1, buf.size() - 1, spec);
 }
 
-// Blocks until the launcher says go; false on EOF (launcher gone).
-bool waitForGo() {
+// Blocks until the launcher says go (kMsgGo, or kMsgPrepare for a task group
+// member); 0 on EOF (launcher gone).
+char waitForGo() {
   char c = 0;
   ssize_t n;
   while ((n = recv(kControlFd, &c, 1, 0)) < 0 && errno == EINTR) {}
-  return n == 1 && c == launcher::kMsgGo;
+  if (n != 1 || (c != launcher::kMsgGo && c != launcher::kMsgPrepare)) return 0;
+  return c;
+}
+
+// The launcher is gone: a task group member whose release was decided goes
+// on (`decision` links to the group's marker, which exists only once decided;
+// recovery may also have written `release`).
+bool releasedWithoutLauncher(const State& st) {
+  return faccessat(st.rundir_fd, "release", F_OK, 0) == 0 ||
+         faccessat(st.rundir_fd, "decision", F_OK, 0) == 0;
 }
 
 }  // namespace
@@ -112,17 +122,12 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   sendMsg(warren::launcher::kMsgReady, "", true);
-  if (!waitForGo()) {
-    // The launcher is gone before releasing us. A task group member whose
-    // release was decided goes on (`decision` links to the group's marker,
-    // which exists only once decided; recovery may also have written
-    // `release`); anything else never runs its command: record why and exit,
-    // so no init lingers for whoever resolves the container.
-    if (faccessat(st.rundir_fd, "release", F_OK, 0) != 0 &&
-        faccessat(st.rundir_fd, "decision", F_OK, 0) != 0) {
-      writeExitStatus(st, 1 << 8, "setup_failed", "launcher exited before releasing the container");
-      _exit(1);
-    }
+  char go = waitForGo();
+  if (go == 0 && !releasedWithoutLauncher(st)) {
+    // The launcher is gone before releasing us: the command never runs.
+    // Record why and exit, so no init lingers for whoever resolves it.
+    writeExitStatus(st, 1 << 8, "setup_failed", "launcher exited before releasing the container");
+    _exit(1);
   }
 
   if (st.create_cgroup && unshare(CLONE_NEWCGROUP) != 0) {
@@ -139,6 +144,16 @@ int main(int argc, char** argv) {
   if (err.empty()) err = runPreExec(st);
   if (err.empty()) err = finishMounts(st);
   if (!err.empty()) failSetup(st, err);
+  if (go == warren::launcher::kMsgPrepare) {
+    // A task group member: all that could fail is done; the command starts
+    // only once every member got here and the group's release was decided.
+    sendMsg(warren::launcher::kMsgPrepared, "", false);
+    char start = waitForGo();
+    if (start != warren::launcher::kMsgGo && !(start == 0 && releasedWithoutLauncher(st))) {
+      writeExitStatus(st, 1 << 8, "setup_failed", "task group rolled back before its commands started");
+      _exit(1);
+    }
+  }
 
   pid_t cmd = -1;
   std::string exec_error;

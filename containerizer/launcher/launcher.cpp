@@ -263,6 +263,22 @@ Result<void> release(Launched& l) {
   return fail(std::move(e));
 }
 
+Result<void> prepare(Launched& l) {
+  if (!l.control) return fail(Code::FailedPrecondition, "prepare: warren-init already released");
+  char go = kMsgPrepare;
+  if (::send(l.control.get(), &go, 1, MSG_NOSIGNAL) != 1) {
+    Error e = Error::errnoNow("prepare warren-init");
+    abort(l);
+    return fail(std::move(e));
+  }
+  auto msg = receive(l.control.get(), -1);
+  if (msg && msg->type == kMsgPrepared) return {};
+  Error e = msg ? initError(*msg, "during setup") : msg.error();
+  if (l.pidfd) waitExit(l.pidfd.get(), 2000);
+  abort(l);
+  return fail(std::move(e));
+}
+
 void abort(Launched& l) {
   l.control.reset();
   if (!l.pidfd) return;

@@ -56,6 +56,12 @@ Result<Launched> spawn(const LaunchRequest& req);
 // when it is our child) and exit_status says setup_failed.
 Result<void> release(Launched& launched);
 
+// Task groups: let warren-init do every setup step that can fail (mounts,
+// pivot_root, hostname, user) and stop again before exec'ing the command;
+// returns once it did, or with its setup error (warren-init is then gone).
+// release() afterwards starts the command.
+Result<void> prepare(Launched& launched);
+
 // Kill warren-init (SIGKILL) and reap it when it is our child; idempotent.
 void abort(Launched& launched);
 

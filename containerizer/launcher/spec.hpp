@@ -79,6 +79,8 @@ std::vector<int> defaultCapabilities();
 // Control socket messages (first byte of each SEQPACKET message).
 inline constexpr char kMsgSpec = 'S';     // launcher -> init: the spec
 inline constexpr char kMsgGo = 'G';       // launcher -> init: release
+inline constexpr char kMsgPrepare = 'P';  // launcher -> init: set up, report kMsgPrepared, wait for kMsgGo
+inline constexpr char kMsgPrepared = 'D'; // init -> launcher: every fallible setup step done
 inline constexpr char kMsgReady = 'R';    // init -> launcher: blocked, creds attached
 inline constexpr char kMsgStarted = 'O';  // init -> launcher: command exec'd (or exec failed)
 inline constexpr char kMsgError = 'E';    // init -> launcher: one-line error follows

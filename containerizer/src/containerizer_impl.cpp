@@ -114,6 +114,21 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
     if (name.empty()) return fail(Code::InvalidArgument, "--isolation names an empty isolator");
   }
   WARREN_TRY(checkAbsolute("cgroups_root", opts.cgroups_root));
+  // The image provisioner is loaded only when an image is used; its flags are
+  // still checked at start-up, so a typo is not found at the first launch.
+  for (const auto& [flag, allowed] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"image_provisioner_backend", {"overlay", "copy", "bind", "auto"}},
+           {"pull", {"missing", "always", "never"}}}) {
+    auto f = opts.plugin_flags.find(flag);
+    if (f == opts.plugin_flags.end() || f->second.empty()) continue;
+    if (std::find(allowed.begin(), allowed.end(), f->second) == allowed.end()) {
+      std::string list;
+      for (size_t i = 0; i < allowed.size(); ++i) {
+        list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
+      }
+      return fail(Code::InvalidArgument, "invalid --" + flag + " '" + f->second + "' (expected " + list + ")");
+    }
+  }
   if (opts.plugin_dirs.empty()) {
     std::string built = selfDir() + "/../plugins";
     opts.plugin_dirs.push_back(fs::exists(built) ? built : std::string(WARREN_INSTALL_PLUGIN_DIR));

@@ -142,6 +142,21 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
       (void)fs::writeFile(pause, "paused\n");
       while (true) ::pause();
     }
+    // Phase 1b: every member's init does all its setup that can fail
+    // (mounts, pivot_root, hostname, user) and stops before its command. A
+    // failure rolls the whole group back before any user command ran.
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      Attempt& a = attempts[i];
+      a.step = "setup";
+      auto r = launcher::prepare(a.launched);
+      if (!r) {
+        Error e = std::move(r.error());
+        for (auto& b : attempts) rollback(b, e);
+        (void)::unlink(groupFile(parent, g.name()).c_str());
+        return fail(e.code(), what + ": member '" + ids[i].path(ids[i].path_size() - 1) + "': " + e.message());
+      }
+    }
+    faultPoint("group-prepared");
     // Phase 2: the decision is checkpointed first; from here on recovery
     // finishes the release instead of undoing it.
     // The marker the members' inits can see comes first: from the moment it

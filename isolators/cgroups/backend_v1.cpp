@@ -49,7 +49,7 @@ class V1Backend final : public Backend {
   }
 
   Result<void> update(const std::string& rel, const Limits& l) override {
-    if (has(Controller::Cpu)) WARREN_TRY(cpu::applyV1(dir(Controller::Cpu, rel), l.cpus, opts_));
+    if (has(Controller::Cpu)) WARREN_TRY(cpu::applyV1(dir(Controller::Cpu, rel), l.cpus, withCfsOf(opts_, l)));
     if (has(Controller::Memory)) {
       WARREN_TRY(memory::applyV1(dir(Controller::Memory, rel), l.mem_bytes, l.swap_bytes));
     }

@@ -52,7 +52,7 @@ class V2Backend final : public Backend {
 
   Result<void> update(const std::string& rel, const Limits& l) override {
     std::string d = path(rel);
-    if (l.cpus > 0) WARREN_TRY(cpu::applyV2(d, l.cpus, opts_));
+    if (l.cpus > 0) WARREN_TRY(cpu::applyV2(d, l.cpus, withCfsOf(opts_, l)));
     if (l.mem_bytes > 0) WARREN_TRY(memory::applyV2(d, l.mem_bytes, l.swap_bytes));
     if (l.pids > 0) WARREN_TRY(pids::apply(d, l.pids));
     WARREN_TRY(cpuset::apply(d, l.cpuset_cpus, l.cpuset_mems));

@@ -178,6 +178,9 @@ Result<v1::LaunchInfo> CgroupsIsolator::prepare(const v1::PrepareRequest& req) {
   if (hasParent(c.id())) {
     WARREN_TRY(checkAgainstAncestors(c.id(), *limits, c.has_parent() ? &c.parent() : nullptr));
   }
+  // The CFS choice is made once, here, and kept with the container.
+  limits->cfs = opts_.enable_cfs ? 1 : 0;
+  limits->cfs_period_us = opts_.cfs_period_us;
   auto made = backend_->create(rel(c.id()), *limits);
   if (!made) return fail(std::move(made.error().context("container '" + id + "'")));
   writeRecord(c.id(), *limits);

@@ -8,6 +8,7 @@
 #include "cgroupfs.hpp"
 #include "cgroups_isolator.hpp"
 #include "warren/sdk/fs.hpp"
+#include "warren/sdk/record.hpp"
 #include "warren/sdk/ids.hpp"
 
 namespace warren::isolators::cgroups {
@@ -26,7 +27,7 @@ v1::ContainerID prefixOf(const v1::ContainerID& id, int n) {
 
 void CgroupsIsolator::writeRecord(const v1::ContainerID& id, const Limits& l) const {
   if (records_dir_.empty()) return;
-  auto r = fs::writeFileAtomic(records_dir_ + "/" + formatId(id), serializeLimits(l));
+  auto r = record::writeSealed(records_dir_ + "/" + formatId(id), serializeLimits(l));
   if (!r) log_->warn("container_id={} could not record limits: {}", formatId(id), r.error().message());
 }
 
@@ -38,8 +39,17 @@ void CgroupsIsolator::removeRecords(const std::string& id_text) const {
 Limits CgroupsIsolator::recordedLimits(const v1::ContainerID& id, bool* found) const {
   *found = false;
   if (records_dir_.empty()) return {};
-  auto text = fs::readFile(records_dir_ + "/" + formatId(id));
-  if (!text) return {};
+  std::string path = records_dir_ + "/" + formatId(id);
+  ino_t inode = 0;
+  auto text = record::readSealed(path, &inode);
+  if (!text) {
+    if (text.error().err() == 0) {  // unreadable: moved aside, never acted on
+      auto moved = record::quarantine(path, inode);
+      log_->error("container_id={} limits record '{}' unreadable ({}){}", formatId(id), path,
+                  text.error().message(), moved ? "; quarantined as '" + *moved + "'" : "");
+    }
+    return {};
+  }
   *found = true;
   return parseLimits(*text);
 }
@@ -147,10 +157,13 @@ Result<void> CgroupsIsolator::update(const v1::UpdateRequest& req) {
                                                 formatSize(st.mem_usage) + " now");
     }
   }
-  auto applied = backend_->update(r, *l);
-  if (!applied) return fail(std::move(applied.error().context("update of '" + id + "'")));
   bool found = false;
   Limits rec = recordedLimits(c.id(), &found);
+  // The CFS quota choice is the container's, recorded when it was made.
+  l->cfs = rec.cfs;
+  l->cfs_period_us = rec.cfs_period_us;
+  auto applied = backend_->update(r, *l);
+  if (!applied) return fail(std::move(applied.error().context("update of '" + id + "'")));
   if (l->cpus > 0) rec.cpus = l->cpus;
   if (l->mem_bytes > 0) rec.mem_bytes = l->mem_bytes;
   if (l->pids > 0) rec.pids = l->pids;

@@ -12,6 +12,15 @@
 
 namespace warren::isolators::cgroups {
 
+// The options with the container's recorded CFS choice, when it has one.
+inline Options withCfsOf(Options o, const Limits& l) {
+  if (l.cfs >= 0) {
+    o.enable_cfs = l.cfs == 1;
+    if (l.cfs_period_us != 0) o.cfs_period_us = l.cfs_period_us;
+  }
+  return o;
+}
+
 namespace cpu {
 uint64_t shares(double cpus);                 // v1 cpu.shares: 1024 per cpu, >= 2
 uint64_t weight(double cpus);                 // v2 cpu.weight from the same shares, 1..10000

@@ -180,8 +180,12 @@ Result<void> checkWithin(const Limits& child, const std::string& child_id, const
 std::string serializeLimits(const Limits& l) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.17g", l.cpus);
-  return "cpus=" + std::string(buf) + "\nmem=" + std::to_string(l.mem_bytes) +
-         "\npids=" + std::to_string(l.pids) + "\n";
+  std::string out = "cpus=" + std::string(buf) + "\nmem=" + std::to_string(l.mem_bytes) +
+                    "\npids=" + std::to_string(l.pids) + "\n";
+  if (l.cfs >= 0) {
+    out += "cfs=" + std::to_string(l.cfs) + "\ncfs_period_us=" + std::to_string(l.cfs_period_us) + "\n";
+  }
+  return out;
 }
 
 Limits parseLimits(const std::string& text) {
@@ -195,6 +199,8 @@ Limits parseLimits(const std::string& text) {
     if (k == "cpus") l.cpus = std::strtod(v.c_str(), nullptr);
     if (k == "mem") l.mem_bytes = std::strtoull(v.c_str(), nullptr, 10);
     if (k == "pids") l.pids = std::strtoull(v.c_str(), nullptr, 10);
+    if (k == "cfs") l.cfs = v == "1" ? 1 : 0;
+    if (k == "cfs_period_us") l.cfs_period_us = std::strtoull(v.c_str(), nullptr, 10);
   }
   return l;
 }

@@ -26,6 +26,11 @@ struct Limits {
   std::string cpuset_cpus;  // "" unset ("cgroups.cpuset_cpus", e.g. "0-1")
   std::string cpuset_mems;  // "" unset ("cgroups.cpuset_mems")
   std::vector<std::string> extra_devices;  // "cgroups.devices_allow": "c 10:200 rwm;..."
+  // The CFS quota choice made when the cgroup was created, kept in the
+  // isolator's record so a later update applies the same (-1: not recorded,
+  // the isolator's current --cgroups_enable_cfs decides).
+  int cfs = -1;
+  uint64_t cfs_period_us = 0;
 
   bool any() const {
     return cpus > 0 || mem_bytes > 0 || pids > 0 || swap_bytes > 0 || !cpuset_cpus.empty() ||

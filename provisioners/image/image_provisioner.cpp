@@ -61,6 +61,14 @@ Result<std::unique_ptr<ImageProvisioner>> ImageProvisioner::create(const v1::Plu
     }
     backend = b->second;
   }
+  std::string pull = "missing";
+  auto pf = ctx.flags().find("pull");
+  if (pf != ctx.flags().end() && !pf->second.empty()) {
+    if (pf->second != "missing" && pf->second != "always" && pf->second != "never") {
+      return fail(Code::InvalidArgument, "invalid --pull '" + pf->second + "' (expected missing, always or never)");
+    }
+    pull = pf->second;
+  }
   SourceOptions opts;
   opts.tmp_dir = store.tmpDir();
   opts.log = log;
@@ -69,8 +77,10 @@ Result<std::unique_ptr<ImageProvisioner>> ImageProvisioner::create(const v1::Plu
   opts.limits = *limits;
   auto ins = ctx.flags().find("registry_insecure");
   if (ins != ctx.flags().end()) opts.insecure_registries = splitList(ins->second);
-  return std::unique_ptr<ImageProvisioner>(
+  auto p = std::unique_ptr<ImageProvisioner>(
       new ImageProvisioner(std::move(store), std::move(opts), std::move(backend), log));
+  p->pull_policy_ = pull;
+  return p;
 }
 
 v1::PluginInfo ImageProvisioner::info() const {
@@ -82,7 +92,7 @@ v1::PluginInfo ImageProvisioner::info() const {
 }
 
 Result<std::string> ImageProvisioner::chooseBackend(const std::string& requested) {
-  std::string b = requested.empty() ? backend_ : requested;
+  std::string b = requested.empty() || requested == "auto" ? backend_ : requested;
   if (!b.empty()) {
     if (!knownBackend(b)) {
       return fail(Code::InvalidArgument, "unknown rootfs backend '" + b + "' (expected overlay, copy or bind)");
@@ -115,9 +125,20 @@ Result<v1::ProvisionResponse> ImageProvisioner::provision(const v1::ProvisionReq
     return fail(Code::FailedPrecondition, what + ": rootfs dir '" + rootfs + "' exists and is not empty");
   }
   WARREN_ASSIGN_OR_RETURN(auto lk, store_.lock(false));
-  auto img = store_.pull(*ref, opts_);
+  Result<ImageRecord> img = fail(Code::Internal, "not resolved");
+  if (ref->scheme == Scheme::Registry && pull_policy_ != "always") {
+    img = store_.cached(*ref);
+    if (img) {
+      log_->debug("container_id={} {} from the local store (--pull={})", id, ref->canonical(), pull_policy_);
+    } else if (pull_policy_ == "never") {
+      return fail(Code::NotFound, what + ": image '" + req.image() +
+                                      "' is not in the local store and --pull=never");
+    }
+  }
+  if (!img) img = store_.pull(*ref, opts_);
   if (!img) return fail(img.error());
-  auto resp = assemble(id, *img, backend, rootfs);
+  bool auto_backend = (req.backend().empty() || req.backend() == "auto") && backend_.empty();
+  auto resp = assemble(id, *img, backend, rootfs, auto_backend);
   if (!resp) return fail(resp.error().context(what));
   log_->info("container_id={} rootfs from {} ({} layers, {} backend) at {}", id, img->reference,
              img->layers.size(), backend, rootfs);
@@ -125,8 +146,8 @@ Result<v1::ProvisionResponse> ImageProvisioner::provision(const v1::ProvisionReq
 }
 
 Result<v1::ProvisionResponse> ImageProvisioner::assemble(const std::string& id, const ImageRecord& img,
-                                                         const std::string& backend,
-                                                         const std::string& rootfs) {
+                                                         std::string backend, const std::string& rootfs,
+                                                         bool auto_backend) {
   Assembly a;
   a.rootfs = rootfs;
   a.scratch = store_.containerDir(id);
@@ -155,6 +176,17 @@ Result<v1::ProvisionResponse> ImageProvisioner::assemble(const std::string& id, 
   Result<void> r = backend == "overlay" ? assembleOverlay(a)
                    : backend == "bind"  ? assembleBind(a)
                                         : assembleCopy(a);
+  if (!r && backend == "overlay" && auto_backend) {
+    // Chosen by us, not the operator: fall back to copy, and say so.
+    log_->warn("container_id={} overlay failed ({}); falling back to the copy backend", id, r.error().message());
+    (void)unmountAll(rootfs);
+    (void)fs::removeTree(a.scratch + "/upper");
+    (void)fs::removeTree(a.scratch + "/work");
+    backend = "copy";
+    rec.backend = backend;
+    WARREN_TRY(store_.writeContainer(rec));
+    r = assembleCopy(a);
+  }
   if (!r) return fail(r.error().context(backend + " backend"));
   undo.dismiss();
   v1::ProvisionResponse resp;

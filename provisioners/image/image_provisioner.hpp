@@ -35,12 +35,16 @@ class ImageProvisioner : public sdk::Provisioner {
   Result<std::string> chooseBackend(const std::string& requested);
   // known_rootfs: the rootfs warren recorded, used when our record is unreadable.
   Result<void> destroyById(const std::string& id, const std::string& known_rootfs);
-  Result<v1::ProvisionResponse> assemble(const std::string& id, const ImageRecord& img,
-                                         const std::string& backend, const std::string& rootfs);
+  Result<v1::ProvisionResponse> assemble(const std::string& id, const ImageRecord& img, std::string backend,
+                                         const std::string& rootfs, bool auto_backend);
 
   Store store_;
   SourceOptions opts_;
   std::string backend_;  // operator's choice ("" = auto)
+  // --pull: "missing" (default: a registry image already in the store is used
+  // as is, offline), "always" (resolve again every time), "never" (only the
+  // store). Local layouts and archives are always read (they are local).
+  std::string pull_policy_ = "missing";
   std::shared_ptr<spdlog::logger> log_;
   std::mutex probe_mu_;
   std::optional<bool> overlay_ok_;

@@ -246,6 +246,29 @@ Result<std::vector<ImageRecord>> Store::images() const {
   return out;
 }
 
+Result<ImageRecord> Store::cached(const Reference& ref) const {
+  std::string path = imageKey(ref.canonical());
+  if (!fs::exists(path)) return fail(Code::NotFound, "image '" + ref.original + "' is not in the local store");
+  WARREN_ASSIGN_OR_RETURN(json j, readJson(path, log_.get()));
+  ImageRecord r;
+  r.reference = j.value("reference", "");
+  r.manifest_digest = j.value("manifest_digest", "");
+  r.config_digest = j.value("config_digest", "");
+  r.layers = j.value("layers", std::vector<std::string>{});
+  r.config = configFromJson(j["config"]);
+  r.size_bytes = j.value("size_bytes", uint64_t{0});
+  if (r.reference != ref.canonical() || r.layers.empty()) {
+    return fail(Code::NotFound, "image '" + ref.original + "' is not in the local store");
+  }
+  for (const auto& l : r.layers) {
+    auto dir = layerRootfs(l);
+    if (!dir || !fs::exists(*dir)) {
+      return fail(Code::NotFound, "image '" + ref.original + "': layer " + l + " is not in the local store");
+    }
+  }
+  return r;
+}
+
 Result<void> Store::writeContainer(const ContainerRecord& c) {
   json j{{"id", c.id}, {"image", c.image}, {"backend", c.backend}, {"rootfs", c.rootfs}, {"layers", c.layers}};
   return record::writeSealed(root_ + "/containers/" + c.id + ".json", j.dump(2));

@@ -65,6 +65,9 @@ class Store {
   Result<ImageRecord> pull(const Reference& ref, const SourceOptions& opts);
 
   Result<std::vector<ImageRecord>> images() const;
+  // What `ref` resolved to last time, when every layer of it is unpacked
+  // here (no network); NotFound otherwise.
+  Result<ImageRecord> cached(const Reference& ref) const;
 
   Result<void> writeContainer(const ContainerRecord& c);
   Result<ContainerRecord> readContainer(const std::string& id) const;  // NotFound when absent

@@ -1,6 +1,8 @@
 // The soak: WARREN_SOAK_CYCLES (default 300) launch/destroy cycles through
 // libwarren in this process - top-level, nested, 3-deep chains, task groups,
-// bridged and destroyed-while-running containers mixed - then zero residue: no cgroup
+// bridged and destroyed-while-running containers, emptied checkpoints that
+// recover must leave alone, and launches SIGKILLed at every named step that a
+// plain destroy resolves, mixed - then zero residue: no cgroup
 // under the cgroups root, no mount under the test dirs, no veth left on the
 // bridge, no warren-init, no child process, the same fd and thread count as
 // before, and a bounded RSS growth after warm-up.
@@ -22,6 +24,7 @@
 #include "soak_probe.hpp"
 #include "test_env.hpp"
 #include "warren/containerizer.hpp"
+#include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
 #include "warren/v1/group.pb.h"
 
@@ -57,6 +60,10 @@ class Soak {
  public:
   Soak(Containerizer& c, std::string rootfs, std::string tagpfx)
       : c_(c), rootfs_(std::move(rootfs)), pfx_(std::move(tagpfx)) {}
+
+  // For the crash-point cycles: the `warren` CLI over the same dirs.
+  std::vector<std::string> cli_;
+  std::string runtime_dir_;
 
   v1::ContainerConfig config(const std::vector<std::string>& argv, bool top) const {
     v1::ContainerConfig cfg;
@@ -99,8 +106,49 @@ class Soak {
     return launch(parent(), config({"/bin/sleep", "100000"}, true));
   }
 
+  // A container whose checkpoint is emptied: recover must leave it (and
+  // everything else) alone; then the record is put back and it is destroyed.
+  std::string corruptRecord(const std::string& n) {
+    auto cfg = config({"/bin/sleep", "100000"}, true);
+    cfg.set_network_mode("none");
+    if (auto e = launch(n, cfg); !e.empty()) return e;
+    auto cid = *parseId(n);
+    auto st = c_.status(cid);
+    if (!st) return "status " + n + ": " + st.error().message();
+    std::string state = runtime_dir_ + "/containers/" + n + "/state";
+    auto bytes = fs::readFile(state);
+    if (!bytes) return "read " + state + ": " + bytes.error().message();
+    if (!fs::writeFile(state, "")) return "truncate " + state;
+    auto r = c_.recover();
+    if (!r) return "recover with an empty record: " + r.error().message();
+    if (::kill(st->pid(), 0) != 0) return "recover killed " + n + " (its record was unreadable)";
+    if (!fs::exists(state + ".quarantined")) return "the empty record of " + n + " was not quarantined";
+    ::unlink((state + ".quarantined").c_str());
+    if (!fs::writeFile(state, *bytes)) return "restore " + state;
+    return destroyRunning(n);
+  }
+
+  // The launching `warren` process SIGKILLed at a named step; a plain
+  // destroy by this process then resolves whatever it left.
+  std::string crashPoint(const std::string& n, int i) {
+    static const char* const kSteps[] = {"launch-begun", "launch-preparing", "launch-isolating",
+                                         "launch-spawned", "launch-pid-checkpointed", "launch-isolated",
+                                         "launch-running-checkpointed", "launch-released"};
+    const char* step = kSteps[(i / kKinds) % 8];
+    auto argv = cli_;
+    for (const char* a : {"launch", "--network", "none", "--id"}) argv.push_back(a);
+    argv.push_back(n);
+    argv.push_back("--rootfs");
+    argv.push_back(rootfs_);
+    for (const char* a : {"--", "/bin/sleep", "100000"}) argv.push_back(a);
+    auto r = runCmd(argv, 60s, {std::string("WARREN_FAULT_KILL_AT=") + step});
+    if (r.exit_code != 128 + SIGKILL) return std::string("launch killed at ") + step + ": exit " + std::to_string(r.exit_code) + " " + r.err;
+    auto d = c_.destroy(*parseId(n));
+    return d ? "" : std::string("destroy after a crash at ") + step + ": " + d.error().message();
+  }
+
   // One cycle of kind i % kKinds.
-  static constexpr int kKinds = 6;
+  static constexpr int kKinds = 8;
   std::string cycle(int i) {
     std::string n = pfx_ + std::to_string(i);
     switch (i % kKinds) {
@@ -143,6 +191,10 @@ class Soak {
         auto d = c_.destroyGroup(pid, g.name());
         return d ? "" : "destroy group " + g.name() + ": " + d.error().message();
       }
+      case 6:
+        return corruptRecord(n);
+      case 7:
+        return crashPoint(n, i);
       default: {  // nested, own or shared pid ns, destroyed while running
         std::string id = parent() + "." + n;
         auto cfg = config({"/bin/sleep", "100000"}, false);
@@ -190,6 +242,12 @@ TEST(ROOT_Soak, MixedLaunchDestroyCyclesLeaveNoResidue) {
     const std::string pfx = "s" + std::to_string(getpid()) + "x";
     Soak soak(c, TestEnv::busyboxRootfs(), pfx);
     soak.bridged_ = bridged;
+    soak.runtime_dir_ = env.runtime_dir;
+    soak.cli_ = {env.warren_bin, "--work_dir", env.work_dir, "--runtime_dir", env.runtime_dir,
+                 "--cgroups_root", env.cgroups_root, "--plugin_dir", env.plugin_dir, "--isolation",
+                 envStr("WARREN_SOAK_ISOLATION", "filesystem/linux,pid,network,volumes,cgroups"),
+                 "--network_bridge", bridge, "--network_cidr", o.plugin_flags["network_cidr"],
+                 "--kill_grace", "1"};
     ASSERT_EQ(soak.startParent(), "");
     for (int i = 0; i < cycles && errors.size() < 5; ++i) {
       if (i == warm) {
@@ -217,7 +275,8 @@ TEST(ROOT_Soak, MixedLaunchDestroyCyclesLeaveNoResidue) {
     fds_end = sk::fdCount();
     threads_end = sk::threadCount();
   }
-  const char* kinds[] = {"top-level", "nested", "bridged+destroy", "3-deep chain", "nested+destroy", "task group"};
+  const char* kinds[] = {"top-level", "nested",      "bridged+destroy", "3-deep chain",
+                         "nested+destroy", "task group", "corrupt record",  "crash point"};
   for (auto& [k, v] : ms_by_kind) {
     std::sort(v.begin(), v.end());
     std::printf("soak: %-16s %4zu cycles, median %.1f ms, max %.1f ms\n", kinds[k], v.size(), v[v.size() / 2], v.back());

@@ -1,4 +1,6 @@
 // overlay and bind backends, and unmounting.
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +9,7 @@
 #include <sstream>
 
 #include "backends/backend.hpp"
+#include "warren/sdk/fd.hpp"
 #include "warren/sdk/fs.hpp"
 
 namespace warren::provisioners::image {
@@ -54,23 +57,70 @@ Result<void> unmountAll(const std::string& path) {
   return {};
 }
 
+namespace {
+
+// Many layers: the new mount API appends each lower dir on its own
+// (`lowerdir+`, Linux 6.8), so no option string has to hold them all.
+Result<void> mountOverlayFd(const Assembly& a, const std::string& upper, const std::string& work) {
+  UniqueFd fsfd(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fsfd) return failErrno("fsopen overlay");
+  auto set = [&](const char* key, const std::string& value) -> Result<void> {
+    if (::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0) {
+      return failErrno(std::string("overlay option ") + key + " '" + value + "'");
+    }
+    return {};
+  };
+  for (auto it = a.layers.rbegin(); it != a.layers.rend(); ++it) WARREN_TRY(set("lowerdir+", *it));
+  WARREN_TRY(set("upperdir", upper));
+  WARREN_TRY(set("workdir", work));
+  if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    return failErrno("create overlay of " + std::to_string(a.layers.size()) + " layers");
+  }
+  UniqueFd mnt(::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV));
+  if (!mnt) return failErrno("fsmount overlay");
+  if (::move_mount(mnt.get(), "", AT_FDCWD, a.rootfs.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    return failErrno("mount overlay at '" + a.rootfs + "'");
+  }
+  return {};
+}
+
+// Overlay needs d_type from the filesystem holding upper/work (xfs with
+// ftype=0 lacks it): create an entry and read its type back.
+bool hasDType(const std::string& dir) {
+  std::string probe = dir + "/.d_type-probe";
+  (void)fs::mkdirs(probe, 0700);
+  bool ok = false;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (std::string(e->d_name) == ".d_type-probe") ok = e->d_type == DT_DIR;
+    }
+    ::closedir(d);
+  }
+  ::rmdir(probe.c_str());
+  return ok;
+}
+
+}  // namespace
+
 Result<void> assembleOverlay(const Assembly& a) {
   if (a.layers.empty()) return fail(Code::InvalidArgument, "overlay: the image has no layers");
   std::string upper = a.scratch + "/upper", work = a.scratch + "/work";
   WARREN_TRY(fs::mkdirs(upper, 0755));
   WARREN_TRY(fs::mkdirs(work, 0700));
+  if (!hasDType(a.scratch)) {
+    return fail(Code::FailedPrecondition, "overlay: the filesystem of '" + a.scratch +
+                                              "' does not report d_type (xfs with ftype=0?)");
+  }
   std::string lower;
+  bool plain = true;
   for (auto it = a.layers.rbegin(); it != a.layers.rend(); ++it) {
-    if (it->find_first_of(":,") != std::string::npos) {
-      return fail(Code::InvalidArgument, "overlay: layer path '" + *it + "' contains ':' or ','");
-    }
+    if (it->find_first_of(":,") != std::string::npos) plain = false;
     lower += (lower.empty() ? "" : ":") + *it;
   }
   // A single lower layer still needs an upper (writable rootfs).
   std::string opts = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
-  if (opts.size() >= static_cast<size_t>(::getpagesize()) - 1) {
-    return fail(Code::FailedPrecondition, "overlay: " + std::to_string(a.layers.size()) +
-                                              " layers exceed the mount option size; use the copy backend");
+  if (!plain || opts.size() >= static_cast<size_t>(::getpagesize()) - 1) {
+    return mountOverlayFd(a, upper, work);
   }
   if (::mount("overlay", a.rootfs.c_str(), "overlay", MS_NODEV, opts.c_str()) != 0) {
     return failErrno("mount overlay at '" + a.rootfs + "'");

@@ -277,5 +277,23 @@ TEST(SealedRecord, RoundTripAndEveryDamageIsNamed) {
   EXPECT_NE(record::unseal(std::string("not a record")).error().message().find("no record header"), std::string::npos);
 }
 
+// Case 12: `--image_provisioner_backend nope` was not a start-up error (the
+// image provisioner loads only at the first image launch).
+TEST_F(ROOT_Robust, BadBackendOrPullPolicyIsAStartUpError) {
+  auto o = options();
+  o.plugin_flags["image_provisioner_backend"] = "nope";
+  auto c = Containerizer::create(o);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message(), "invalid --image_provisioner_backend 'nope' (expected overlay, copy, bind or auto)");
+  o.plugin_flags["image_provisioner_backend"] = "auto";
+  o.plugin_flags["pull"] = "sometimes";
+  c = Containerizer::create(o);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message(), "invalid --pull 'sometimes' (expected missing, always or never)");
+  o.plugin_flags["pull"] = "never";
+  c = Containerizer::create(o);
+  EXPECT_TRUE(c) << c.error().message();
+}
+
 }  // namespace
 }  // namespace warren::testing

@@ -277,5 +277,21 @@ TEST_F(ROOT_Group, DestroyKeepsTheExitStatusOfAMemberThatAlreadyExited) {
   EXPECT_EQ(memberCount(), 0u);
 }
 
+// Case 11: a member whose setup failed at release (after the decision) let
+// a sibling's command run before the sibling was killed. Now every member's
+// fallible setup is done before any command starts.
+TEST_F(ROOT_Group, AMemberFailingItsSetupStartsNoSiblingCommand) {
+  auto g = group("setupfail", 3);
+  g.mutable_members(2)->mutable_config()->set_user("no-such-user");  // fails inside warren-init
+  auto r = c_->launchGroup(id("pod"), g);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("member 'm3'"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("no-such-user"), std::string::npos) << r.error().message();
+  ASSERT_TRUE(noMemberInits());
+  EXPECT_TRUE(markers().empty()) << "a sibling's command ran: " << markers().front();
+  EXPECT_EQ(memberCount(), 0u);
+  EXPECT_TRUE(listDir(env_.runtime_dir + "/containers/pod/groups").empty());
+}
+
 }  // namespace
 }  // namespace warren::testing

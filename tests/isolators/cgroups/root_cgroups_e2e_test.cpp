@@ -347,5 +347,39 @@ TEST_F(ROOT_CgroupsE2E, OwnCgroupNamespaceAndReadOnlyView) {
   expectNoCgroups();
 }
 
+// Issue #13, case 8: the CFS quota choice was not kept with the container:
+// `update --cpus` without the global flag changed the shares but left the old
+// quota. Now the choice made at launch is the container's.
+TEST_F(ROOT_CgroupsE2E, CfsQuotaChoiceIsKeptWithTheContainer) {
+  auto* c = start({{"cgroups_enable_cfs", "true"}});
+  ASSERT_TRUE(c);
+  auto capped = shell("sleep 300");
+  capped.mutable_resources()->set_cpus(1);
+  ASSERT_TRUE(c->launch(id("capped"), capped));
+  std::string cpu = (v2_ ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpu") + env_.cgroups_root;
+  auto quotaOf = [&](const std::string& rel) {
+    return v2_ ? slurp(cpu + "/" + rel + "/cpu.max") : slurp(cpu + "/" + rel + "/cpu.cfs_quota_us");
+  };
+  EXPECT_EQ(quotaOf("capped"), v2_ ? "100000 100000" : "100000");
+
+  c = start();  // another warren, without --cgroups_enable_cfs
+  ASSERT_TRUE(c);
+  auto uncapped = shell("sleep 300");
+  uncapped.mutable_resources()->set_cpus(1);
+  ASSERT_TRUE(c->launch(id("pod"), uncapped));
+  v1::Resources half;
+  half.set_cpus(0.5);
+  ASSERT_TRUE(c->update(id("capped"), half));
+  EXPECT_EQ(quotaOf("capped"), v2_ ? "50000 100000" : "50000") << "the quota follows the new cpus";
+  auto u = c->usage(id("capped"));
+  ASSERT_TRUE(u) << u.error().message();
+  EXPECT_DOUBLE_EQ(u->cpus_limit(), 0.5);
+  ASSERT_TRUE(c->update(id("pod"), half));
+  EXPECT_EQ(quotaOf("pod"), v2_ ? "max 100000" : "-1") << "a container made without a quota gets none";
+  ASSERT_TRUE(c->destroy(id("capped")));
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
 }  // namespace
 }  // namespace warren::testing

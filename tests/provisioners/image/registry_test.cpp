@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "fixture.hpp"
+#include "residue.hpp"
 #include "warren/sdk/fs.hpp"
 
 namespace warren::testing {
@@ -262,6 +264,48 @@ TEST(ROOT_ImageRegistry, BearerTokenIsRequestedAndARefusalIsAClear401) {
             "GET /token?service=warren-test&scope=repository%3Awarren%2Fprivate%3Apull HTTP/1.1");
   EXPECT_TRUE(p.storeEntries("layers").empty());
   EXPECT_TRUE(p.storeEntries("containers").empty());
+}
+
+// Issue #13, case 9: a cached image could not launch while its registry was
+// down (the manifest was resolved again every time). With the default
+// --pull=missing it launches offline; --pull=always resolves again (and so
+// fails now); --pull=never uses only the store.
+TEST(ROOT_ImageRegistry, PullPolicyCachedImageLaunchesWhileTheRegistryIsDown) {
+  REQUIRE_REGISTRY_BINARIES();
+  TestEnv env;
+  auto reg = std::make_unique<Registry>(env.root + "/registry");
+  ASSERT_TRUE(reg->ready()) << "docker-registry did not start";
+  std::string layout = env.root + "/layout";
+  writeOciLayout(layout, {{"v1", registryImage()}});
+  std::string ref = "docker://" + reg->host() + "/warren/busybox:v1";
+  ASSERT_EQ(skopeoCopy("oci:" + layout + ":v1", ref).exit_code, 0);
+  std::vector<std::string> base = {env.warren_bin, "--work_dir", env.work_dir, "--runtime_dir", env.runtime_dir,
+                                   "--cgroups_root", env.cgroups_root, "--plugin_dir", env.plugin_dir,
+                                   "--isolation", "pid", "--registry_insecure", reg->host()};
+  auto warren = [&](std::vector<std::string> args) {
+    auto argv = base;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCmd(argv, std::chrono::seconds(120));
+  };
+  auto first = warren({"run", "--image", ref, "--", "/bin/sh", "-c", "cat /etc/motd"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "via registry\n");
+
+  reg.reset();  // the registry is down from here on
+  auto offline = warren({"run", "--image", ref, "--", "/bin/sh", "-c", "cat /etc/motd"});
+  EXPECT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_EQ(offline.out, "via registry\n");
+  auto never = warren({"--pull", "never", "run", "--image", ref, "--", "/bin/true"});
+  EXPECT_EQ(never.exit_code, 0) << never.err;
+  auto always = warren({"--pull", "always", "run", "--image", ref, "--", "/bin/true"});
+  EXPECT_NE(always.exit_code, 0) << "--pull=always must resolve again";
+  auto uncached = warren({"--pull", "never", "run", "--image", "docker://127.0.0.1:1/not/here:v1", "--", "/bin/true"});
+  EXPECT_NE(uncached.exit_code, 0);
+  EXPECT_NE(uncached.err.find("is not in the local store and --pull=never"), std::string::npos) << uncached.err;
+  auto bad = warren({"--pull", "sometimes", "images", "ls"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("invalid --pull 'sometimes'"), std::string::npos) << bad.err;
+  EXPECT_TRUE(listDir(env.runtime_dir + "/containers").empty());
 }
 
 }  // namespace
