@@ -30,6 +30,11 @@ struct MountSpec {
   std::vector<std::string> options;
   bool create_dir = false;
   bool create_file = false;
+  // Set when `source` lies in a directory a container can write (a sandbox,
+  // a host: volume): warren-init resolves the part of `source` below this
+  // trusted directory with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS),
+  // so the path checked by the isolator is the path mounted.
+  std::string source_root;
 };
 
 struct RlimitSpec {
