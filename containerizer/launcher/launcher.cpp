@@ -16,8 +16,6 @@
 #include <sys/stat.h>
 
 #include <cstring>
-#include <map>
-#include <mutex>
 
 #include "launcher/spec.hpp"
 #include "launcher/spec_builder.hpp"
@@ -28,6 +26,12 @@
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
 #endif
 
 namespace warren::launcher {
@@ -113,55 +117,6 @@ Error initError(const Message& m, const std::string& what) {
                                    "' " + what);
 }
 
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U
-#endif
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC 0x0020
-#endif
-
-// warren-init runs from a sealed memfd copy of itself (the CVE-2019-5736
-// class): a container process that reaches /proc/<pid>/exe of an init finds
-// an anonymous file that cannot be written, grown, shrunk or re-sealed -
-// never the host's binary. One copy per binary (path, inode, size, mtime)
-// per process; kept open (CLOEXEC) for the life of the process.
-Result<int> sealedInit(const std::string& path) {
-  static std::mutex mu;
-  static std::map<std::string, std::pair<std::string, int>> cache;  // path -> (identity, fd)
-  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!file) return failErrno("exec warren-init");
-  struct stat sb {};
-  if (::fstat(file.get(), &sb) != 0) return failErrno("stat warren-init '" + path + "'");
-  std::string identity = std::to_string(sb.st_dev) + ":" + std::to_string(sb.st_ino) + ":" +
-                         std::to_string(sb.st_size) + ":" + std::to_string(sb.st_mtim.tv_sec) + "." +
-                         std::to_string(sb.st_mtim.tv_nsec);
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(path);
-  if (it != cache.end() && it->second.first == identity) return it->second.second;
-  int fd = static_cast<int>(::syscall(SYS_memfd_create, "warren-init",
-                                      MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
-  if (fd < 0 && errno == EINVAL) {  // kernels before 6.3 know no MFD_EXEC
-    fd = static_cast<int>(::syscall(SYS_memfd_create, "warren-init", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  }
-  if (fd < 0) return failErrno("memfd for warren-init");
-  UniqueFd mem(fd);
-  off_t off = 0;
-  while (off < sb.st_size) {
-    ssize_t n = ::sendfile(mem.get(), file.get(), &off, static_cast<size_t>(sb.st_size - off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return failErrno("copy warren-init '" + path + "' into a memfd");
-  }
-  if (::fchmod(mem.get(), 0555) != 0) return failErrno("chmod the warren-init memfd");
-  int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-  if (::fcntl(mem.get(), F_ADD_SEALS, seals | F_SEAL_EXEC) != 0 &&
-      (errno != EINVAL || ::fcntl(mem.get(), F_ADD_SEALS, seals) != 0)) {
-    return failErrno("seal the warren-init memfd");
-  }
-  int out = mem.release();
-  cache[path] = {identity, out};  // an older copy stays open: a spawn may still use it
-  return out;
-}
-
 // The clone3 child: async-signal-safe calls only, then exec warren-init.
 [[noreturn]] void childExec(const int src[4], int exe, char* const argv[]) {
   // Out of the caller's session and process group at once (warren-init does
@@ -209,6 +164,33 @@ uint64_t processStartTime(pid_t pid) {
   return std::strtoull(text->c_str() + pos, nullptr, 10);
 }
 
+Result<UniqueFd> sealInit(const std::string& path) {
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file) return failErrno("exec warren-init");
+  struct stat sb {};
+  if (::fstat(file.get(), &sb) != 0) return failErrno("stat warren-init '" + path + "'");
+  int fd = static_cast<int>(::syscall(SYS_memfd_create, "warren-init",
+                                      MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
+  if (fd < 0 && errno == EINVAL) {  // kernels before 6.3 know no MFD_EXEC
+    fd = static_cast<int>(::syscall(SYS_memfd_create, "warren-init", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  }
+  if (fd < 0) return failErrno("memfd for warren-init");
+  UniqueFd mem(fd);
+  off_t off = 0;
+  while (off < sb.st_size) {
+    ssize_t n = ::sendfile(mem.get(), file.get(), &off, static_cast<size_t>(sb.st_size - off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return failErrno("copy warren-init '" + path + "' into a memfd");
+  }
+  if (::fchmod(mem.get(), 0555) != 0) return failErrno("chmod the warren-init memfd");
+  int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  if (::fcntl(mem.get(), F_ADD_SEALS, seals | F_SEAL_EXEC) != 0 &&
+      (errno != EINVAL || ::fcntl(mem.get(), F_ADD_SEALS, seals) != 0)) {
+    return failErrno("seal the warren-init memfd");
+  }
+  return mem;
+}
+
 Result<Launched> spawn(const LaunchRequest& req) {
   WARREN_ASSIGN_OR_RETURN(Spec spec, buildSpec(req));
   std::string wire = encodeSpec(spec);
@@ -251,9 +233,14 @@ Result<Launched> spawn(const LaunchRequest& req) {
                 req.stdout_fd >= 0 ? req.stdout_fd : devnull.get(),
                 req.stderr_fd >= 0 ? req.stderr_fd : devnull.get(), theirs.get()};
   // argv names nothing of the host: /proc/1/cmdline inside is "warren-init".
-  auto sealed = sealedInit(req.init_path);
-  if (!sealed) return fail(std::move(sealed.error()).context("spawn warren-init"));
-  int exe = *sealed;
+  UniqueFd own_copy;  // when the caller keeps none: one for this spawn
+  int exe = req.init_fd;
+  if (exe < 0) {
+    auto sealed = sealInit(req.init_path);
+    if (!sealed) return fail(std::move(sealed.error()).context("spawn warren-init"));
+    own_copy = std::move(*sealed);
+    exe = own_copy.get();
+  }
   std::string name = "warren-init";
   char* argv[] = {name.data(), nullptr};
 
