@@ -44,14 +44,14 @@ TEST_F(ROOT_SecurityHostView, ProcOneRevealsNoHostPath) {
       "tr '\\0' ' ' < /proc/1/cmdline; echo; tr '\\0' ' ' < /proc/1/environ; echo; "
       "readlink /proc/1/exe; readlink /proc/1/cwd; echo end";
   auto top = run(*c, "view", shell(probe));
-  EXPECT_EQ(top.out.substr(0, 12), "warren-init \n") << top.out;
+  EXPECT_EQ(top.out.substr(0, 13), "warren-init \n") << top.out;
   EXPECT_NE(top.out.find("end\n"), std::string::npos) << top.out << top.err;
   for (const auto& host : {env_.root, env_.runtime_dir, env_.work_dir, env_.init_path}) {
     EXPECT_EQ(top.out.find(host), std::string::npos) << host << " in: " << top.out;
   }
   ASSERT_TRUE(c->launch(id("pv"), shell("sleep 300")));
   auto kid = run(*c, "pv.kid", shell(probe, false));
-  EXPECT_EQ(kid.out.substr(0, 12), "warren-init \n") << kid.out;
+  EXPECT_EQ(kid.out.substr(0, 13), "warren-init \n") << kid.out;
   EXPECT_EQ(kid.out.find(env_.root), std::string::npos) << kid.out;
   // From the host: init runs from an anonymous sealed copy, not the build's file.
   auto info = c->status(id("pv"));

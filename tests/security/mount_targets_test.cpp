@@ -121,10 +121,10 @@ TEST(ROOT_SecurityLauncherTargets, DevNullSymlinkIsNotUsedToMask) {
   ASSERT_EQ(::symlink("/target", (root + "/dev/null").c_str()), 0);
   b.req.launch_info.add_masked_paths("/proc/kcore");
   std::string err = launchBox(b, {"/bin/sh", "-c",
-                                  "stat -c '%t:%T %F' /proc/kcore /proc/timer_list; "
+                                  "stat -c '%t:%T %F' /proc/kcore; "
                                   "echo pwned > /proc/kcore; cat /target"});
   EXPECT_EQ(err, "");
-  EXPECT_EQ(b.out(), "1:3 character special file\n1:3 character special file\nuntouched\n") << b.err();
+  EXPECT_EQ(b.out(), "1:3 character special file\nuntouched\n") << b.err();
   EXPECT_EQ(*fs::readFile(root + "/target"), "untouched\n");
 }
 
@@ -174,6 +174,12 @@ TEST_F(ROOT_SecurityMountTargets, TargetSwappedForAMagicLinkInARace) {
     addVolume(cfg, "tmpfs:64k:/x/t/sub");
     auto st = c->launch(id(cid), cfg);
     if (!st) {
+      // Refused, and for the right reason: the magic link was not followed.
+      // (Before the fix a failed launch here was the kernel refusing to
+      // mount on the host's runtime dir - after mkdir had made `sub` in it,
+      // and the rollback removed the evidence with the dir.)
+      EXPECT_NE(st.error().message().find("Too many levels of symbolic links"), std::string::npos)
+          << st.error().message();
       ++refused;
       continue;
     }

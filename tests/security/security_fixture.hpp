@@ -18,7 +18,7 @@ class SecurityTest : public IsolatorE2E {
  protected:
   void SetUp() override {
     IsolatorE2E::SetUp();
-    if (IsTestSkipped()) return;
+    if (IsSkipped()) return;
     std::string tool = rootfs_ + "/bin/exchange";
     auto bytes = fs::readFile(SECURITY_EXCHANGE_BIN);
     ASSERT_TRUE(bytes) << SECURITY_EXCHANGE_BIN;
