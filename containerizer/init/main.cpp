@@ -103,6 +103,13 @@ int main(int argc, char** argv) {
   if (!readSpec(&st.spec)) failEarly("warren-init: malformed or missing launch spec");
   st.rundir_fd = open(st.spec.runtime_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (st.rundir_fd < 0) failEarly(sysError("open runtime dir '" + st.spec.runtime_dir + "'"));
+  if (st.rundir_fd != warren::launcher::kRuntimeDirFd) {  // 0-3 are taken: it is 4 already
+    if (dup3(st.rundir_fd, warren::launcher::kRuntimeDirFd, O_CLOEXEC) < 0) {
+      failEarly(sysError("runtime dir onto fd 4"));
+    }
+    close(st.rundir_fd);
+    st.rundir_fd = warren::launcher::kRuntimeDirFd;
+  }
   for (const auto& n : st.spec.namespaces) {
     if (n.enter) continue;
     if (n.flag == CLONE_NEWNS) st.own_mnt = true;

@@ -91,5 +91,10 @@ inline constexpr char kMsgExecInit = 'X'; // clone child -> launcher: execve(ini
 
 // warren-init's fd for the control socket.
 inline constexpr int kControlFd = 3;
+// warren-init keeps its runtime dir open on this fd for its whole life (to
+// write exit_status). Its command line is just "warren-init" (nothing of the
+// host), so this is how the host tells whose init a process is:
+// readlink /proc/<pid>/fd/4 (" (deleted)" once the dir is gone).
+inline constexpr int kRuntimeDirFd = 4;
 
 }  // namespace warren::launcher
