@@ -119,13 +119,16 @@ TEST(ROOT_SecurityLauncherTargets, DevNullSymlinkIsNotUsedToMask) {
   ::unlink((root + "/dev/null").c_str());
   ASSERT_TRUE(fs::writeFile(root + "/target", "untouched\n"));
   ASSERT_EQ(::symlink("/target", (root + "/dev/null").c_str()), 0);
-  b.req.launch_info.add_masked_paths("/proc/kcore");
+  ASSERT_TRUE(fs::mkdirs(root + "/etc"));
+  ASSERT_TRUE(fs::writeFile(root + "/etc/masked", "secret\n"));
+  b.req.launch_info.add_masked_paths("/etc/masked");
   std::string err = launchBox(b, {"/bin/sh", "-c",
-                                  "stat -c '%t:%T %F' /proc/kcore; "
-                                  "echo pwned > /proc/kcore; cat /target"});
+                                  "stat -c '%t:%T %F' /etc/masked; "
+                                  "echo pwned > /etc/masked; cat /etc/masked; cat /target"});
   EXPECT_EQ(err, "");
-  EXPECT_EQ(b.out(), "1:3 character special file\nuntouched\n") << b.err();
+  EXPECT_EQ(b.out(), "1:3 character special file\nuntouched\n") << b.err();  // the mask reads as empty
   EXPECT_EQ(*fs::readFile(root + "/target"), "untouched\n");
+  EXPECT_EQ(*fs::readFile(root + "/etc/masked"), "secret\n");
 }
 
 // CVE-2025-52881 class: /proc must be the procfs warren-init mounted, at a
