@@ -31,11 +31,18 @@ std::vector<pid_t> killOrphanInits(const std::string& runtime_dir, spdlog::logge
       argv.push_back(cmd->substr(pos, z - pos));
       pos = z + 1;
     }
-    if (argv.size() != 2) continue;
-    const std::string& exe = argv[0];
-    if (exe.size() < 11 || exe.compare(exe.size() - 11, 11, "warren-init") != 0) continue;
-    if (argv[1].rfind(prefix, 0) != 0 || fs::exists(argv[1])) continue;
-    log.warn("ending orphaned warren-init (pid {}): its runtime dir '{}' is gone", pid, argv[1]);
+    // warren-init's command line is just "warren-init" (nothing of the host);
+    // its runtime dir is held open on fd 4 (launcher/spec.hpp kRuntimeDirFd).
+    if (argv.size() != 1 || argv[0] != "warren-init") continue;
+    char buf[4096];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/fd/4").c_str(), buf, sizeof buf - 1);
+    if (n <= 0) continue;
+    std::string dir(buf, static_cast<size_t>(n));
+    const std::string deleted = " (deleted)";
+    bool gone = dir.size() > deleted.size() && dir.compare(dir.size() - deleted.size(), deleted.size(), deleted) == 0;
+    if (gone) dir.resize(dir.size() - deleted.size());
+    if (dir.rfind(prefix, 0) != 0 || (!gone && fs::exists(dir))) continue;
+    log.warn("ending orphaned warren-init (pid {}): its runtime dir '{}' is gone", pid, dir);
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) == 0) {
       killed.push_back(static_cast<pid_t>(pid));
     }

@@ -20,9 +20,10 @@
 namespace warren::init {
 namespace {
 
-std::string readAll(const char* path, bool* ok) {
+// A file of the container (its /etc/passwd): resolved inside its root.
+std::string readAll(int root, const char* path, bool* ok) {
   std::string out;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = root >= 0 ? openInRoot(root, path, O_RDONLY | O_NONBLOCK) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   *ok = fd >= 0;
   if (fd < 0) return out;
   char buf[4096];
@@ -96,6 +97,35 @@ std::string execSearch(const std::vector<std::string>& argv, const std::vector<s
   return sysError("exec '" + prog + "'");
 }
 
+// First thing in a child of warren-init: no fd of init survives, not even
+// until exec (close_range closes, it does not only mark CLOEXEC): nothing of
+// the host is open while a path chosen by the container is resolved. `keep`
+// (or -1) is moved to fd 3, CLOEXEC; returns false when that failed.
+bool closeInheritedFds(int keep) {
+  if (keep >= 0 && keep != 3 && dup3(keep, 3, O_CLOEXEC) < 0) return false;
+  return closeRange(keep >= 0 ? 4 : 3, ~0U, 0) == 0;
+}
+
+// chdir into the working dir, resolved inside the root only (a
+// /proc/self/fd/N magic link or a symlink out of the root is refused).
+std::string enterWorkingDir(const std::string& cwd) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return sysError("open the container's root");
+  int fd = openInRoot(root, cwd, O_PATH | O_DIRECTORY);
+  int e = errno;
+  close(root);
+  errno = e;
+  if (fd < 0 && (errno == ELOOP || errno == EXDEV)) {
+    return sysError("chdir to working dir '" + cwd + "'") + " (magic links and paths out of the root are refused)";
+  }
+  if (fd < 0) return sysError("chdir to working dir '" + cwd + "'");
+  bool ok = fchdir(fd) == 0;
+  e = errno;
+  close(fd);
+  errno = e;
+  return ok ? "" : sysError("chdir to working dir '" + cwd + "'");
+}
+
 void report(int fd, char kind, const std::string& msg) {
   std::string buf(1, kind);
   buf += msg;
@@ -162,11 +192,12 @@ std::vector<std::string> commandEnv(const State& st, const User& u) {
 
 }  // namespace
 
-std::string resolveUser(const std::string& spec, User* out) {
+std::string resolveUser(const State& st, User* out) {
+  const std::string& spec = st.spec.user;
   User u;
   bool ok_pw = false, ok_gr = false;
-  std::string passwd = readAll("/etc/passwd", &ok_pw);
-  std::string group = readAll("/etc/group", &ok_gr);
+  std::string passwd = readAll(st.root_fd, "/etc/passwd", &ok_pw);
+  std::string group = readAll(st.root_fd, "/etc/group", &ok_gr);
   std::string name;
   if (!spec.empty()) {
     size_t colon = spec.find(':');
@@ -222,8 +253,8 @@ std::string runPreExec(const State& st) {
     pid_t pid = fork();
     if (pid < 0) return sysError("fork pre-exec '" + argv[0] + "'");
     if (pid == 0) {
+      if (!closeInheritedFds(-1)) _exit(126);
       resetSignalMaskForChild();
-      closeRange(3, ~0U, CLOSE_RANGE_CLOEXEC);
       if (chdir("/") != 0) _exit(126);
       std::string err = execSearch(argv, st.spec.env);
       report(2, ' ', "warren-init: " + err + "\n");
@@ -247,19 +278,23 @@ std::string startCommand(const State& st, const User& user, pid_t* out, std::str
   pid_t pid = fork();
   if (pid < 0) return sysError("fork the command");
   if (pid == 0) {
-    close(p[0]);
+    // Only 0-2 and the report pipe (fd 3, CLOEXEC) stay.
+    if (!closeInheritedFds(p[1])) {
+      report(p[1], 'S', sysError("close warren-init's fds"));
+      _exit(126);
+    }
+    const int report_fd = 3;
     resetSignalMaskForChild();
     setsid();
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     std::string err = dropPrivileges(st, user);
-    if (err.empty() && closeRange(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) err = sysError("close fds");
-    if (err.empty() && chdir(cwd.c_str()) != 0) err = sysError("chdir to working dir '" + cwd + "'");
+    if (err.empty()) err = enterWorkingDir(cwd);
     if (err.empty()) err = applySeccomp(st);  // the very last step before exec
     if (!err.empty()) {
-      report(p[1], 'S', err);
+      report(report_fd, 'S', err);
       _exit(126);
     }
-    report(p[1], 'E', execSearch(st.spec.argv, env));
+    report(report_fd, 'E', execSearch(st.spec.argv, env));
     _exit(127);
   }
   close(p[1]);

@@ -16,8 +16,10 @@ namespace warren::init {
 struct State {
   launcher::Spec spec;
   int rundir_fd = -1;     // the runtime dir, opened before any namespace change
+  int root_fd = -1;       // the container's root (after pivot_root), O_PATH
   int rootfs_tree = -1;   // detached clone of the rootfs (or -errno)
-  int devnull_tree = -1;  // detached clone of /dev/null, for masking files
+  int devnull_tree = -1;  // detached clone of /dev/null (checked: char 1:3), for masking files
+  int devnull_mnt = -1;   // the first such mount, attached: cloned for the next masks
   std::vector<int> mount_trees;  // per spec mount: detached bind source, -errno, or -1 (not a bind)
   bool own_mnt = false;
   bool own_uts = false;
@@ -28,6 +30,16 @@ struct State {
 
 // "what: strerror(errno)"
 std::string sysError(const std::string& what);
+
+// Container paths, resolved inside `root` only (paths.cpp). Each returns an
+// fd (O_CLOEXEC) or -1 with errno set.
+int openInRoot(int root, const std::string& path, int flags, uint64_t extra_resolve = 0,
+               mode_t mode = 0);
+int mkdirsInRoot(int root, const std::string& path, mode_t mode);  // O_PATH dir fd
+int createFileInRoot(int root, const std::string& path);           // O_PATH fd
+bool onFilesystem(int fd, long magic);                             // fstatfs f_type
+// A host path below a trusted host directory, no symlink followed (O_PATH).
+int openBeneath(const std::string& root, const std::string& source);
 
 // Namespaces: open the trees a container needs from the launcher's mount
 // namespace, enter/create namespaces. Returns "" or an error. May fork: on
@@ -47,7 +59,7 @@ struct User {
   std::vector<gid_t> groups;
   std::string home = "/";
 };
-std::string resolveUser(const std::string& spec, User* out);
+std::string resolveUser(const State& st, User* out);  // from the container's /etc files
 std::string runPreExec(const State& st);
 // Forks the command. On success *pid is set; *exec_error carries the exec
 // failure message (the child then exits 127). A non-empty return is a setup

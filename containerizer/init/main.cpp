@@ -1,4 +1,4 @@
-// warren-init: the container's first process. `warren-init <runtime_dir>`;
+// warren-init: the container's first process. `warren-init` (no arguments);
 // its spec arrives on fd 3 (the control socket). See launcher/README.md.
 #include <fcntl.h>
 #include <sched.h>
@@ -91,7 +91,11 @@ std::string sysError(const std::string& what) { return what + ": " + std::strerr
 int main(int argc, char** argv) {
   using namespace warren::init;
   (void)argc;
-  (void)argv;  // argv[1] is the runtime dir: shows whose init this is in ps
+  (void)argv;  // just "warren-init": nothing of the host in /proc/1/cmdline
+  // Not dumpable from the first instruction: a process of a parent container
+  // that sees us (nested launch) cannot open /proc/<pid>/{fd,exe,cwd,root}.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_NAME, "warren-init", 0, 0, 0);  // exec'd from a memfd: comm would be its fd number
   // First of all: leave the caller's session and process group, so a signal
   // to that group (Ctrl-C, `kill 0`, timeout) never reaches a container.
   setsid();
@@ -109,6 +113,13 @@ int main(int argc, char** argv) {
   if (!readSpec(&st.spec)) failEarly("warren-init: malformed or missing launch spec");
   st.rundir_fd = open(st.spec.runtime_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (st.rundir_fd < 0) failEarly(sysError("open runtime dir '" + st.spec.runtime_dir + "'"));
+  if (st.rundir_fd != warren::launcher::kRuntimeDirFd) {  // 0-3 are taken: it is 4 already
+    if (dup3(st.rundir_fd, warren::launcher::kRuntimeDirFd, O_CLOEXEC) < 0) {
+      failEarly(sysError("runtime dir onto fd 4"));
+    }
+    close(st.rundir_fd);
+    st.rundir_fd = warren::launcher::kRuntimeDirFd;
+  }
   for (const auto& n : st.spec.namespaces) {
     if (n.enter) continue;
     if (n.flag == CLONE_NEWNS) st.own_mnt = true;
@@ -119,7 +130,7 @@ int main(int argc, char** argv) {
   std::string err = prepareSources(st);
   if (err.empty()) err = enterNamespaces(st);
   if (!err.empty()) failEarly(err);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // again: a fork in enterNamespaces keeps it, be explicit
 
   sendMsg(warren::launcher::kMsgReady, "", true);
   char go = waitForGo();
@@ -140,7 +151,7 @@ int main(int argc, char** argv) {
     failSetup(st, sysError("set hostname '" + st.spec.hostname + "'"));
   }
   User user;
-  err = resolveUser(st.spec.user, &user);
+  err = resolveUser(st, &user);
   if (err.empty()) err = runPreExec(st);
   if (err.empty()) err = finishMounts(st);
   if (!err.empty()) failSetup(st, err);

@@ -4,6 +4,8 @@
 // host paths it was given no longer resolve.
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,16 +34,45 @@ int cloneTree(const std::string& path, bool recursive) {
   return fd >= 0 ? fd : -errno;
 }
 
+// A source below a directory a container can write: resolved beneath the
+// trusted root without following any symlink, and cloned from that very fd.
+int cloneBeneath(const std::string& root, const std::string& source, bool recursive) {
+  int at = openBeneath(root, source);
+  if (at < 0) return -errno;
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  int fd = openTree(at, "", flags);
+  int e = errno;
+  close(at);
+  return fd >= 0 ? fd : -e;
+}
+
+// The masking source must really be the null device (CVE-2025-31133: a
+// /dev/null that is a symlink or another node would be bound over masked
+// paths read-write).
+int cloneDevNull() {
+  int fd = cloneTree("/dev/null", false);
+  if (fd < 0) return fd;
+  struct stat sb {};
+  if (fstat(fd, &sb) != 0 || !S_ISCHR(sb.st_mode) || major(sb.st_rdev) != 1 || minor(sb.st_rdev) != 3) {
+    close(fd);
+    return -ENODEV;
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::string prepareSources(State& st) {
   if (!st.own_mnt) return "";
   const auto& s = st.spec;
   if (!s.rootfs.empty()) st.rootfs_tree = cloneTree(s.rootfs, true);
-  st.devnull_tree = cloneTree("/dev/null", false);
+  st.devnull_tree = cloneDevNull();
   st.mount_trees.assign(s.mounts.size(), -1);
   for (size_t i = 0; i < s.mounts.size(); ++i) {
-    if (isBind(s.mounts[i])) st.mount_trees[i] = cloneTree(s.mounts[i].source, isRecursive(s.mounts[i]));
+    const auto& m = s.mounts[i];
+    if (!isBind(m)) continue;
+    st.mount_trees[i] = m.source_root.empty() ? cloneTree(m.source, isRecursive(m))
+                                              : cloneBeneath(m.source_root, m.source, isRecursive(m));
   }
   return "";  // failures are reported at release, as setup errors
 }

@@ -11,6 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+
 #include <cstring>
 
 #include "launcher/spec.hpp"
@@ -22,6 +26,12 @@
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
 #endif
 
 namespace warren::launcher {
@@ -108,21 +118,23 @@ Error initError(const Message& m, const std::string& what) {
 }
 
 // The clone3 child: async-signal-safe calls only, then exec warren-init.
-[[noreturn]] void childExec(const int src[4], const char* path, char* const argv[]) {
+[[noreturn]] void childExec(const int src[4], int exe, char* const argv[]) {
   // Out of the caller's session and process group at once (warren-init does
   // it again, for inits started some other way): a signal to the caller's
   // group must never reach a container.
   ::setsid();
-  int hi[4];
+  int hi[5];
   for (int i = 0; i < 4; ++i) {
     hi[i] = ::fcntl(src[i], F_DUPFD_CLOEXEC, 10);
     if (hi[i] < 0) ::_exit(126);
   }
+  hi[4] = ::fcntl(exe, F_DUPFD_CLOEXEC, 10);  // out of the way of 0-3
+  if (hi[4] < 0) ::_exit(126);
   for (int i = 0; i < 4; ++i) {
     if (::dup2(hi[i], i) < 0) ::_exit(126);
   }
   char* const envp[] = {nullptr};
-  ::execve(path, argv, envp);
+  ::syscall(SYS_execveat, hi[4], "", argv, envp, AT_EMPTY_PATH);
   int err = errno;
   // Consume the spec first: closing a socket with unread data resets the
   // peer, which would hide this message.
@@ -150,6 +162,33 @@ uint64_t processStartTime(pid_t pid) {
     ++pos;
   }
   return std::strtoull(text->c_str() + pos, nullptr, 10);
+}
+
+Result<UniqueFd> sealInit(const std::string& path) {
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file) return failErrno("exec warren-init");
+  struct stat sb {};
+  if (::fstat(file.get(), &sb) != 0) return failErrno("stat warren-init '" + path + "'");
+  int fd = static_cast<int>(::syscall(SYS_memfd_create, "warren-init",
+                                      MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
+  if (fd < 0 && errno == EINVAL) {  // kernels before 6.3 know no MFD_EXEC
+    fd = static_cast<int>(::syscall(SYS_memfd_create, "warren-init", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  }
+  if (fd < 0) return failErrno("memfd for warren-init");
+  UniqueFd mem(fd);
+  off_t off = 0;
+  while (off < sb.st_size) {
+    ssize_t n = ::sendfile(mem.get(), file.get(), &off, static_cast<size_t>(sb.st_size - off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return failErrno("copy warren-init '" + path + "' into a memfd");
+  }
+  if (::fchmod(mem.get(), 0555) != 0) return failErrno("chmod the warren-init memfd");
+  int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  if (::fcntl(mem.get(), F_ADD_SEALS, seals | F_SEAL_EXEC) != 0 &&
+      (errno != EINVAL || ::fcntl(mem.get(), F_ADD_SEALS, seals) != 0)) {
+    return failErrno("seal the warren-init memfd");
+  }
+  return mem;
 }
 
 Result<Launched> spawn(const LaunchRequest& req) {
@@ -193,8 +232,17 @@ Result<Launched> spawn(const LaunchRequest& req) {
   int src[4] = {req.stdin_fd >= 0 ? req.stdin_fd : devnull.get(),
                 req.stdout_fd >= 0 ? req.stdout_fd : devnull.get(),
                 req.stderr_fd >= 0 ? req.stderr_fd : devnull.get(), theirs.get()};
-  std::string path = req.init_path, rdir = req.runtime_dir;
-  char* argv[] = {path.data(), rdir.data(), nullptr};
+  // argv names nothing of the host: /proc/1/cmdline inside is "warren-init".
+  UniqueFd own_copy;  // when the caller keeps none: one for this spawn
+  int exe = req.init_fd;
+  if (exe < 0) {
+    auto sealed = sealInit(req.init_path);
+    if (!sealed) return fail(std::move(sealed.error()).context("spawn warren-init"));
+    own_copy = std::move(*sealed);
+    exe = own_copy.get();
+  }
+  std::string name = "warren-init";
+  char* argv[] = {name.data(), nullptr};
 
   int pidfd = -1;
   CloneArgs ca{};
@@ -203,7 +251,7 @@ Result<Launched> spawn(const LaunchRequest& req) {
   ca.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
   if (pid < 0) return failErrno("clone3 warren-init");
-  if (pid == 0) childExec(src, path.c_str(), argv);
+  if (pid == 0) childExec(src, exe, argv);
   UniqueFd child_pidfd(pidfd);
   theirs.reset();
   devnull.reset();

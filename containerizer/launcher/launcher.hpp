@@ -22,6 +22,9 @@ namespace warren::launcher {
 
 struct LaunchRequest {
   std::string init_path;       // the warren-init binary
+  // A sealInit() copy of it to exec (kept by the caller across spawns);
+  // -1: spawn makes one from init_path for this spawn alone.
+  int init_fd = -1;
   v1::LaunchInfo launch_info;  // merged; command already resolved into it
   // Final argv of the command (argv[0] = program; looked up in the
   // container's PATH when not absolute).
@@ -45,6 +48,14 @@ struct Launched {
   UniqueFd pidfd;           // pidfd_open(pid)
   UniqueFd control;         // control socket to warren-init
 };
+
+// warren-init runs from a sealed memfd copy of itself (the CVE-2019-5736
+// class, as runc and crun do): a container process that reaches
+// /proc/<pid>/exe of an init finds an anonymous file that cannot be written,
+// grown, shrunk or re-sealed - never the host's binary. Copies `path` into
+// memfd_create(MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_EXEC), sealed with
+// F_SEAL_SEAL|SHRINK|GROW|WRITE (+ F_SEAL_EXEC where known).
+Result<UniqueFd> sealInit(const std::string& path);
 
 // Clone warren-init and wait until it is blocked before setup.
 Result<Launched> spawn(const LaunchRequest& req);

@@ -32,7 +32,9 @@ enum Tag : uint8_t {
 };
 
 // Mount sub-record tags.
-enum MountTag : uint8_t { kMSource = 1, kMTarget, kMType, kMOption, kMCreateDir, kMCreateFile };
+enum MountTag : uint8_t {
+  kMSource = 1, kMTarget, kMType, kMOption, kMCreateDir, kMCreateFile, kMSourceRoot
+};
 
 void putU32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -132,6 +134,7 @@ std::string encodeSpec(const Spec& s) {
     for (const auto& o : m.options) put(p, kMOption, o);
     if (m.create_dir) put(p, kMCreateDir, "");
     if (m.create_file) put(p, kMCreateFile, "");
+    if (!m.source_root.empty()) put(p, kMSourceRoot, m.source_root);
     put(out, kMount, p);
   }
   for (const auto& m : s.masked_paths) put(out, kMasked, m);
@@ -201,6 +204,7 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
             case kMOption: m.options.push_back(mp); break;
             case kMCreateDir: m.create_dir = true; break;
             case kMCreateFile: m.create_file = true; break;
+            case kMSourceRoot: m.source_root = mp; break;
             default: return false;
           }
         }

@@ -30,6 +30,11 @@ struct MountSpec {
   std::vector<std::string> options;
   bool create_dir = false;
   bool create_file = false;
+  // Set when `source` lies in a directory a container can write (a sandbox,
+  // a host: volume): warren-init resolves the part of `source` below this
+  // trusted directory with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS),
+  // so the path checked by the isolator is the path mounted.
+  std::string source_root;
 };
 
 struct RlimitSpec {
@@ -88,5 +93,10 @@ inline constexpr char kMsgExecInit = 'X'; // clone child -> launcher: execve(ini
 
 // warren-init's fd for the control socket.
 inline constexpr int kControlFd = 3;
+// warren-init keeps its runtime dir open on this fd for its whole life (to
+// write exit_status). Its command line is just "warren-init" (nothing of the
+// host), so this is how the host tells whose init a process is:
+// readlink /proc/<pid>/fd/4 (" (deleted)" once the dir is gone).
+inline constexpr int kRuntimeDirFd = 4;
 
 }  // namespace warren::launcher

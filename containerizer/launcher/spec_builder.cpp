@@ -34,6 +34,24 @@ std::vector<std::string> commandArgv(const v1::CommandInfo& c) {
 
 bool absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
+// `source` is `root` or lies below it by whole components, with no ".."
+// component in the part below (warren-init resolves that part beneath root).
+bool beneath(const std::string& source, const std::string& root) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (source.compare(0, r.size(), r) != 0) return false;
+  if (source.size() != r.size() && r != "/" && source[r.size()] != '/') return false;
+  std::string rest = source.substr(r.size());
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    size_t e = rest.find('/', pos);
+    if (e == std::string::npos) e = rest.size();
+    if (rest.compare(pos, e - pos, "..") == 0 && e - pos == 2) return false;
+    pos = e + 1;
+  }
+  return true;
+}
+
 Result<void> addNamespaces(const v1::LaunchInfo& li, Spec& s) {
   uint64_t created = 0, entered = 0;
   for (const auto& n : li.namespaces()) {
@@ -97,8 +115,13 @@ Result<void> addMounts(const v1::LaunchInfo& li, Spec& s) {
         std::find(m.options().begin(), m.options().end(), "rbind") == m.options().end()) {
       return fail(Code::InvalidArgument, "mount '" + m.target() + "' has no type");
     }
+    if (!m.source_root().empty() &&
+        (!absolute(m.source_root()) || !absolute(m.source()) || !beneath(m.source(), m.source_root()))) {
+      return fail(Code::InvalidArgument, "mount '" + m.target() + "': source '" + m.source() +
+                                             "' is not beneath its source root '" + m.source_root() + "'");
+    }
     MountSpec ms{m.source(), m.target(), m.type(), {m.options().begin(), m.options().end()},
-                 m.create_dir(), m.create_file()};
+                 m.create_dir(), m.create_file(), m.source_root()};
     s.mounts.push_back(std::move(ms));
   }
   // Extra /etc files: read-only file binds, in a stable order.
@@ -108,7 +131,7 @@ Result<void> addMounts(const v1::LaunchInfo& li, Spec& s) {
       return fail(Code::InvalidArgument,
                   "file '" + source + "' -> '" + target + "': both paths must be absolute");
     }
-    s.mounts.push_back({source, target, "bind", {"bind", "ro", "nosuid", "nodev"}, false, true});
+    s.mounts.push_back({source, target, "bind", {"bind", "ro", "nosuid", "nodev"}, false, true, ""});
   }
   for (const auto& p : li.masked_paths()) {
     if (!absolute(p)) return fail(Code::InvalidArgument, "masked path '" + p + "' is not absolute");

@@ -135,6 +135,11 @@ class ContainerizerImpl final : public Containerizer {
   std::unique_ptr<plugins::PluginHost> host_;
   std::vector<plugins::Plugin*> isolators_;  // --isolation, dependency-ordered
   Store store_;
+  // The sealed memfd copy of warren-init every launch execs (made at the
+  // first launch; see launcher::sealInit).
+  std::mutex init_mu_;
+  UniqueFd init_fd_;
+  Result<int> sealedInit();
   std::mutex threads_mu_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

@@ -216,6 +216,16 @@ v1::LaunchInfo ContainerizerImpl::coreLaunchInfo(const Attempt& a) const {
   return li;
 }
 
+Result<int> ContainerizerImpl::sealedInit() {
+  std::lock_guard<std::mutex> guard(init_mu_);
+  if (!init_fd_) {
+    auto fd = launcher::sealInit(opts_.init_path);
+    if (!fd) return fail(std::move(fd.error()).context("warren-init '" + opts_.init_path + "'"));
+    init_fd_ = std::move(*fd);
+  }
+  return init_fd_.get();
+}
+
 Result<void> ContainerizerImpl::buildLaunch(Attempt& a, launcher::LaunchRequest& req) {
   const auto& c = a.st.config();
   auto& li = *a.st.mutable_launch_info();
@@ -258,6 +268,7 @@ Result<void> ContainerizerImpl::buildLaunch(Attempt& a, launcher::LaunchRequest&
                                            "': no command given and the image has none");
   }
   req.init_path = opts_.init_path;
+  WARREN_ASSIGN_OR_RETURN(req.init_fd, sealedInit());
   req.launch_info = li;
   req.argv = std::move(argv);
   req.runtime_dir = store_.layout().runtimeDir(a.st.id());

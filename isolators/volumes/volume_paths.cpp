@@ -108,7 +108,8 @@ Result<std::vector<std::string>> parseAllowlist(std::string_view csv) {
 }
 
 Result<std::string> resolveHostPath(const std::string& host_path,
-                                    const std::vector<std::string>& allowlist) {
+                                    const std::vector<std::string>& allowlist,
+                                    std::string* matched_prefix) {
   if (host_path.empty() || host_path.front() != '/') {
     return fail(Code::InvalidArgument, "host path '" + host_path + "' is not absolute");
   }
@@ -125,7 +126,10 @@ Result<std::string> resolveHostPath(const std::string& host_path,
     int perr = 0;
     std::string real_prefix = realPath(prefix, &perr);
     if (real_prefix.empty()) continue;  // nothing exists under a missing prefix
-    if (isUnder(resolved, real_prefix)) return resolved;
+    if (isUnder(resolved, real_prefix)) {
+      if (matched_prefix) *matched_prefix = real_prefix;
+      return resolved;
+    }
   }
   std::string shown = resolved == host_path ? "'" + host_path + "'"
                                             : "'" + host_path + "' (resolves to '" + resolved + "')";

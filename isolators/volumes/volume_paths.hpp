@@ -32,8 +32,12 @@ Result<std::vector<std::string>> parseAllowlist(std::string_view csv);
 // resolved path. Errors (one line, naming the path):
 //   "host path '/etc' is not under an allowed prefix (allowlist: /srv)"
 //   "host path '/srv/nope' does not exist"
+// `matched_prefix` (optional) receives the resolved allowlist prefix the
+// path lies under: warren-init resolves the path again beneath it, without
+// following symlinks, when it mounts (a rename racing us cannot lead out).
 Result<std::string> resolveHostPath(const std::string& host_path,
-                                    const std::vector<std::string>& allowlist);
+                                    const std::vector<std::string>& allowlist,
+                                    std::string* matched_prefix = nullptr);
 
 // Shape checks of one volume that need no filesystem access: source type,
 // paths, tmpfs size (and `max_tmpfs_bytes` when non-zero). `nested` says

@@ -80,10 +80,11 @@ Result<VolumesIsolator::Planned> VolumesIsolator::plan(const v1::ContainerContex
         return fail(Code::FailedPrecondition, "sandbox '" + p.sandbox + "' does not exist");
       }
       WARREN_TRY(checkBeneath(p.sandbox, p.relative));
+      p.source_root = p.sandbox;
       return p;
     }
     case v1::Volume::HOST_PATH: {
-      auto resolved = resolveHostPath(v.source_path(), allowlist_);
+      auto resolved = resolveHostPath(v.source_path(), allowlist_, &p.source_root);
       if (!resolved) return fail(resolved.error());
       p.source = *resolved;
       return p;
@@ -99,6 +100,7 @@ Result<VolumesIsolator::Planned> VolumesIsolator::plan(const v1::ContainerContex
 v1::Mount VolumesIsolator::mountFor(const Planned& p) const {
   v1::Mount m;
   m.set_source(p.source);
+  m.set_source_root(p.source_root);
   m.set_target(p.volume.container_path());
   m.set_create_dir(true);
   if (p.volume.source() == v1::Volume::TMPFS) {

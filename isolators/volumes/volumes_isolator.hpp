@@ -34,6 +34,10 @@ class VolumesIsolator final : public sdk::Isolator {
     std::string source;      // host path (bind) or "tmpfs"
     std::string sandbox;     // sandbox volumes: the sandbox holding it
     std::string relative;    // sandbox volumes: path inside `sandbox`
+    // Trusted directory `source` lies beneath (the sandbox, or the matched
+    // allowlist prefix): a container may write below it, so warren-init
+    // resolves `source` beneath it without following symlinks.
+    std::string source_root;
   };
 
   VolumesIsolator(std::vector<std::string> allowlist, std::string tmpfs_mode,

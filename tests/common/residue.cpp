@@ -130,9 +130,10 @@ std::vector<std::string> findResidue(const std::string& tag) {
       if (namedByTag(n, tag)) out.push_back("dir /tmp/" + n);
     }
   }
-  // processes whose command line mentions the tag, whatever their name
-  // (warren-init gets its container's runtime dir on its command line; a
-  // helper such as a test registry gets its scratch dir).
+  // processes whose command line mentions the tag, whatever their name (a
+  // helper such as a test registry gets its scratch dir), and warren-inits
+  // of ours: their command line is just "warren-init" (nothing of the
+  // host), but each holds its runtime dir open, and that path carries it.
   std::string self = std::to_string(getpid());
   for (const auto& p : listDir("/proc")) {
     if (p.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -140,11 +141,17 @@ std::vector<std::string> findResidue(const std::string& tag) {
     std::ifstream cf("/proc/" + p + "/cmdline");
     std::string cmd((std::istreambuf_iterator<char>(cf)), std::istreambuf_iterator<char>());
     for (auto& c : cmd) if (c == '\0') c = ' ';
-    if (mentionsTag(cmd, tag) && cmd.find("residue_check") == std::string::npos) {
-      // a zombie of ours is still residue; a process of another test binary
-      // with the suite-wide tag is residue too.
-      out.push_back("process " + p + " (" + cmd + ")");
+    if (cmd.find("residue_check") != std::string::npos) continue;
+    bool ours = mentionsTag(cmd, tag);
+    for (const auto& fd : cmd.find("warren-init") == std::string::npos ? std::vector<std::string>{}
+                                                                        : listDir("/proc/" + p + "/fd")) {
+      char buf[4096];
+      ssize_t n = readlink(("/proc/" + p + "/fd/" + fd).c_str(), buf, sizeof buf - 1);
+      if (n > 0 && mentionsTag(std::string(buf, static_cast<size_t>(n)), tag)) ours = true;
     }
+    // a zombie of ours is still residue; a process of another test binary
+    // with the suite-wide tag is residue too.
+    if (ours) out.push_back("process " + p + " (" + cmd + ")");
   }
   return out;
 }

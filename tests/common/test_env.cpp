@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "warren/sdk/fs.hpp"
@@ -143,6 +144,21 @@ CmdResult runCmd(const std::vector<std::string>& argv, std::chrono::milliseconds
   waitpid(pid, &st, 0);
   res.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return res;
+}
+
+std::string initRuntimeDir(const std::string& pid) {
+  std::ifstream cf("/proc/" + pid + "/cmdline");
+  std::string cmd((std::istreambuf_iterator<char>(cf)), std::istreambuf_iterator<char>());
+  if (cmd != std::string("warren-init") + '\0') return "";
+  char buf[4096];
+  ssize_t n = ::readlink(("/proc/" + pid + "/fd/4").c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string dir(buf, static_cast<size_t>(n));
+  const std::string deleted = " (deleted)";
+  if (dir.size() > deleted.size() && dir.compare(dir.size() - deleted.size(), deleted.size(), deleted) == 0) {
+    dir.resize(dir.size() - deleted.size());
+  }
+  return dir;
 }
 
 }  // namespace warren::testing

@@ -55,6 +55,11 @@ CmdResult runCmd(const std::vector<std::string>& argv,
                  std::chrono::milliseconds timeout = std::chrono::seconds(60),
                  const std::vector<std::string>& extra_env = {});
 
+// The runtime dir a warren-init process holds open (its command line is
+// just "warren-init": nothing of the host), " (deleted)" stripped; "" when
+// `pid` is no warren-init.
+std::string initRuntimeDir(const std::string& pid);
+
 // Poll `pred` every 10ms until true or timeout.
 template <typename F>
 bool eventually(F pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {

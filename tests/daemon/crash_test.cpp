@@ -31,11 +31,7 @@ class ROOT_DaemonCrash : public DaemonTest {
     int n = 0;
     if (DIR* d = opendir("/proc")) {
       while (dirent* e = readdir(d)) {
-        auto cmd = fs::readFile(std::string("/proc/") + e->d_name + "/cmdline");
-        if (cmd && cmd->find("warren-init") != std::string::npos &&
-            cmd->find(dir + '\0') != std::string::npos) {
-          ++n;
-        }
+        if (initRuntimeDir(e->d_name) == dir) ++n;
       }
       closedir(d);
     }

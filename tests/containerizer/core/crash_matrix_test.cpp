@@ -23,12 +23,7 @@ const char* const kDestroySteps[] = {
 bool initAlive(const std::string& runtime_dir) {
   for (const auto& p : listDir("/proc")) {
     if (p.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto cmd = fs::readFile("/proc/" + p + "/cmdline");
-    if (!cmd) continue;
-    for (auto& c : *cmd) if (c == '\0') c = ' ';
-    if (cmd->find("warren-init") != std::string::npos && cmd->find(runtime_dir) != std::string::npos) {
-      return true;
-    }
+    if (initRuntimeDir(p).find(runtime_dir) != std::string::npos) return true;
   }
   return false;
 }

@@ -10,17 +10,12 @@
 namespace warren::testing {
 namespace {
 
-// warren-init processes whose command line names a path under `dir`.
+// warren-init processes whose runtime dir (held open) is under `dir`.
 std::vector<int> initsUnder(const std::string& dir) {
   std::vector<int> out;
   for (const auto& p : listDir("/proc")) {
     if (p.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto cmd = fs::readFile("/proc/" + p + "/cmdline");
-    if (!cmd) continue;
-    for (auto& c : *cmd) if (c == '\0') c = ' ';
-    if (cmd->find("warren-init") != std::string::npos && cmd->find(dir) != std::string::npos) {
-      out.push_back(std::stoi(p));
-    }
+    if (initRuntimeDir(p).find(dir) != std::string::npos) out.push_back(std::stoi(p));
   }
   return out;
 }

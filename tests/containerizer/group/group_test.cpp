@@ -43,16 +43,15 @@ class ROOT_Group : public ContainerizerTest {
     return g;
   }
   std::vector<std::string> markers() { return listDir(pod_rootfs_ + "/markers"); }
-  // warren-init processes of members under `parent` (their command line
-  // names their runtime dir). Once there are none, no member can still run
+  // warren-init processes of members under `parent` (by the runtime dir
+  // each holds open). Once there are none, no member can still run
   // its command: the positive barrier before asserting that none did.
   std::vector<int> memberInits(const std::string& parent = "pod") {
     std::string dir = env_.runtime_dir + "/containers/" + parent + "/containers/";
     std::vector<int> out;
     for (const auto& p : listDir("/proc")) {
       if (p.find_first_not_of("0123456789") != std::string::npos) continue;
-      auto cmd = fs::readFile("/proc/" + p + "/cmdline");
-      if (cmd && cmd->find("warren-init") != std::string::npos && cmd->find(dir) != std::string::npos) {
+      if (initRuntimeDir(p).find(dir) != std::string::npos) {
         out.push_back(std::stoi(p));
       }
     }

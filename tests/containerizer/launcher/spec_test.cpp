@@ -23,7 +23,7 @@ TEST(LauncherSpec, RoundTrip) {
   s.namespaces = {{CLONE_NEWPID, true, "/proc/1/ns/pid"}, {CLONE_NEWPID, false, ""}};
   s.rootfs = "/r";
   s.readonly_rootfs = true;
-  s.mounts = {{"/src", "/dst", "bind", {"rbind", "ro"}, true, false}};
+  s.mounts = {{"/src", "/dst", "bind", {"rbind", "ro"}, true, false, "/"}};
   s.masked_paths = {"/proc/kcore"};
   s.readonly_paths = {"/proc/sys"};
   s.hostname = "h";
@@ -44,6 +44,7 @@ TEST(LauncherSpec, RoundTrip) {
   ASSERT_EQ(d.mounts.size(), 1u);
   EXPECT_EQ(d.mounts[0].options, s.mounts[0].options);
   EXPECT_TRUE(d.mounts[0].create_dir);
+  EXPECT_EQ(d.mounts[0].source_root, "/");
   EXPECT_TRUE(d.readonly_rootfs);
   EXPECT_EQ(d.capabilities, s.capabilities);
   EXPECT_EQ(d.rlimits[0].hard, 1ull << 40);
@@ -130,6 +131,27 @@ TEST(LauncherSpecBuilder, RejectsBadInput) {
   m->set_target("relative");
   m->set_type("tmpfs");
   expectError(r, "mount target 'relative'");
+  // A source must lie beneath its source root, by whole components, no "..".
+  for (const char* bad : {"/srv/datax/y", "/srv/data/../etc", "/etc", "relative"}) {
+    r = request();
+    *r.launch_info.add_namespaces() = makeNs(v1::Namespace::MNT, v1::Namespace::CREATE);
+    m = r.launch_info.add_mounts();
+    m->set_source(bad);
+    m->set_source_root("/srv/data");
+    m->set_target("/data");
+    m->set_type("bind");
+    expectError(r, "mount '/data': source '" + std::string(bad) + "' is not beneath its source root '/srv/data'");
+  }
+  r = request();
+  *r.launch_info.add_namespaces() = makeNs(v1::Namespace::MNT, v1::Namespace::CREATE);
+  m = r.launch_info.add_mounts();
+  m->set_source("/srv/data/x/y");
+  m->set_source_root("/srv/data/");
+  m->set_target("/data");
+  m->set_type("bind");
+  auto ok = buildSpec(r);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->mounts[0].source_root, "/srv/data/");
 }
 
 }  // namespace
