@@ -257,6 +257,7 @@ Result<void> checkGlobal(const po::variables_map& vm, GlobalFlags& out) {
   if (vm.count("init_path")) o.init_path = vm["init_path"].as<std::string>();
   installedDefaults(o);
   out.log.level = vm["log_level"].as<std::string>();
+  out.log_level = out.log.level;
   out.log.format = vm["log_format"].as<std::string>();
   if (vm.count("log_file")) out.log.file = vm["log_file"].as<std::string>();
   out.json = vm["json"].as<bool>();

@@ -21,6 +21,7 @@ namespace po = boost::program_options;
 struct GlobalFlags {
   Options options;
   LogSettings log;
+  std::string log_level = "warn";  // = log.level (warrend reads this one)
   bool json = false;
   bool help = false;
   bool version = false;
