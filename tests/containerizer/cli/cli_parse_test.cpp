@@ -19,7 +19,7 @@ class CliParse : public ::testing::Test {
   std::string run() { return env_.root + "/untouched/run"; }
   std::vector<std::string> base() {
     return {env_.warren_bin, "--work_dir", work(), "--runtime_dir", run(), "--plugin_dir", env_.plugin_dir,
-            "--isolation", "pid"};
+            "--isolation", "pid", "--cgroups_root", env_.cgroups_root, "--claims_dir", ""};
   }
   CmdResult warren(std::vector<std::string> args, std::vector<std::string> env = {}) {
     auto argv = base();
