@@ -18,7 +18,8 @@ apt-get install -y --no-install-recommends \
   umoci skopeo docker-registry \
   qemu-system-x86 cpio xz-utils file binutils \
   clang-14 libclang-rt-14-dev llvm-14 \
-  libseccomp-dev crun golang-github-containers-common
+  libseccomp-dev crun golang-github-containers-common \
+  zsh
 # The cgroup-v2 VM lane (tests/vm): Debian's cloud kernel, unpacked (not
 # installed) into a cache dir that tests/vm/run.sh boots under qemu.
 vm_kernel_dir=/var/cache/warren-vm/kernel

@@ -1,21 +1,21 @@
 #include "commands.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <functional>
-#include <iostream>
-#include <map>
+#include <algorithm>
 #include <random>
-
-#include <google/protobuf/util/json_util.h>
-#include <nlohmann/json.hpp>
+#include <set>
 
 #include "group.hpp"
-#include "volume_spec_bridge.hpp"
+#include "images.hpp"
+#include "output.hpp"
+#include "progress.hpp"
 #include "warren/containerizer.hpp"
 #include "warren/sdk/ids.hpp"
 
@@ -23,29 +23,7 @@ namespace warren::cli {
 
 namespace {
 
-int report(const Error& e) {
-  std::fprintf(stderr, "warren: %s\n", e.message().c_str());
-  switch (e.code()) {
-    case Code::InvalidArgument: return 2;
-    case Code::NotFound: return 3;
-    default: return 1;
-  }
-}
-
-std::string toJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = false;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-int exitCodeOf(const v1::Termination& t) {
-  if (t.has_exit_status()) return t.exit_code();
-  if (t.signal() > 0) return 128 + t.signal();
-  return 1;
-}
+using Strings = std::vector<std::string>;
 
 std::string randomName() {
   std::random_device rd;
@@ -55,126 +33,133 @@ std::string randomName() {
   return std::string(buf, 12);
 }
 
-// Reads "--flag value" / "--flag=value" / "--switch" options; stops at "--".
-class Args {
- public:
-  explicit Args(const std::vector<std::string>& a) : a_(a) {}
-  bool done() const { return i_ >= a_.size(); }
-  const std::string& peek() const { return a_[i_]; }
-  bool isOption() const { return !done() && a_[i_].rfind("--", 0) == 0 && a_[i_] != "--"; }
-  std::string next() { return a_[i_++]; }
-  // For "--name=value" or "--name value".
-  Result<std::string> value(const std::string& opt) {
-    auto eq = opt.find('=');
-    if (eq != std::string::npos) return opt.substr(eq + 1);
-    if (done()) return fail(Code::InvalidArgument, "option " + opt + " needs a value");
-    return next();
-  }
-  static std::string name(const std::string& opt) { return opt.substr(0, opt.find('=')); }
-  std::vector<std::string> rest() { return {a_.begin() + static_cast<long>(i_), a_.end()}; }
-
- private:
-  const std::vector<std::string>& a_;
-  size_t i_ = 0;
-};
+std::string str(const po::variables_map& vm, const char* k) {
+  return vm.count(k) ? vm[k].as<std::string>() : std::string();
+}
 
 struct LaunchSpec {
   v1::ContainerID id;
   v1::ContainerConfig config;
 };
 
-Result<LaunchSpec> parseLaunch(const std::vector<std::string>& argv) {
+Result<LaunchSpec> parseLaunch(const po::variables_map& vm) {
   LaunchSpec s;
-  Args a(argv);
-  std::string id, parent;
-  bool id_given = false;
-  auto* res = s.config.mutable_resources();
-  while (a.isOption()) {
-    std::string opt = a.next();
-    std::string n = Args::name(opt);
-    if (n == "--share_pid") { s.config.set_share_pid_namespace(true); continue; }
-    if (n == "--debug") { s.config.set_container_class(v1::DEBUG); continue; }
-    WARREN_ASSIGN_OR_RETURN(std::string v, a.value(opt));
-    if (n == "--id") { id = v; id_given = true; }
-    else if (n == "--parent") parent = v;
-    else if (n == "--rootfs") s.config.set_rootfs(v);
-    else if (n == "--image") s.config.set_image(v);
-    else if (n == "--network") s.config.set_network_mode(v);
-    else if (n == "--hostname") s.config.set_hostname(v);
-    else if (n == "--workdir") s.config.set_working_dir(v);
-    else if (n == "--user") s.config.set_user(v);
-    else if (n == "--cap_add") s.config.add_capabilities(v);
-    else if (n == "--seccomp") (*s.config.mutable_isolator_settings())["seccomp.profile"] = v;
-    else if (n == "--cpus") { WARREN_ASSIGN_OR_RETURN(double c, parseCpus(v)); res->set_cpus(c); }
-    else if (n == "--mem") { WARREN_ASSIGN_OR_RETURN(uint64_t m, parseSize("--mem", v)); res->set_mem_bytes(m); }
-    else if (n == "--pids") { WARREN_ASSIGN_OR_RETURN(uint64_t p, parsePositive("--pids", v)); res->set_pids(p); }
-    else if (n == "--gpus") {  // whole GPUs, for gpu/nvidia
-      WARREN_ASSIGN_OR_RETURN(uint64_t g, parsePositive("--gpus", v));
-      if (g > 65536) return fail(Code::InvalidArgument, "invalid --gpus '" + v + "': too many GPUs");
-      res->set_gpus(static_cast<uint32_t>(g));
+  auto& c = s.config;
+  auto* res = c.mutable_resources();
+  if (vm["share_pid"].as<bool>()) c.set_share_pid_namespace(true);
+  if (vm["debug"].as<bool>()) c.set_container_class(v1::DEBUG);
+  if (vm.count("rootfs")) c.set_rootfs(str(vm, "rootfs"));
+  if (vm.count("image")) c.set_image(str(vm, "image"));
+  if (vm.count("network")) c.set_network_mode(str(vm, "network"));
+  if (vm.count("hostname")) c.set_hostname(str(vm, "hostname"));
+  if (vm.count("workdir")) c.set_working_dir(str(vm, "workdir"));
+  if (vm.count("user")) c.set_user(str(vm, "user"));
+  if (vm.count("cpus")) {
+    WARREN_ASSIGN_OR_RETURN(double v, parseCpus(str(vm, "cpus")));
+    res->set_cpus(v);
+  }
+  if (vm.count("mem")) {
+    WARREN_ASSIGN_OR_RETURN(uint64_t v, parseSize("--mem", str(vm, "mem")));
+    res->set_mem_bytes(v);
+  }
+  if (vm.count("pids")) {
+    WARREN_ASSIGN_OR_RETURN(uint64_t v, parsePositive("--pids", str(vm, "pids")));
+    res->set_pids(v);
+  }
+  if (vm.count("volume")) {
+    // Parsed and checked by the volumes plugin in prepare (its grammar):
+    // isolator setting volumes.spec_<n>, numbered in the order given.
+    const auto& specs = vm["volume"].as<Strings>();
+    for (size_t i = 0; i < specs.size(); ++i) {
+      char key[32];
+      std::snprintf(key, sizeof key, "volumes.spec_%03zu", i);
+      (*c.mutable_isolator_settings())[key] = specs[i];
     }
-    else if (n == "--device") {  // a CDI device, for devices/cdi
-      auto& d = (*s.config.mutable_isolator_settings())["devices/cdi.devices"];
-      d += (d.empty() ? "" : ",") + v;
-    } else if (n == "--volume") {
-      WARREN_ASSIGN_OR_RETURN(auto vol, parseVolumeFlag(v));
-      *s.config.add_volumes() = vol;
-    } else if (n == "--env") {
+  }
+  if (vm.count("cap_add")) {
+    for (const auto& cap : splitList(vm["cap_add"].as<Strings>())) c.add_capabilities(cap);
+  }
+  if (vm.count("seccomp")) (*c.mutable_isolator_settings())["seccomp.profile"] = str(vm, "seccomp");
+  if (vm.count("gpus")) {  // whole GPUs, for gpu/nvidia
+    std::string v = str(vm, "gpus");
+    WARREN_ASSIGN_OR_RETURN(uint64_t g, parsePositive("--gpus", v));
+    if (g > 65536) return fail(Code::InvalidArgument, "invalid --gpus '" + v + "': too many GPUs");
+    res->set_gpus(static_cast<uint32_t>(g));
+  }
+  if (vm.count("device")) {  // CDI devices, for devices/cdi
+    auto& d = (*c.mutable_isolator_settings())["devices/cdi.devices"];
+    for (const auto& v : splitList(vm["device"].as<Strings>())) d += (d.empty() ? "" : ",") + v;
+  }
+  if (vm.count("env")) {
+    for (const auto& v : vm["env"].as<Strings>()) {
       auto eq = v.find('=');
       if (eq == std::string::npos || eq == 0) {
         return fail(Code::InvalidArgument, "invalid --env '" + v + "': expected KEY=VALUE");
       }
-      (*s.config.mutable_env())[v.substr(0, eq)] = v.substr(eq + 1);
-    } else {
-      return fail(Code::InvalidArgument, "unknown option " + n);
+      (*c.mutable_env())[v.substr(0, eq)] = v.substr(eq + 1);
     }
   }
-  if (!a.done() && a.peek() == "--") a.next();
-  auto cmd = a.rest();
-  if (!cmd.empty()) {
-    s.config.mutable_command()->set_value(cmd[0]);
-    for (size_t i = 1; i < cmd.size(); ++i) s.config.mutable_command()->add_arguments(cmd[i]);
+  if (vm.count("command")) {
+    const auto& cmd = vm["command"].as<Strings>();
+    c.mutable_command()->set_value(cmd[0]);
+    for (size_t i = 1; i < cmd.size(); ++i) c.mutable_command()->add_arguments(cmd[i]);
   }
-  if (id_given && id.empty()) return fail(Code::InvalidArgument, "invalid --id '': empty");
-  if (id.empty()) id = randomName();
-  std::string full = parent.empty() ? id : parent + "." + id;
-  if (!parent.empty()) {
+  std::string id = vm.count("id") ? str(vm, "id") : randomName();
+  std::string parent = str(vm, "parent");
+  // A name may begin with '-' in the API, but on a command line it would be
+  // read as a flag everywhere else: the CLI does not create one.
+  for (const auto& [flag, v] : {std::pair{"--id", id}, std::pair{"--parent", parent}}) {
+    if (!v.empty() && v[0] == '-') {
+      return fail(Code::InvalidArgument, std::string("invalid ") + flag + " '" + v +
+                                             "': a container name given on the command line may not begin with '-'");
+    }
+  }
+  if (vm.count("parent")) {
     auto p = parseId(parent);
     if (!p) return fail(Code::InvalidArgument, "invalid --parent: " + p.error().message());
     if (id.find('.') != std::string::npos) {
       return fail(Code::InvalidArgument, "invalid --id '" + id + "' with --parent: give only the child's name");
     }
+    WARREN_TRY(validateName(id));
   }
-  WARREN_ASSIGN_OR_RETURN(s.id, parseId(full));
+  WARREN_ASSIGN_OR_RETURN(s.id, parseId(parent.empty() ? id : parent + "." + id));
   return s;
 }
 
-Result<std::unique_ptr<Containerizer>> make(GlobalFlags& g, std::shared_ptr<spdlog::logger> log) {
-  return Containerizer::create(g.options, log);
+Result<v1::ContainerID> idArg(const po::variables_map& vm, const std::string& cmd, const char* key = "id") {
+  if (!vm.count(key)) {
+    return fail(Code::InvalidArgument, "warren " + cmd + " needs a container ID (see warren " + cmd + " --help)");
+  }
+  return parseId(vm[key].as<std::string>());
 }
 
 const char* stateName(v1::State s) {
-  switch (s) {
-    case v1::PROVISIONING: return "PROVISIONING";
-    case v1::PREPARING: return "PREPARING";
-    case v1::ISOLATING: return "ISOLATING";
-    case v1::RUNNING: return "RUNNING";
-    case v1::DESTROYING: return "DESTROYING";
-    case v1::TERMINATED: return "TERMINATED";
-    default: return "UNKNOWN";
-  }
+  return s == v1::STATE_UNSPECIFIED ? "UNKNOWN" : v1::State_Name(s).c_str();
 }
 
 // `warren run`: launch attached, forward signals, wait, destroy.
-int runCommand(Containerizer& c, const LaunchSpec& s, bool json) {
+int runCommand(Containerizer& c, const LaunchSpec& s) {
+  auto& out = Output::get();
   v1::ContainerConfig cfg = s.config;
   cfg.set_inherit_stdio(true);
+  if (out.json()) {
+    // stdout carries only the JSON document: the command writes to stderr.
+    int keep = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    if (keep < 0 || dup2(2, 1) < 0) {
+      return out.fail(Error(Code::Internal, std::string("redirect the command's stdout: ") + strerror(errno)));
+    }
+    out.setStdoutFd(keep);
+  }
   sigset_t set;
   sigemptyset(&set);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
   sigprocmask(SIG_BLOCK, &set, nullptr);
+  ProgressDisplay progress(stderr, ::isatty(2) == 1);
+  if (!cfg.image().empty()) setActiveProgress(&progress);
   auto launched = c.launch(s.id, cfg);
-  if (!launched) return report(launched.error());
+  setActiveProgress(nullptr);
+  if (!launched) return out.fail(launched.error());
+  releaseHeldLogs("");
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   auto wfd = c.waitFd(s.id);
   if (wfd && sfd >= 0) {
@@ -190,35 +175,80 @@ int runCommand(Containerizer& c, const LaunchSpec& s, bool json) {
   }
   auto t = c.wait(s.id);
   auto d = c.destroy(s.id);
-  if (!t) return report(t.error());
-  if (!d) report(d.error());
-  if (json) std::cout << toJson(*t) << "\n";
-  if (t->reason() == v1::Termination::COMMAND_NOT_FOUND || t->reason() == v1::Termination::LAUNCH_FAILED) {
+  if (!t) return out.fail(t.error());
+  if (!d) return out.fail(d.error());
+  int code = exitCodeOf(*t);
+  if (out.json()) {
+    out.print(terminationJson(s.id, *t));
+  } else if (t->reason() == v1::Termination::COMMAND_NOT_FOUND ||
+             t->reason() == v1::Termination::LAUNCH_FAILED || t->reason() == v1::Termination::INIT_DIED) {
     std::fprintf(stderr, "warren: %s\n", t->message().c_str());
   }
-  return exitCodeOf(*t);
+  return code;
 }
 
-int psCommand(Containerizer& c, bool json) {
-  auto list = c.containers();
-  if (!list) return report(list.error());
-  if (json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& ci : *list) {
-      nlohmann::json j{{"id", formatId(ci.id)}, {"state", stateName(ci.state)}, {"pid", ci.pid},
-                       {"depth", ci.id.path_size()}};
-      if (ci.termination) j["termination"] = nlohmann::json::parse(toJson(*ci.termination));
-      arr.push_back(j);
+bool isDescendant(const v1::ContainerID& id, const v1::ContainerID& parent) {
+  if (id.path_size() <= parent.path_size()) return false;
+  for (int i = 0; i < parent.path_size(); ++i) {
+    if (id.path(i) != parent.path(i)) return false;
+  }
+  return true;
+}
+
+nlohmann::json infoJson(const ContainerInfo& ci) {
+  v1::ContainerID parent = ci.id;
+  parent.mutable_path()->RemoveLast();
+  return {{"id", formatId(ci.id)},
+          {"parent", parent.path_size() ? nlohmann::json(formatId(parent)) : nlohmann::json(nullptr)},
+          {"state", stateName(ci.state)},
+          {"pid", ci.pid},
+          {"depth", ci.id.path_size()},
+          {"termination", ci.termination ? toJson(*ci.termination) : nlohmann::json(nullptr)}};
+}
+
+int psCommand(Containerizer& c, const po::variables_map& vm) {
+  auto& out = Output::get();
+  std::optional<v1::ContainerID> parent;
+  if (vm.count("parent")) {
+    auto p = parseId(str(vm, "parent"));
+    if (!p) return out.fail(Error(Code::InvalidArgument, "invalid --parent: " + p.error().message()));
+    parent = *p;
+  }
+  std::set<v1::State> states;
+  if (vm.count("state")) {
+    for (auto name : splitList(vm["state"].as<Strings>())) {
+      for (auto& ch : name) ch = static_cast<char>(std::toupper(ch));
+      v1::State st;
+      if (!v1::State_Parse(name, &st) || st == v1::STATE_UNSPECIFIED) {
+        return out.fail(Error(Code::InvalidArgument,
+                              "invalid --state '" + name +
+                                  "': expected PROVISIONING, PREPARING, ISOLATING, RUNNING, DESTROYING or TERMINATED"));
+      }
+      states.insert(st);
     }
-    std::cout << arr.dump(2) << "\n";
+  }
+  bool top_only = vm["no_nested"].as<bool>() || vm["no-nested"].as<bool>();
+  auto list = c.containers();
+  if (!list) return out.fail(list.error());
+  std::vector<ContainerInfo> shown;
+  for (auto& ci : *list) {
+    if (parent && !isDescendant(ci.id, *parent)) continue;
+    if (!states.empty() && !states.count(ci.state)) continue;
+    if (top_only && ci.id.path_size() > 1) continue;
+    shown.push_back(std::move(ci));
+  }
+  if (out.json()) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& ci : shown) arr.push_back(infoJson(ci));
+    out.print(arr);
     return 0;
   }
   std::printf("%-40s %-11s %8s  %s\n", "ID", "STATE", "PID", "EXIT");
-  for (const auto& ci : *list) {
-    std::string name(static_cast<size_t>(2 * (ci.id.path_size() - 1)), ' ');
-    name += ci.id.path_size() > 1 ? "└─" + ci.id.path(ci.id.path_size() - 1) : formatId(ci.id);
-    std::string exit;
-    if (ci.termination) exit = ci.termination->message();
+  for (const auto& ci : shown) {
+    int indent = parent ? ci.id.path_size() - parent->path_size() - 1 : ci.id.path_size() - 1;
+    std::string name(static_cast<size_t>(2 * std::max(indent, 0)), ' ');
+    name += indent > 0 ? "└─" + ci.id.path(ci.id.path_size() - 1) : formatId(ci.id);
+    std::string exit = ci.termination ? ci.termination->message() : "";
     size_t width = 0;  // display width: UTF-8 continuation bytes take no column
     for (unsigned char ch : name) width += (ch & 0xC0) != 0x80;
     if (width < 40) name.append(40 - width, ' ');
@@ -227,186 +257,226 @@ int psCommand(Containerizer& c, bool json) {
   return 0;
 }
 
-int pluginsCommand(Containerizer& c, bool json) {
+int pluginsCommand(Containerizer& c) {
+  auto& out = Output::get();
   auto list = c.plugins();
   auto errors = c.pluginErrors();
-  if (json) {
+  if (out.json()) {
     nlohmann::json j{{"plugins", nlohmann::json::array()}, {"errors", errors}};
     for (const auto& p : list) {
       j["plugins"].push_back({{"name", p.name}, {"short_name", p.short_name}, {"version", p.version},
                               {"kind", p.kind}, {"path", p.path}});
     }
-    std::cout << j.dump(2) << "\n";
-  } else {
-    std::printf("%-12s %-20s %-40s %-8s %s\n", "KIND", "SHORT NAME", "NAME", "VERSION", "PATH");
-    for (const auto& p : list) {
-      std::printf("%-12s %-20s %-40s %-8s %s\n", p.kind.c_str(), p.short_name.c_str(),
-                  p.name.c_str(), p.version.c_str(), p.path.c_str());
-    }
-    for (const auto& e : errors) std::printf("error: %s\n", e.c_str());
+    out.print(j);
+    return 0;
   }
+  std::printf("%-12s %-20s %-40s %-8s %s\n", "KIND", "SHORT NAME", "NAME", "VERSION", "PATH");
+  for (const auto& p : list) {
+    std::printf("%-12s %-20s %-40s %-8s %s\n", p.kind.c_str(), p.short_name.c_str(), p.name.c_str(),
+                p.version.c_str(), p.path.c_str());
+  }
+  for (const auto& e : errors) std::printf("error: %s\n", e.c_str());
   return 0;
 }
 
-// `warren images ls|pull REF|prune`. Pull progress arrives as the
-// provisioner's log lines (plain lines, one per layer step).
-int imagesCommand(Containerizer& c, const std::vector<std::string>& a, bool json,
-                  const std::shared_ptr<spdlog::logger>& log) {
-  std::string sub = a.empty() ? "ls" : a[0];
-  if (sub == "ls") {
-    auto l = c.images();
-    if (!l) return report(l.error());
-    if (json) {
-      std::cout << toJson(*l) << "\n";
-      return 0;
-    }
-    std::printf("%-50s %-20s %7s %12s\n", "REFERENCE", "DIGEST", "LAYERS", "SIZE");
-    for (const auto& i : l->images()) {
-      std::printf("%-50s %-20s %7d %12llu\n", i.reference().c_str(), i.digest().substr(0, 19).c_str(),
-                  i.layers(), static_cast<unsigned long long>(i.size_bytes()));
-    }
-    return 0;
+int inspectCommand(Containerizer& c, const v1::ContainerID& id) {
+  auto& out = Output::get();
+  auto list = c.containers();
+  if (!list) return out.fail(list.error());
+  const ContainerInfo* ci = nullptr;
+  for (const auto& x : *list) {
+    if (formatId(x.id) == formatId(id)) ci = &x;
   }
-  if (sub == "pull") {
-    if (a.size() < 2) return report(Error(Code::InvalidArgument, "usage: warren images pull REF"));
-    auto i = c.pullImage(a[1]);
-    if (!i) return report(i.error());
-    std::cout << (json ? toJson(*i) : i->reference() + " " + i->digest()) << "\n";
-    return 0;
-  }
-  if (sub == "prune") {
-    auto r = c.pruneImages();
-    if (!r) return report(r.error());
-    if (json) {
-      std::cout << toJson(*r) << "\n";
-    } else {
-      for (const auto& x : r->removed()) std::printf("removed %s\n", x.c_str());
-      std::printf("freed %llu bytes\n", static_cast<unsigned long long>(r->freed_bytes()));
+  if (ci == nullptr) return out.fail(Error(Code::NotFound, "unknown container '" + formatId(id) + "'"));
+  const auto& cp = ci->checkpoint;
+  nlohmann::json j = infoJson(*ci);
+  j["config"] = toJson(cp.config());
+  j["limits"] = toJson(cp.config().resources());
+  j["sandbox"] = cp.sandbox();
+  j["rootfs"] = cp.rootfs();
+  j["isolators"] = nlohmann::json(std::vector<std::string>(cp.isolators().begin(), cp.isolators().end()));
+  j["provisioner"] = cp.provisioner();
+  j["group"] = cp.group();
+  j["launched_at_ms"] = cp.launched_at_ms();
+  nlohmann::json mounts = nlohmann::json::array();
+  for (const auto& m : cp.launch_info().mounts()) mounts.push_back(toJson(m));
+  j["mounts"] = mounts;
+  nlohmann::json net{{"mode", cp.config().network_mode()}, {"hostname", cp.launch_info().hostname()},
+                     {"ip_addresses", nlohmann::json::array()}};
+  j["cgroup"] = nullptr;
+  j["labels"] = nlohmann::json::object();
+  if (ci->state != v1::TERMINATED) {
+    auto st = c.status(id);
+    if (st) {
+      j["cgroup"] = st->cgroup().empty() ? nlohmann::json(nullptr) : nlohmann::json(st->cgroup());
+      net["ip_addresses"] = nlohmann::json(std::vector<std::string>(st->ip_addresses().begin(),
+                                                                    st->ip_addresses().end()));
+      if (!st->hostname().empty()) net["hostname"] = st->hostname();
+      j["labels"] = toJson(*st)["labels"];
     }
-    return 0;
   }
-  return report(Error(Code::InvalidArgument, "unknown images subcommand '" + sub + "' (ls, pull, prune)"));
+  j["network"] = net;
+  out.print(j);
+  return 0;
 }
 
-Result<v1::ContainerID> oneId(const std::vector<std::string>& args, const char* cmd) {
-  if (args.empty()) return fail(Code::InvalidArgument, std::string(cmd) + " needs a container ID");
-  return parseId(args[0]);
+int updateCommand(Containerizer& c, const v1::ContainerID& id, const po::variables_map& vm) {
+  auto& out = Output::get();
+  v1::Resources r;
+  if (vm.count("cpus")) {
+    auto v = parseCpus(str(vm, "cpus"));
+    if (!v) return out.fail(v.error());
+    r.set_cpus(*v);
+  }
+  if (vm.count("mem")) {
+    auto v = parseSize("--mem", str(vm, "mem"));
+    if (!v) return out.fail(v.error());
+    r.set_mem_bytes(*v);
+  }
+  if (vm.count("pids")) {
+    auto v = parsePositive("--pids", str(vm, "pids"));
+    if (!v) return out.fail(v.error());
+    r.set_pids(*v);
+  }
+  if (r.ByteSizeLong() == 0) {
+    return out.fail(Error(Code::InvalidArgument, "warren update: give at least one of --cpus, --mem, --pids"));
+  }
+  auto u = c.update(id, r);
+  if (!u) return out.fail(u.error());
+  if (out.json()) out.print({{"id", formatId(id)}, {"resources", toJson(r)}});
+  return 0;
 }
 
 }  // namespace
 
-int dispatch(const std::string& cmd, const std::vector<std::string>& args, GlobalFlags& g,
-             std::shared_ptr<spdlog::logger> log) {
-  bool json = g.json;
-  std::vector<std::string> a;
-  for (const auto& x : args) {
-    if (x == "--json") json = true;
-    else a.push_back(x);
+int exitCodeOf(const v1::Termination& t) {
+  if (t.reason() == v1::Termination::COMMAND_NOT_FOUND) {
+    // warren-init records exec's errno text: EACCES/ENOEXEC mean "found but
+    // not executable" (126, as a shell and Podman say); anything else 127.
+    for (int e : {EACCES, ENOEXEC, EISDIR, EPERM}) {
+      if (t.message().find(strerror(e)) != std::string::npos) return kExitNotExecutable;
+    }
+    return kExitNotFound;
   }
-  static const char* kKnown[] = {"run", "launch", "wait", "kill", "destroy", "status",
-                                 "usage", "update", "ps", "plugins", "recover", "group", "images"};
-  bool known = false;
-  for (const char* k : kKnown) known = known || cmd == k;
-  if (!known) return report(Error(Code::InvalidArgument, "unknown command '" + cmd + "' (see warren help)"));
+  if (t.has_exit_status()) return t.exit_code();
+  if (t.signal() > 0) return 128 + t.signal();
+  return kExitWarren;
+}
 
-  std::optional<LaunchSpec> spec;
+nlohmann::json terminationJson(const v1::ContainerID& id, const v1::Termination& t) {
+  return {{"id", formatId(id)}, {"exit_code", exitCodeOf(t)}, {"termination", toJson(t)}};
+}
+
+int dispatch(const CommandSpec& spec, const po::variables_map& vm, GlobalFlags& g,
+             std::shared_ptr<spdlog::logger> log) {
+  auto& out = Output::get();
+  const std::string& cmd = spec.name;
+  std::optional<LaunchSpec> launch;
   if (cmd == "run" || cmd == "launch") {
-    auto s = parseLaunch(a);
-    if (!s) return report(s.error());
-    spec = std::move(*s);
+    auto s = parseLaunch(vm);
+    if (!s) return out.fail(s.error());
+    launch = std::move(*s);
   }
-  auto made = make(g, log);
-  if (!made) return report(made.error());
+  std::optional<v1::ContainerID> id;
+  if (std::find(spec.positional.begin(), spec.positional.end(), "id") != spec.positional.end()) {
+    auto r = idArg(vm, cmd);
+    if (!r) return out.fail(r.error());
+    id = *r;
+  }
+  std::optional<int> sig;
+  if (vm.count("signal")) {
+    auto s = parseSignal(vm["signal"].as<std::string>());
+    if (!s) return out.fail(s.error());
+    sig = *s;
+  }
+  // Progress comes from the plugins' events, to whichever display is active.
+  g.options.plugin_event_sink = [](const std::string&, const v1::PluginEvent& ev) {
+    auto* d = activeProgress();
+    if (d == nullptr) return;
+    if (auto e = progressOf(ev.kind(), ev.item(), ev.done(), ev.total(), ev.message())) d->onEvent(*e);
+  };
+  auto made = Containerizer::create(g.options, log);
+  if (!made) return out.fail(made.error());
   Containerizer& c = **made;
 
-  if (cmd == "run") return runCommand(c, *spec, json);
+  if (cmd == "run") return runCommand(c, *launch);
   if (cmd == "launch") {
-    auto st = c.launch(spec->id, spec->config);
-    if (!st) return report(st.error());
-    std::cout << (json ? toJson(*st) : formatId(spec->id)) << "\n";
+    auto st = c.launch(launch->id, launch->config);
+    if (!st) return out.fail(st.error());
+    if (out.json()) out.print(toJson(*st));
+    else std::printf("%s\n", formatId(launch->id).c_str());
     return 0;
   }
-  if (cmd == "ps") return psCommand(c, json);
-  if (cmd == "group") return groupCommand(c, a, json);
-  if (cmd == "images") return imagesCommand(c, a, json, log);
-  if (cmd == "plugins") return pluginsCommand(c, json);
+  if (cmd == "ps") return psCommand(c, vm);
+  if (cmd == "plugins") return pluginsCommand(c);
+  if (cmd.rfind("group ", 0) == 0) return groupCommand(c, spec, vm);
+  if (cmd.rfind("images ", 0) == 0) return imagesCommand(c, spec, vm);
   if (cmd == "recover") {
     auto r = c.recover();
-    return r ? 0 : report(r.error());
+    if (!r) return out.fail(r.error());
+    if (out.json()) {
+      auto list = c.containers();
+      if (!list) return out.fail(list.error());
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& ci : *list) arr.push_back(infoJson(ci));
+      out.print({{"containers", arr}});
+    }
+    return 0;
   }
-  auto id = oneId(a, cmd.c_str());
-  if (!id) return report(id.error());
   if (cmd == "wait") {
-    auto t = c.wait(*id);
-    if (!t) return report(t.error());
-    if (json) std::cout << toJson(*t) << "\n";
+    std::optional<std::chrono::milliseconds> timeout;
+    if (vm.count("timeout_ms")) {
+      long ms = vm["timeout_ms"].as<long>();
+      if (ms <= 0) return out.fail(Error(Code::InvalidArgument, "invalid --timeout_ms: expected a positive number"));
+      timeout = std::chrono::milliseconds(ms);
+    }
+    auto t = c.wait(*id, timeout);
+    if (!t) return out.fail(t.error());
+    if (out.json()) out.print(terminationJson(*id, *t));
     return exitCodeOf(*t);
   }
   if (cmd == "kill") {
-    int sig = SIGKILL;
-    if (a.size() > 1) {
-      auto s = parseSignal(a[1]);
-      if (!s) return report(s.error());
-      sig = *s;
-    }
-    auto r = c.kill(*id, sig);
-    return r ? 0 : report(r.error());
+    int s = sig.value_or(SIGKILL);
+    auto r = c.kill(*id, s);
+    if (!r) return out.fail(r.error());
+    if (out.json()) out.print({{"id", formatId(*id)}, {"signal", s}});
+    return 0;
   }
   if (cmd == "destroy") {
     auto t = c.destroy(*id);
-    if (!t) return report(t.error());
-    if (json) std::cout << toJson(*t) << "\n";
+    if (!t) return out.fail(t.error());
+    if (out.json()) out.print(terminationJson(*id, *t));
     return 0;
   }
   if (cmd == "status") {
     auto s = c.status(*id);
-    if (!s) return report(s.error());
-    if (json) {
-      std::cout << toJson(*s) << "\n";
-    } else {
-      std::printf("id: %s\nstate: %s\npid: %d\nhostname: %s\nsandbox: %s\n", formatId(s->id()).c_str(),
-                  stateName(s->state()), s->pid(), s->hostname().c_str(), s->sandbox().c_str());
-      if (!s->rootfs().empty()) std::printf("rootfs: %s\n", s->rootfs().c_str());
-      if (!s->cgroup().empty()) std::printf("cgroup: %s\n", s->cgroup().c_str());
-      for (const auto& ip : s->ip_addresses()) std::printf("ip: %s\n", ip.c_str());
+    if (!s) return out.fail(s.error());
+    if (out.json()) {
+      out.print(toJson(*s));
+      return 0;
     }
+    std::printf("id: %s\nstate: %s\npid: %d\nhostname: %s\nsandbox: %s\n", formatId(s->id()).c_str(),
+                stateName(s->state()), s->pid(), s->hostname().c_str(), s->sandbox().c_str());
+    if (!s->rootfs().empty()) std::printf("rootfs: %s\n", s->rootfs().c_str());
+    if (!s->cgroup().empty()) std::printf("cgroup: %s\n", s->cgroup().c_str());
+    for (const auto& ip : s->ip_addresses()) std::printf("ip: %s\n", ip.c_str());
     return 0;
   }
   if (cmd == "usage") {
     auto u = c.usage(*id);
-    if (!u) return report(u.error());
-    std::cout << toJson(*u) << "\n";
+    if (!u) return out.fail(u.error());
+    nlohmann::json j = toJson(*u);
+    if (out.json()) {
+      j["id"] = formatId(*id);
+      out.print(j);
+      return 0;
+    }
+    for (const auto& [k, v] : j.items()) std::printf("%s: %s\n", k.c_str(), v.dump().c_str());
     return 0;
   }
-  if (cmd == "update") {
-    v1::Resources r;
-    Args p(a);
-    p.next();  // the ID
-    while (!p.done()) {
-      std::string opt = p.next();
-      auto v = p.value(opt);
-      if (!v) return report(v.error());
-      std::string n = Args::name(opt);
-      if (n == "--cpus") {
-        auto c2 = parseCpus(*v);
-        if (!c2) return report(c2.error());
-        r.set_cpus(*c2);
-      } else if (n == "--mem") {
-        auto m = parseSize("--mem", *v);
-        if (!m) return report(m.error());
-        r.set_mem_bytes(*m);
-      } else if (n == "--pids") {
-        auto pp = parsePositive("--pids", *v);
-        if (!pp) return report(pp.error());
-        r.set_pids(*pp);
-      } else {
-        return report(Error(Code::InvalidArgument, "unknown option " + n));
-      }
-    }
-    auto u = c.update(*id, r);
-    return u ? 0 : report(u.error());
-  }
-  return 2;
+  if (cmd == "inspect") return inspectCommand(c, *id);
+  if (cmd == "update") return updateCommand(c, *id, vm);
+  return out.fail(Error(Code::Internal, "command '" + cmd + "' has no implementation"));
 }
 
 }  // namespace warren::cli

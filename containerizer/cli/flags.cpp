@@ -5,124 +5,278 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
-#include <iostream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
 #include <sstream>
 
-#include <boost/program_options.hpp>
+#include "plugin_flags.hpp"
+#include "warren/sdk/abi.h"
 
-namespace po = boost::program_options;
+#ifndef WARREN_REL_LIBDIR
+#define WARREN_REL_LIBDIR "lib"
+#define WARREN_REL_LIBEXECDIR "libexec"
+#endif
+#ifndef WARREN_VERSION
+#define WARREN_VERSION "unknown"
+#endif
 
 namespace warren::cli {
 
 namespace {
 
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
+constexpr int kStyle = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing &
+                       ~po::command_line_style::allow_sticky;
+
+using Strings = std::vector<std::string>;
+
+po::options_description launchOptions() {
+  po::options_description d("Options");
+  d.add_options()
+      ("id", po::value<std::string>(), "the container's name (default: random); with --parent, the child's name")
+      ("parent", po::value<std::string>(), "launch nested under this container")
+      ("rootfs", po::value<std::string>(), "a host directory used as the root filesystem")
+      ("image", po::value<std::string>(), "an image reference (oci:, oci-archive:, docker-archive:, docker://)")
+      ("volume", po::value<Strings>()->composing(), "TYPE:SOURCE:TARGET[:ro] (repeatable; parsed by the volumes plugin)")
+      ("cpus", po::value<std::string>(), "CPU limit, e.g. 0.5")
+      ("mem", po::value<std::string>(), "memory limit, e.g. 512M")
+      ("pids", po::value<std::string>(), "limit on the number of processes")
+      ("network", po::value<std::string>(), "network mode: host, none or bridge")
+      ("share_pid", po::bool_switch(), "nested only: share the parent's pid namespace")
+      ("debug", po::bool_switch(), "a DEBUG container: joins the parent's namespaces and cgroups")
+      ("env", po::value<Strings>()->composing(), "KEY=VALUE in the command's environment (repeatable)")
+      ("workdir", po::value<std::string>(), "working directory inside the container")
+      ("user", po::value<std::string>(), "user name or uid[:gid], resolved inside the rootfs")
+      ("hostname", po::value<std::string>(), "host name (top-level containers)")
+      ("cap_add", po::value<Strings>()->composing(), "capability kept for the command, added to CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE (repeatable, comma-separated)")
+      ("seccomp", po::value<std::string>(), "default, unconfined or PROFILE.json: the seccomp isolator's filter")
+      ("gpus", po::value<std::string>(), "whole GPUs for the container (gpu/nvidia)")
+      ("device", po::value<Strings>()->composing(), "a CDI device VENDOR/CLASS=NAME (devices/cdi; repeatable)");
+  return d;
 }
 
-po::options_description globalDescription() {
-  po::options_description d("Global flags (each also settable as WARREN_<NAME> or in --config)");
+po::options_description noOptions() { return po::options_description("Options"); }
+
+po::options_description updateOptions() {
+  po::options_description d("Options");
   d.add_options()
-      ("work_dir", po::value<std::string>()->default_value("/var/lib/warren"), "persistent state: sandboxes, image layers")
-      ("runtime_dir", po::value<std::string>()->default_value("/run/warren"), "runtime state: checkpoints, exit statuses")
-      ("isolation", po::value<std::string>()->default_value("filesystem/linux,pid,network,volumes,cgroups,seccomp"), "isolators, comma-separated")
-      ("plugin_dir", po::value<std::vector<std::string>>()->composing(), "plugin directory (repeatable)")
-      ("cgroups_root", po::value<std::string>()->default_value("/warren"), "absolute cgroup root for all containers")
-      ("config", po::value<std::string>(), "config file with the same flags, one `name = value` per line")
-      ("init_path", po::value<std::string>(), "path of warren-init")
-      ("log_level", po::value<std::string>()->default_value("warn"), "trace, debug, info, warn, error")
-      ("network_bridge", po::value<std::string>()->default_value("warren0"), "bridge for bridged containers")
-      ("network_cidr", po::value<std::string>(), "address range for bridged containers (enables bridge mode by default)")
-      ("host_path_allowlist", po::value<std::string>(), "comma-separated host path prefixes volumes may use")
-      ("cgroups_enable_cfs", po::value<bool>()->default_value(false), "hard CPU limits with the CFS quota")
-      ("cgroups_hierarchy", po::value<std::string>(), "where the cgroup hierarchies are mounted (default /sys/fs/cgroup)")
-      ("image_provisioner_backend", po::value<std::string>(), "overlay, copy or bind (default: auto)")
-      ("registry_insecure", po::value<std::string>(), "comma-separated HOST:PORT registries reached over plain HTTP")
-      ("image_max_manifest_bytes", po::value<std::string>(), "largest image manifest/index read (default 4M)")
-      ("image_max_config_bytes", po::value<std::string>(), "largest image config read (default 8M)")
-      ("image_max_unpacked_bytes", po::value<std::string>(), "largest unpacked image, all layers (default 8G)")
-      ("image_max_files", po::value<std::string>(), "most files in one image, all layers (default 1000000)")
-      ("isolator_config", po::value<std::vector<std::string>>()->composing(), "SHORT_NAME=JSON typed config for a plugin (repeatable)")
-      ("plugin_isolation", po::value<std::vector<std::string>>()->composing(), "process or inprocess for every plugin, or SHORT_NAME=process|inprocess (repeatable); default: process for third-party plugins, inprocess for warren's own")
-      ("plugin_call_timeout_ms", po::value<int>()->default_value(60000), "deadline of one plugin call")
-      ("kill_grace", po::value<double>()->default_value(10.0), "destroy: seconds between SIGTERM and SIGKILL (0: SIGKILL at once)")
-      ("pull", po::value<std::string>(), "image pull policy: missing (default; a stored registry image launches offline), always, never")
-      ("claims_dir", po::value<std::string>()->default_value("/run/warren-claims"), "where instances claim their --cgroups_root (empty: no claim)")
-      ("json", po::bool_switch(), "machine-readable output");
+      ("cpus", po::value<std::string>(), "new CPU limit")
+      ("mem", po::value<std::string>(), "new memory limit")
+      ("pids", po::value<std::string>(), "new process limit");
   return d;
+}
+
+po::options_description psOptions() {
+  po::options_description d("Options");
+  d.add_options()
+      ("parent", po::value<std::string>(), "only this container's descendants")
+      ("state", po::value<Strings>()->composing(), "only these states (repeatable, comma-separated): RUNNING, TERMINATED, ...")
+      ("no_nested", po::bool_switch(), "only top-level containers (also --no-nested)")
+      ("no-nested", po::bool_switch(), "same as --no_nested");
+  return d;
+}
+
+po::options_description waitOptions() {
+  po::options_description d("Options");
+  d.add_options()("timeout_ms", po::value<long>(), "give up after this many milliseconds (warren exits 125)");
+  return d;
+}
+
+po::options_description groupLaunchOptions() {
+  po::options_description d("Options");
+  d.add_options()("parent", po::value<std::string>(), "the parent container (required)");
+  return d;
+}
+
+const std::vector<CommandSpec> kCommands = {
+    {"run", "run [OPTIONS] -- CMD [ARGS...]",
+     "Launch a container attached to this terminal, forward signals, wait for it, destroy it, and exit "
+     "with the command's code. With --json the command's stdout goes to warren's stderr and stdout holds "
+     "one JSON document.",
+     launchOptions, {"command..."}},
+    {"launch", "launch [OPTIONS] -- CMD [ARGS...]",
+     "Launch a container detached (output goes to files in its sandbox); prints its ID.", launchOptions,
+     {"command..."}},
+    {"wait", "wait [OPTIONS] ID",
+     "Wait for a container to end; exits with the command's code (128+N when killed by signal N).",
+     waitOptions, {"id"}},
+    {"kill", "kill ID [SIGNAL]", "Send a signal (a name like TERM or a number; default KILL).", noOptions,
+     {"id", "signal"}},
+    {"destroy", "destroy ID", "Kill a container (descendants first), clean up every resource and forget it.",
+     noOptions, {"id"}},
+    {"status", "status ID", "One container's status: state, pid, cgroup, sandbox, addresses.", noOptions,
+     {"id"}},
+    {"usage", "usage ID", "One container's resource usage and limits.", noOptions, {"id"}},
+    {"inspect", "inspect ID",
+     "Everything about one container: config, state, limits, cgroup paths, mounts, network (JSON).",
+     noOptions, {"id"}},
+    {"update", "update ID [--cpus N] [--mem SIZE] [--pids N]", "Change the limits of a running container.",
+     updateOptions, {"id"}},
+    {"ps", "ps [--parent ID] [--state STATE] [--no-nested]", "Every container, as a tree.", psOptions, {}},
+    {"plugins", "plugins", "Loaded plugins and plugin load errors.", noOptions, {}},
+    {"recover", "recover",
+     "Reconcile with the world after a restart: adopt live containers, finish those that exited, destroy "
+     "orphans.",
+     noOptions, {}},
+    {"group launch", "group launch --parent ID FILE",
+     "Launch a task group (JSON spec in FILE) under a parent, all-or-nothing; prints the members' IDs.",
+     groupLaunchOptions, {"file"}},
+    {"group wait", "group wait PARENT NAME", "Wait for every member of a task group.", noOptions,
+     {"parent", "name"}},
+    {"group kill", "group kill PARENT NAME [SIGNAL]", "Signal every member of a task group.", noOptions,
+     {"parent", "name", "signal"}},
+    {"group destroy", "group destroy PARENT NAME", "Destroy every member of a task group.", noOptions,
+     {"parent", "name"}},
+    {"images ls", "images ls", "Images in the store.", noOptions, {}},
+    {"images pull", "images pull REF",
+     "Fetch an image into the store (a progress bar per layer on a terminal).", noOptions, {"reference"}},
+    {"images prune", "images prune", "Remove the layers and images no container uses.", noOptions, {}},
+    {"help", "help [COMMAND]", "Help on warren or on one command.", noOptions, {"topic..."}},
+};
+
+po::options_description commonOptions() {
+  po::options_description d("Common options");
+  d.add_options()("help,h", po::bool_switch(), "print this help and exit")
+      ("json", po::bool_switch(), "machine-readable output (also a global flag)");
+  return d;
+}
+
+std::string stripDots(const std::string& p) {
+  return p.size() > 3 && p.compare(p.size() - 3, 3, "...") == 0 ? p.substr(0, p.size() - 3) : p;
 }
 
 }  // namespace
 
-std::string globalHelp() {
-  std::ostringstream s;
-  s << globalDescription();
-  return s.str();
+const std::vector<CommandSpec>& commands() { return kCommands; }
+
+const CommandSpec* findCommand(const std::string& name) {
+  for (const auto& c : kCommands) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
 }
 
-Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
-  // Global flags come before the subcommand.
-  int sub = 1;
-  while (sub < argc && std::strncmp(argv[sub], "--", 2) == 0) {
-    std::string a = argv[sub];
-    if (a == "--json" || a.find('=') != std::string::npos) {
-      ++sub;
-    } else if (a == "--help") {
-      ++sub;
-    } else {
-      sub += 2;
-    }
-  }
-  if (sub > argc) sub = argc;
-  auto desc = globalDescription();
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(sub, argv).options(desc).run(), vm);
-    po::store(po::parse_environment(desc, [&](const std::string& env) -> std::string {
-                if (env.rfind("WARREN_", 0) != 0) return "";
-                std::string name = env.substr(7);
-                for (auto& c : name) c = static_cast<char>(std::tolower(c));
-                return desc.find_nothrow(name, false) ? name : "";
-              }),
-              vm);
-    if (vm.count("config")) {
-      std::string path = vm["config"].as<std::string>();
-      std::ifstream f(path);
-      if (!f) {
-        return fail(Code::InvalidArgument, "cannot read config file '" + path + "': " +
-                                               std::strerror(errno));
+po::options_description coreDescription() {
+  po::options_description d("Global flags (before the command; each also WARREN_<NAME> or `name = value` in --config)");
+  d.add_options()
+      ("help,h", po::bool_switch(), "print help and exit")
+      ("version", po::bool_switch(), "print the version and the plugin SDK ABI, and exit")
+      ("json", po::bool_switch(), "machine-readable output: JSON on stdout, errors as JSON on stderr")
+      ("config", po::value<std::string>(), "config file with the same flags, one `name = value` per line")
+      ("work_dir", po::value<std::string>()->default_value("/var/lib/warren"), "persistent state: sandboxes, image layers")
+      ("runtime_dir", po::value<std::string>()->default_value("/run/warren"), "runtime state: checkpoints, exit statuses")
+      ("isolation", po::value<Strings>()->composing(), "isolators in order (repeatable, comma-separated; default filesystem/linux,pid,network,volumes,cgroups,seccomp)")
+      ("plugin_dir", po::value<Strings>()->composing(), "plugin directory (repeatable; ',' or ':' separated)")
+      ("cgroups_root", po::value<std::string>()->default_value("/warren"), "absolute cgroup root for all containers")
+      ("init_path", po::value<std::string>(), "path of warren-init")
+      ("isolator_config", po::value<Strings>()->composing(), "SHORT_NAME=JSON typed config for a plugin (repeatable)")
+      ("plugin_call_timeout_ms", po::value<int>()->default_value(60000), "deadline of one plugin call")
+      ("plugin_isolation", po::value<Strings>()->composing(), "process or inprocess for every plugin, or SHORT_NAME=process|inprocess (repeatable); default: process for third-party plugins, inprocess for warren's own")
+      ("kill_grace", po::value<double>()->default_value(10.0), "destroy: seconds between SIGTERM and SIGKILL (0: SIGKILL at once)")
+      ("claims_dir", po::value<std::string>()->default_value("/run/warren-claims"), "where instances claim their --cgroups_root (empty: no claim)")
+      ("log_level", po::value<std::string>()->default_value("warn"), "trace, debug, info, warn, error, critical, off")
+      ("log_format", po::value<std::string>()->default_value("text"), "text or json (one object per line)")
+      ("log_file", po::value<std::string>(), "append log lines to this file instead of stderr");
+  return d;
+}
+
+po::options_description globalDescription() {
+  po::options_description d;
+  d.add(coreDescription());
+  if (!pluginFlags().empty()) d.add(pluginFlagDescription());
+  return d;
+}
+
+std::vector<std::string> splitList(const std::vector<std::string>& values, bool colons) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    std::string item;
+    for (char c : v + ",") {
+      if (c == ',' || (colons && c == ':')) {
+        if (!item.empty()) out.push_back(item);
+        item.clear();
+      } else {
+        item += c;
       }
-      po::store(po::parse_config_file(f, desc), vm);
     }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    return fail(Code::InvalidArgument, e.what());
   }
+  return out;
+}
+
+namespace {
+
+// Finds the subcommand: the first word that is neither a global flag nor
+// the value of one. An unknown flag in front of it is an error here, so that
+// a misspelt global flag is never taken for the command.
+Result<int> findSubcommand(int argc, char** argv, const po::options_description& desc, bool lenient) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return i + 1;
+    if (a.size() < 2 || a[0] != '-') return i;
+    if (a == "-h") continue;
+    if (a.rfind("--", 0) != 0) {
+      return fail(Code::InvalidArgument, "unknown global flag '" + a + "' (see warren --help)");
+    }
+    std::string name = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+    const auto* o = desc.find_nothrow(name, false, false, false);
+    if (o == nullptr && lenient) {  // perhaps a plugin's flag: they all take a value
+      if (a.find('=') == std::string::npos) ++i;
+      continue;
+    }
+    if (o == nullptr) {
+      return fail(Code::InvalidArgument, "unknown global flag '--" + name +
+                                             "' (global flags go before the command; see warren --help)");
+    }
+    if (a.find('=') == std::string::npos && o->semantic()->max_tokens() > 0) ++i;
+  }
+  return argc;
+}
+
+// An installed warren finds warren-init and the plugins relative to its own
+// binary (<prefix>/bin/warren -> <prefix>/<libdir>/warren/plugins), so a
+// package built for one prefix and installed under another still works.
+void installedDefaults(Options& o) {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return;
+  auto prefix = exe.parent_path().parent_path();
+  auto init = prefix / WARREN_REL_LIBEXECDIR / "warren" / "warren-init";
+  if (o.plugin_dirs.empty()) o.plugin_dirs = defaultPluginDirs();
+  if (o.init_path.empty() && std::filesystem::exists(init, ec)) o.init_path = init.string();
+}
+
+Result<void> checkGlobal(const po::variables_map& vm, GlobalFlags& out) {
   auto& o = out.options;
   o.work_dir = vm["work_dir"].as<std::string>();
   o.runtime_dir = vm["runtime_dir"].as<std::string>();
   o.cgroups_root = vm["cgroups_root"].as<std::string>();
-  o.isolation = splitList(vm["isolation"].as<std::string>());
-  if (vm.count("plugin_dir")) o.plugin_dirs = vm["plugin_dir"].as<std::vector<std::string>>();
+  o.isolation = vm.count("isolation") ? splitList(vm["isolation"].as<Strings>())
+                                      : Strings{"filesystem/linux", "pid", "network", "volumes", "cgroups", "seccomp"};
+  if (o.isolation.empty()) return fail(Code::InvalidArgument, "--isolation names no isolator");
+  if (vm.count("plugin_dir")) o.plugin_dirs = splitList(vm["plugin_dir"].as<Strings>(), true);
   if (vm.count("init_path")) o.init_path = vm["init_path"].as<std::string>();
-  out.log_level = vm["log_level"].as<std::string>();
+  installedDefaults(o);
+  out.log.level = vm["log_level"].as<std::string>();
+  out.log_level = out.log.level;
+  out.log.format = vm["log_format"].as<std::string>();
+  if (vm.count("log_file")) out.log.file = vm["log_file"].as<std::string>();
   out.json = vm["json"].as<bool>();
-  o.plugin_flags["network_bridge"] = vm["network_bridge"].as<std::string>();
-  o.plugin_flags["cgroups_enable_cfs"] = vm["cgroups_enable_cfs"].as<bool>() ? "true" : "false";
-  for (const char* k : {"network_cidr", "host_path_allowlist", "image_provisioner_backend",
-                        "registry_insecure", "cgroups_hierarchy", "image_max_manifest_bytes",
-                        "image_max_config_bytes", "image_max_unpacked_bytes", "image_max_files", "pull"}) {
-    if (vm.count(k)) o.plugin_flags[k] = vm[k].as<std::string>();
+  out.help = vm["help"].as<bool>();
+  out.version = vm["version"].as<bool>();
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!kLevels.count(out.log.level)) {
+    return fail(Code::InvalidArgument, "invalid --log_level '" + out.log.level +
+                                           "': expected trace, debug, info, warn, error, critical or off");
   }
+  if (out.log.format != "text" && out.log.format != "json") {
+    return fail(Code::InvalidArgument, "invalid --log_format '" + out.log.format + "': expected text or json");
+  }
+  WARREN_TRY(applyPluginFlags(vm, o));
   if (vm.count("isolator_config")) {
-    for (const auto& kv : vm["isolator_config"].as<std::vector<std::string>>()) {
+    for (const auto& kv : vm["isolator_config"].as<Strings>()) {
       auto eq = kv.find('=');
       if (eq == std::string::npos || eq == 0) {
         return fail(Code::InvalidArgument, "invalid --isolator_config '" + kv + "': expected NAME=JSON");
@@ -144,15 +298,170 @@ Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
     }
   }
   int ms = vm["plugin_call_timeout_ms"].as<int>();
-  if (ms <= 0) return fail(Code::InvalidArgument, "--plugin_call_timeout_ms must be positive");
+  if (ms <= 0) {
+    return fail(Code::InvalidArgument, "invalid --plugin_call_timeout_ms '" + std::to_string(ms) +
+                                           "': expected a positive number of milliseconds");
+  }
   o.plugin_call_deadline = std::chrono::milliseconds(ms);
   double grace = vm["kill_grace"].as<double>();
   if (!(grace >= 0) || grace > 86400) {
-    return fail(Code::InvalidArgument, "--kill_grace must be between 0 and 86400 seconds");
+    return fail(Code::InvalidArgument, "invalid --kill_grace '" + std::to_string(grace) +
+                                           "': expected between 0 and 86400 seconds");
   }
   o.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(grace * 1000));
   o.claims_dir = vm["claims_dir"].as<std::string>();
+  return {};
+}
+
+}  // namespace
+
+namespace {
+
+// WARREN_<NAME> -> option name, for every option of `desc` ('.', '/' and
+// '-' in a name are '_' in the environment).
+std::function<std::string(const std::string&)> envMapper(const po::options_description& desc) {
+  auto names = std::make_shared<std::map<std::string, std::string>>();
+  for (const auto& o : desc.options()) {
+    std::string env = "WARREN_";
+    for (char c : o->long_name()) env += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
+    if (o->long_name() != "help" && o->long_name() != "version") (*names)[env] = o->long_name();
+  }
+  return [names](const std::string& env) {
+    auto it = names->find(env);
+    return it == names->end() ? std::string() : it->second;
+  };
+}
+
+// Command line, then environment, then --config file.
+Result<void> parseSources(int end, char** argv, const po::options_description& desc, bool lenient,
+                          po::variables_map& vm) {
+  try {
+    auto cl = po::command_line_parser(end, argv).options(desc).style(kStyle);
+    if (lenient) cl.allow_unregistered();
+    po::store(cl.run(), vm);
+    po::store(po::parse_environment(desc, envMapper(desc)), vm);
+    if (vm.count("config")) {
+      std::string path = vm["config"].as<std::string>();
+      std::ifstream f(path);
+      if (!f) {
+        return fail(Code::InvalidArgument, "cannot read config file '" + path + "': " + std::strerror(errno));
+      }
+      try {
+        po::store(po::parse_config_file(f, desc, lenient), vm);
+      } catch (const std::exception& e) {
+        return fail(Code::InvalidArgument, "config file '" + path + "': " + e.what());
+      }
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    return fail(Code::InvalidArgument, e.what());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> parseGlobal(int argc, char** argv, GlobalFlags& out, int& sub) {
+  // Phase 1: warren's own flags only, to learn where the plugins are.
+  auto core = coreDescription();
+  WARREN_ASSIGN_OR_RETURN(int first, findSubcommand(argc, argv, core, true));
+  int end = first;
+  if (end > 1 && end <= argc && std::string(argv[end - 1]) == "--") --end;
+  po::variables_map pre;
+  WARREN_TRY(parseSources(end, argv, core, true, pre));
+  std::vector<std::string> dirs;
+  if (pre.count("plugin_dir")) dirs = splitList(pre["plugin_dir"].as<Strings>(), true);
+  if (dirs.empty()) dirs = defaultPluginDirs();
+  // The descriptor cache spares opening unchanged plugin files; it may be
+  // rewritten, so not when only help or the version is asked for.
+  bool readOnly = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    readOnly = readOnly || a == "-h" || a == "--help" || a == "help" || a == "--version" || a == "__generate";
+  }
+  std::string runtime = pre.count("runtime_dir") ? pre["runtime_dir"].as<std::string>() : "";
+  discoverPluginFlags(dirs, readOnly || runtime.empty() || !std::filesystem::is_directory(runtime)
+                                ? std::string()
+                                : runtime + "/plugins.cache");
+  // Phase 2: everything, strictly.
+  auto desc = globalDescription();
+  WARREN_ASSIGN_OR_RETURN(sub, findSubcommand(argc, argv, desc, false));
+  end = sub;
+  if (end > 1 && end <= argc && std::string(argv[end - 1]) == "--") --end;
+  po::variables_map vm;
+  WARREN_TRY(parseSources(end, argv, desc, false, vm));
+  return checkGlobal(vm, out);
+}
+
+Result<int> parseGlobal(int argc, char** argv, GlobalFlags& out) {
+  int sub = argc;
+  WARREN_TRY(parseGlobal(argc, argv, out, sub));
   return sub;
+}
+
+std::string globalHelp() {
+  std::ostringstream s;
+  s << globalDescription();
+  return s.str();
+}
+
+Result<void> parseCommand(const CommandSpec& spec, const std::vector<std::string>& args,
+                          po::variables_map& vm) {
+  po::options_description all;
+  all.add(spec.options()).add(commonOptions());
+  po::options_description hidden;
+  po::positional_options_description pos;
+  for (const auto& p : spec.positional) {
+    std::string name = stripDots(p);
+    bool rest = name != p;
+    if (rest) hidden.add_options()(name.c_str(), po::value<Strings>());
+    else hidden.add_options()(name.c_str(), po::value<std::string>());
+    pos.add(name.c_str(), rest ? -1 : 1);
+  }
+  all.add(hidden);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).style(kStyle).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::string m = "warren " + spec.name + ": " + e.what();
+    if (spec.positional == Strings{"command..."}) m += " (put the command after --)";
+    return fail(Code::InvalidArgument, m);
+  }
+  return {};
+}
+
+std::string usageText() {
+  std::ostringstream s;
+  s << "usage: warren [GLOBAL FLAGS] COMMAND [ARGS]\n\n"
+       "warren runs containers, nested containers and task groups; isolation and images come from\n"
+       "plugins. `warren COMMAND --help` describes one command.\n\ncommands:\n";
+  for (const auto& c : kCommands) {
+    std::string sum = c.summary.substr(0, c.summary.find(". ") == std::string::npos ? std::string::npos
+                                                                                   : c.summary.find(". ") + 1);
+    s << "  " << c.synopsis << "\n      " << sum << "\n";
+  }
+  s << "\nexit status: the container's own code for run and wait (128+N when killed by signal N);\n"
+       "125 when warren itself failed, 126 when the command could not be executed, 127 when it\n"
+       "was not found.\n\n";
+  s << globalDescription();
+  return s.str();
+}
+
+std::string commandHelp(const CommandSpec& c) {
+  std::ostringstream s;
+  s << "usage: warren [GLOBAL FLAGS] " << c.synopsis << "\n\n" << c.summary << "\n\n";
+  auto opts = c.options();
+  if (!opts.options().empty()) s << opts << "\n";
+  s << commonOptions();
+  return s.str();
+}
+
+std::string versionNumber() { return WARREN_VERSION; }
+
+std::string versionText() {
+  return std::string("warren ") + WARREN_VERSION + " (plugin SDK ABI " + std::to_string(WARREN_ABI_MAJOR) +
+         "." + std::to_string(WARREN_ABI_MINOR) + ")\n";
 }
 
 Result<uint64_t> parseSize(const std::string& flag, const std::string& text) {

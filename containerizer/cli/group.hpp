@@ -1,16 +1,14 @@
-// `warren group ...`: task groups from a JSON spec (see README, "Task groups").
+// `warren group launch|wait|kill|destroy`: task groups from a JSON spec.
 #pragma once
 
 #include <string>
-#include <vector>
 
+#include "flags.hpp"
 #include "warren/containerizer.hpp"
 
 namespace warren::cli {
 
-// Parses the documented JSON spec into a TaskGroup.
-Result<v1::TaskGroup> parseGroupSpec(const std::string& json, const std::string& source);
-
-int groupCommand(Containerizer& c, const std::vector<std::string>& args, bool json);
+Result<v1::TaskGroup> parseGroupSpec(const std::string& text, const std::string& source);
+int groupCommand(Containerizer& c, const CommandSpec& spec, const po::variables_map& vm);
 
 }  // namespace warren::cli

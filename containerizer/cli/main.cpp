@@ -1,70 +1,105 @@
 // warren: the embedded CLI. No daemon: state lives on disk like runc's, so a
 // container launched by one `warren` process can be waited on, killed or
 // destroyed by another.
-#include <signal.h>
-#include <unistd.h>
-
+//
+// Nothing is created, read from state or logged before the arguments are
+// fully parsed: `--help` and `--version` on any command print and exit 0.
 #include <cstdio>
-#include <algorithm>
-#include <iostream>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+#include <string>
 
 #include "commands.hpp"
 #include "flags.hpp"
-#include "progress_sink.hpp"
+#include "generate.hpp"
+#include "logging.hpp"
+#include "output.hpp"
+#include "warren/sdk/abi.h"
 
 namespace {
 
-const char* kUsage =
-    "usage: warren [GLOBAL FLAGS] COMMAND [ARGS]\n"
-    "\n"
-    "commands:\n"
-    "  run     [OPTIONS] -- CMD [ARGS...]   launch, wait, destroy; exits with the command's code\n"
-    "  launch  [OPTIONS] -- CMD [ARGS...]   launch detached; prints the ID\n"
-    "  wait ID                              wait; exits with the command's code (128+N for signal N)\n"
-    "  kill ID [SIGNAL]                     send a signal (default KILL)\n"
-    "  destroy ID                           kill (descendants first), clean up, forget\n"
-    "  status ID | usage ID                 one container's status / resource usage\n"
-    "  update ID [--cpus N] [--mem SIZE] [--pids N]   change limits of a running container\n"
-    "  ps                                   every container, as a tree\n"
-    "  plugins                              loaded plugins and load errors\n"
-    "  recover                              reconcile after a restart, destroy orphans\n"
-    "  group launch --parent ID FILE        launch a task group (JSON spec) all-or-nothing\n"
-    "  group wait|kill|destroy PARENT NAME  wait for / signal / destroy every member\n"
-    "  images ls | pull REF | prune         the image store (oci:, oci-archive:, docker-archive:, docker://)\n"
-    "\n"
-    "launch/run options:\n"
-    "  --id ID  --parent ID  --rootfs DIR | --image REF  --volume SPEC...\n"
-    "  --cpus N  --mem SIZE  --pids N  --network MODE  --share_pid  --debug\n"
-    "  --env K=V...  --workdir DIR  --user USER  --hostname NAME\n"
-    "  --cap_add CAP...  (added to CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE)\n"
-    "  --seccomp default|unconfined|PROFILE.json  (the seccomp isolator's filter)\n"
-    "  --gpus N (gpu/nvidia)  --device VENDOR/CLASS=NAME... (devices/cdi)\n";
+using namespace warren;
+using namespace warren::cli;
+
+std::string familyHelp(const std::string& family) {
+  std::string s = "usage: warren [GLOBAL FLAGS] " + family + " SUBCOMMAND [ARGS]\n\nsubcommands:\n";
+  for (const auto& c : commands()) {
+    if (c.name.rfind(family + " ", 0) == 0) s += "  " + c.synopsis + "\n      " + c.summary + "\n";
+  }
+  return s + "\n`warren " + family + " SUBCOMMAND --help` describes one.\n";
+}
+
+bool isFamily(const std::string& w) { return w == "group" || w == "images"; }
+
+int printHelp(const std::vector<std::string>& topic) {
+  std::string t;
+  for (const auto& w : topic) t += (t.empty() ? "" : " ") + w;
+  if (t.empty()) {
+    std::fputs(usageText().c_str(), stdout);
+    return 0;
+  }
+  if (isFamily(t)) {
+    std::fputs(familyHelp(t).c_str(), stdout);
+    return 0;
+  }
+  const auto* c = findCommand(t);
+  if (c == nullptr) return Output::get().fail(Error(Code::InvalidArgument, "no help on unknown command '" + t + "'"));
+  std::fputs(commandHelp(*c).c_str(), stdout);
+  return 0;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  warren::cli::GlobalFlags g;
-  auto sub = warren::cli::parseGlobal(argc, argv, g);
-  if (!sub) {
-    std::fprintf(stderr, "warren: %s\n", sub.error().message().c_str());
-    return 2;
+  auto& out = Output::get();
+  for (int i = 1; i < argc && std::string(argv[i]) != "--"; ++i) {
+    if (std::string(argv[i]) == "--json") out.setJson(true);  // so that a parse error is JSON too
   }
-  if (*sub >= argc || std::string(argv[*sub]) == "help" || std::string(argv[*sub]) == "--help") {
-    std::fputs(kUsage, *sub >= argc ? stderr : stdout);
-    std::cout << "\n" << warren::cli::globalHelp();
-    return *sub >= argc ? 2 : 0;
+  GlobalFlags g;
+  int sub = argc;
+  if (auto r = parseGlobal(argc, argv, g, sub); !r) return out.fail(r.error());
+  if (g.json) out.setJson(true);
+  if (g.version) {
+    if (out.json()) {
+      out.print({{"version", versionNumber()}, {"sdk_abi", {{"major", WARREN_ABI_MAJOR}, {"minor", WARREN_ABI_MINOR}}}});
+    } else {
+      std::fputs(versionText().c_str(), stdout);
+    }
+    return 0;
   }
-  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  sink->set_level(spdlog::level::from_str(g.log_level));
-  // Image progress lines pass even at the default warn level.
-  auto progress = std::make_shared<warren::cli::ProgressSink>();
-  auto log = std::make_shared<spdlog::logger>("warren", spdlog::sinks_init_list{sink, progress});
-  log->set_level(std::min(spdlog::level::info, spdlog::level::from_str(g.log_level)));
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %n: %v");
-  spdlog::set_default_logger(log);
-  std::vector<std::string> args(argv + *sub + 1, argv + argc);
-  return warren::cli::dispatch(argv[*sub], args, g, log);
+  if (sub >= argc) {
+    if (g.help) return printHelp({});
+    std::fputs(usageText().c_str(), stderr);
+    return kExitWarren;
+  }
+  std::string word = argv[sub];
+  int next = sub + 1;
+  if (word == "__generate") return generate(std::vector<std::string>(argv + next, argv + argc));
+  if (isFamily(word)) {
+    std::string w2 = next < argc ? argv[next] : "";
+    if (g.help || w2 == "-h" || w2 == "--help") return printHelp({word});
+    if (w2.empty() || w2[0] == '-') {
+      std::fputs(familyHelp(word).c_str(), stderr);
+      return kExitWarren;
+    }
+    word += " " + w2;
+    ++next;
+  }
+  const auto* spec = findCommand(word);
+  if (spec == nullptr) {
+    return out.fail(Error(Code::InvalidArgument, "unknown command '" + word + "' (see warren --help)"));
+  }
+  po::variables_map vm;
+  if (auto r = parseCommand(*spec, std::vector<std::string>(argv + next, argv + argc), vm); !r) {
+    return out.fail(r.error());
+  }
+  if (g.help || vm["help"].as<bool>()) return printHelp({word});
+  if (word == "help") {
+    return printHelp(vm.count("topic") ? vm["topic"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  }
+  if (vm["json"].as<bool>()) out.setJson(true);
+  g.json = out.json();
+  auto log = setUpLogging(g.log);
+  if (!log) return out.fail(log.error());
+  int code = dispatch(*spec, vm, g, *log);
+  releaseHeldLogs("");
+  return code;
 }

@@ -23,6 +23,8 @@ namespace warren::isolators::cgroups {
 class CgroupsIsolator final : public sdk::Isolator {
  public:
   static Result<std::unique_ptr<CgroupsIsolator>> create(const v1::PluginContext& ctx);
+  // The operator flags it reads (flags.cpp); the host reads them without an instance.
+  static v1::PluginInfo describe();
 
   CgroupsIsolator(std::unique_ptr<Backend> backend, std::string root_rel, std::string records_dir,
                   Options opts, std::shared_ptr<spdlog::logger> log);

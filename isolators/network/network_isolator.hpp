@@ -31,6 +31,8 @@ namespace warren::isolators::network {
 class NetworkIsolator final : public sdk::Isolator {
  public:
   static Result<std::unique_ptr<NetworkIsolator>> create(const v1::PluginContext& ctx);
+  // The operator flags it reads (flags.cpp); the host reads them without an instance.
+  static v1::PluginInfo describe();
 
   v1::PluginInfo info() const override;
   Result<void> recover(const v1::RecoverRequest& req) override;

@@ -1,5 +1,7 @@
 #include "volumes_isolator.hpp"
 
+#include <map>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,19 +121,37 @@ v1::Mount VolumesIsolator::mountFor(const Planned& p) const {
   return m;
 }
 
+// The config's volumes, then those given as spec strings: isolator setting
+// "volumes.spec_<n>" = "TYPE:SOURCE:TARGET[:ro]" (what `warren --volume`
+// passes; the grammar is this plugin's, volume_spec.hpp), in key order.
+static Result<std::vector<v1::Volume>> volumesOf(const v1::ContainerConfig& config) {
+  std::vector<v1::Volume> out(config.volumes().begin(), config.volumes().end());
+  std::map<std::string, std::string> specs(config.isolator_settings().begin(), config.isolator_settings().end());
+  for (const auto& [key, value] : specs) {
+    if (key.rfind("volumes.", 0) != 0) continue;
+    if (key.rfind("volumes.spec_", 0) != 0) {
+      return fail(Code::InvalidArgument, "unknown volumes setting '" + key + "' (volumes.spec_<n> = SPEC)");
+    }
+    WARREN_ASSIGN_OR_RETURN(auto v, warren::volumes::parseVolumeSpec(value));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Result<v1::LaunchInfo> VolumesIsolator::prepare(const v1::PrepareRequest& request) {
   const auto& c = request.container();
   const std::string id = formatId(c.id());
-  if (c.config().container_class() == v1::DEBUG && c.config().volumes_size() > 0) {
+  WARREN_ASSIGN_OR_RETURN(auto volumes, volumesOf(c.config()));
+  if (c.config().container_class() == v1::DEBUG && !volumes.empty()) {
     return fail(Code::InvalidArgument,
-                "volume 1 (" + formatVolumeSpec(c.config().volumes(0)) +
+                "volume 1 (" + formatVolumeSpec(volumes[0]) +
                     "): a DEBUG container shares its parent's mount namespace and cannot have volumes");
   }
   // 1. Validate every volume before anything is created.
   std::vector<Planned> planned;
   std::set<std::string> targets;
-  for (int i = 0; i < c.config().volumes_size(); ++i) {
-    const auto& v = c.config().volumes(i);
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    const auto& v = volumes[i];
     std::string name = "volume " + std::to_string(i + 1) + " (" + formatVolumeSpec(v) + ")";
     auto p = plan(c, v);
     if (!p) return fail(Error(p.error().code(), name + ": " + p.error().message(), p.error().err()));

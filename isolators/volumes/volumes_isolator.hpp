@@ -20,6 +20,8 @@ namespace warren::isolators::volumes {
 class VolumesIsolator final : public sdk::Isolator {
  public:
   static Result<std::unique_ptr<VolumesIsolator>> create(const v1::PluginContext& ctx);
+  // The operator flags it reads (flags.cpp); the host reads them without an instance.
+  static v1::PluginInfo describe();
 
   Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& request) override;
   // Sandbox volumes go with their sandbox; tmpfs volumes with the container's

@@ -18,6 +18,8 @@ namespace warren::provisioners::image {
 class ImageProvisioner : public sdk::Provisioner {
  public:
   static Result<std::unique_ptr<ImageProvisioner>> create(const v1::PluginContext& ctx);
+  // The operator flags it reads (flags.cpp); the host reads them without an instance.
+  static v1::PluginInfo describe();
 
   v1::PluginInfo info() const override;
   Result<void> recover(const v1::RecoverRequest& req) override;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "digest.hpp"
+#include "warren/sdk/plugin.hpp"
 #include "extract.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/record.hpp"
@@ -179,6 +180,23 @@ Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts)
   return rec;
 }
 
+namespace {
+
+// Pull progress for the embedder (the CLI draws it): kind "cached" for a
+// layer already in the store, "progress" with done/total bytes otherwise.
+void layerEvent(const std::string& kind, const std::string& item, uint64_t done, uint64_t total,
+                const std::string& message) {
+  v1::PluginEvent ev;
+  ev.set_kind(kind);
+  ev.set_item(item);
+  ev.set_done(done);
+  ev.set_total(total);
+  ev.set_message(message);
+  sdk::emitEvent(ev);
+}
+
+}  // namespace
+
 Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index, size_t count,
                                 const std::string& what, const Budget& left) {
   WARREN_ASSIGN_OR_RETURN(auto hex, digestHex(layer.digest));
@@ -187,6 +205,7 @@ Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index,
                       layer.digest.substr(0, 19);
   if (fs::exists(final)) {
     log_->debug("{}: {} already unpacked", what, label);
+    layerEvent("cached", label, 0, 0, "already unpacked");
     return {};
   }
   // One unpacker per layer, across threads and processes.
@@ -195,7 +214,10 @@ Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index,
   auto t0 = std::chrono::steady_clock::now();
   log_->info("{}: pulling {}{}", what, label,
              layer.size >= 0 ? " (" + std::to_string(layer.size) + " bytes)" : "");
+  uint64_t size = layer.size >= 0 ? static_cast<uint64_t>(layer.size) : 0;
+  layerEvent("progress", label, 0, size, "pulling");
   WARREN_TRY(unpackLayer(src, layer, hex, what, left));
+  layerEvent("progress", label, size, size, "unpacked");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   log_->info("{}: unpacked {} ({} bytes) in {} ms", what, label, layerSize(hex), ms.count());
   return {};

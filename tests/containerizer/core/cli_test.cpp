@@ -65,12 +65,12 @@ TEST_F(ROOT_Cli, KillBySignalNameExitsWith128PlusN) {
 
 TEST_F(ROOT_Cli, BadInputIsOneClearLine) {
   auto r = warren({"run", "--id", "bad/id", "--rootfs", rootfs_, "--", "/bin/true"});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, 125);
   EXPECT_EQ(r.err, "warren: invalid container ID 'bad/id': only [A-Za-z0-9_-] are allowed\n");
   auto w = warren({"wait", "nobody"});
   EXPECT_EQ(w.err, "warren: unknown container 'nobody'\n");
   auto cfg = runCmd({env_.warren_bin, "--config", env_.root + "/missing.conf", "ps"});
-  EXPECT_EQ(cfg.exit_code, 2);
+  EXPECT_EQ(cfg.exit_code, 125);
   EXPECT_NE(cfg.err.find("cannot read config file '" + env_.root + "/missing.conf'"), std::string::npos)
       << cfg.err;
   auto iso = runCmd({env_.warren_bin, "--work_dir", env_.work_dir, "--runtime_dir", env_.runtime_dir,

@@ -29,6 +29,16 @@ TEST(ROOT_ImageCli, PullListRunPrune) {
   auto pull = warren({"images", "pull", ref});
   ASSERT_EQ(pull.exit_code, 0) << pull.err;
   EXPECT_NE(pull.out.find("sha256:"), std::string::npos) << pull.out;
+  // Progress goes to stderr: plain lines per layer off a terminal.
+  EXPECT_NE(pull.err.find("layer 1/2 sha256:"), std::string::npos) << pull.err;
+  EXPECT_EQ(pull.err.find("cached"), std::string::npos) << pull.err;
+  EXPECT_NE(pull.err.find(" done "), std::string::npos) << pull.err;
+  auto again = warren({"images", "pull", ref});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("layer 1/2 sha256:"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("  cached\n"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find(ref + ": cached (nothing fetched)\n"), std::string::npos) << again.err;
+  EXPECT_EQ(again.err.find("done"), std::string::npos) << again.err;
   auto ls = warren({"images", "ls"});
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
   EXPECT_NE(ls.out.find(env.root + "/layout"), std::string::npos) << ls.out;
