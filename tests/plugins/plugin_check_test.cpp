@@ -1,6 +1,8 @@
 // warren-plugin-check, the conformance kit: every first-party plugin passes
 // it (in and out of process), and a deliberately broken fixture fails it with
 // the expected lines.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -19,9 +21,9 @@ struct Run {
   std::string text;
 };
 
-Run check(const std::string& plugin, const std::string& cgroups_root) {
+Run check(const std::string& plugin, const std::string& cgroups_root, const std::string& config = "") {
   std::string cmd = std::string(WARREN_PLUGIN_CHECK) + " '" + plugin + "' --cgroups_root '" +
-                    cgroups_root + "' 2>&1";
+                    cgroups_root + "'" + (config.empty() ? "" : " --config '" + config + "'") + " 2>&1";
   Run r;
   FILE* f = ::popen(cmd.c_str(), "r");
   if (f == nullptr) return r;
@@ -49,9 +51,20 @@ TEST(ROOT_PluginCheck, EveryFirstPartyPluginPasses) {
     }
   }
   std::sort(files.begin(), files.end());
+  // gpu/nvidia needs GPUs to manage: the tests' fake NVML (loaded through the
+  // plugin's own dlopen path) and fake nodes for its two GPUs (char 195:N).
+  std::string dev = env.root + "/dev";
+  ASSERT_TRUE(std::filesystem::create_directories(dev));
+  for (unsigned minor : {0u, 1u}) {
+    std::string node = dev + "/nvidia" + std::to_string(minor);
+    ASSERT_EQ(::mknod(node.c_str(), S_IFCHR | 0600, makedev(195, minor)), 0) << node;
+  }
+  const std::string gpu_config = std::string("{\"nvml_library\":\"") + WARREN_FAKE_NVML_PATH +
+                                 "\",\"dev_dir\":\"" + dev + "\"}";
   for (const auto& so : files) {
     SCOPED_TRACE(so);
-    auto r = check(so, env.cgroups_root);
+    bool gpu = so.find("gpu_nvidia") != std::string::npos;
+    auto r = check(so, env.cgroups_root, gpu ? gpu_config : "");
     EXPECT_EQ(r.rc, 0) << r.text;
     ASSERT_FALSE(r.lines.empty());
     EXPECT_EQ(r.lines.back().rfind("PASS ", 0), 0u) << r.text;

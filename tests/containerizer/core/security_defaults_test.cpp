@@ -163,10 +163,10 @@ TEST_F(ROOT_SecurityDefaults, CliRefusesEmptyIdEmptyIsolationAndBadHostname) {
   };
   auto iso = run({"--isolation", "", "ps"});
   EXPECT_NE(iso.exit_code, 0);
-  EXPECT_NE(iso.err.find("--isolation is empty"), std::string::npos) << iso.err;
+  EXPECT_NE(iso.err.find("--isolation names no isolator"), std::string::npos) << iso.err;
   auto id = run({"--isolation", "pid", "run", "--id", "", "--rootfs", rootfs_, "--", "true"});
   EXPECT_NE(id.exit_code, 0);
-  EXPECT_NE(id.err.find("invalid --id '': empty"), std::string::npos) << id.err;
+  EXPECT_NE(id.err.find("invalid container ID: empty"), std::string::npos) << id.err;
   auto host = run({"--isolation", "pid", "run", "--hostname", "x\ny", "--rootfs", rootfs_, "--", "true"});
   EXPECT_NE(host.exit_code, 0);
   EXPECT_NE(host.err.find("invalid hostname 'x?y'"), std::string::npos) << host.err;

@@ -226,13 +226,16 @@ TEST_F(ROOT_Nested, DebugContainerJoinsEverythingAndInheritsEnv) {
   pcfg.set_working_dir("/bin");
   auto p = c->launch(id("dbgp"), pcfg);
   ASSERT_TRUE(p);
-  auto dcfg = childShell("echo $FROM_PARENT; pwd; ps -o args | grep -c 'sleep 4321'");
+  // The session stays until killed, so its namespaces can be read.
+  auto dcfg = childShell("echo $FROM_PARENT; pwd; ps -o args | grep -c 'sleep 4321'; exec sleep 600");
   dcfg.set_container_class(v1::DEBUG);
   auto d = c->launch(id("dbgp.session"), dcfg);
   ASSERT_TRUE(d) << d.error().message();
   for (const char* t : {"mnt", "pid", "net", "uts", "ipc"}) {
     EXPECT_EQ(nsOf(p->pid(), t), nsOf(d->pid(), t)) << t;
   }
+  ASSERT_TRUE(eventually([&] { return sandboxStdout("dbgp.session").find("/bin\n") != std::string::npos; }));
+  ASSERT_TRUE(c->kill(id("dbgp.session")));
   auto t = c->wait(id("dbgp.session"), std::chrono::seconds(20));
   ASSERT_TRUE(t);
   auto out = sandboxStdout("dbgp.session");
