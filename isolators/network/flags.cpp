@@ -3,23 +3,14 @@
 // the host hands their values (or the defaults) to the plugin in
 // PluginContext.flags.
 #include "network_isolator.hpp"
+#include "warren/sdk/flags.hpp"
 
 namespace warren::isolators::network {
 
-namespace {
-void flag(v1::PluginInfo& i, const char* name, const char* type, const char* def, const char* help) {
-  auto* f = i.add_flags();
-  f->set_name(name);
-  f->set_type(type);
-  f->set_default_value(def);
-  f->set_help(help);
-}
-}  // namespace
-
 v1::PluginInfo NetworkIsolator::describe() {
   v1::PluginInfo i;
-  flag(i, "network_bridge", "string", "warren0", "bridge for bridged containers");
-  flag(i, "network_cidr", "string", "", "address range for bridged containers (set: bridge is the default mode)");
+  sdk::addFlag(i, "network_bridge", "string", "warren0", "bridge for bridged containers");
+  sdk::addFlag(i, "network_cidr", "string", "", "address range for bridged containers (set: bridge is the default mode)");
   return i;
 }
 

@@ -3,22 +3,13 @@
 // the host hands their values (or the defaults) to the plugin in
 // PluginContext.flags.
 #include "volumes_isolator.hpp"
+#include "warren/sdk/flags.hpp"
 
 namespace warren::isolators::volumes {
 
-namespace {
-void flag(v1::PluginInfo& i, const char* name, const char* type, const char* def, const char* help) {
-  auto* f = i.add_flags();
-  f->set_name(name);
-  f->set_type(type);
-  f->set_default_value(def);
-  f->set_help(help);
-}
-}  // namespace
-
 v1::PluginInfo VolumesIsolator::describe() {
   v1::PluginInfo i;
-  flag(i, "host_path_allowlist", "list", "", "host path prefixes that host: volumes may use");
+  sdk::addFlag(i, "host_path_allowlist", "list", "", "host path prefixes that host: volumes may use");
   return i;
 }
 

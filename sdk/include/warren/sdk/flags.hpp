@@ -1,0 +1,22 @@
+// Declaring a plugin's operator flags in its static describe(): warren's
+// front ends register each as --NAME, WARREN_NAME and `NAME = value` in
+// --config, and the host hands the value (or the default) to the plugin in
+// PluginContext.flags.
+#pragma once
+
+#include "warren/v1/plugin.pb.h"
+
+namespace warren::sdk {
+
+// type: string|bool|int|duration|bytes|list.
+inline v1::FlagSpec* addFlag(v1::PluginInfo& info, const char* name, const char* type,
+                             const char* default_value, const char* help) {
+  auto* f = info.add_flags();
+  f->set_name(name);
+  f->set_type(type);
+  f->set_default_value(default_value);
+  f->set_help(help);
+  return f;
+}
+
+}  // namespace warren::sdk
