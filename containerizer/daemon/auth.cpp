@@ -114,18 +114,24 @@ Result<Caller> identify(int conn_fd, uint64_t accepted_ticks, Supervisor& sup) {
 
   // Which container, if any: the deepest one whose init shares the caller's
   // mount namespace, else the nearest container init among its ancestors.
-  auto live = sup.live();
+  // A miss is retried once on freshly read records when the caller is not in
+  // warrend's mount namespace (every container has its own): a command that
+  // calls us as its first act can connect before the watcher has seen its
+  // launch, and must not be taken for a host process meanwhile.
   std::optional<v1::ContainerID> by_mnt, by_tree;
-  size_t tree_pos = chain.size();
-  for (const auto& l : live) {
-    if (l.pid <= 0) continue;
-    NsId m = nsOf(l.pid, "mnt");
-    if (startOf(l.pid) != l.start_time) continue;  // that init is gone; its pid may be reused
-    if (mnt && m == mnt && (!by_mnt || l.id.path_size() > by_mnt->path_size())) by_mnt = l.id;
-    auto it = std::find(chain.begin(), chain.end(), l.pid);
-    if (it != chain.end() && static_cast<size_t>(it - chain.begin()) < tree_pos) {
-      tree_pos = static_cast<size_t>(it - chain.begin());
-      by_tree = l.id;
+  const int attempts = mnt && mnt == nsOf(0, "mnt") ? 1 : 2;
+  for (int attempt = 0; attempt < attempts && !by_mnt && !by_tree; ++attempt) {
+    size_t tree_pos = chain.size();
+    for (const auto& l : sup.live(/*fresh=*/attempt > 0)) {
+      if (l.pid <= 0) continue;
+      NsId m = nsOf(l.pid, "mnt");
+      if (startOf(l.pid) != l.start_time) continue;  // that init is gone; its pid may be reused
+      if (mnt && m == mnt && (!by_mnt || l.id.path_size() > by_mnt->path_size())) by_mnt = l.id;
+      auto it = std::find(chain.begin(), chain.end(), l.pid);
+      if (it != chain.end() && static_cast<size_t>(it - chain.begin()) < tree_pos) {
+        tree_pos = static_cast<size_t>(it - chain.begin());
+        by_tree = l.id;
+      }
     }
   }
   // The caller must still be the process that connected.

@@ -275,7 +275,8 @@ Result<v1::Termination> Supervisor::await(const v1::ContainerID& id,
   }
 }
 
-std::vector<Supervisor::Live> Supervisor::live() {
+std::vector<Supervisor::Live> Supervisor::live(bool fresh) {
+  if (fresh && !stopping_) rescan();
   std::lock_guard<std::mutex> g(mu_);
   std::vector<Live> out;
   for (const auto& [k, w] : watched_) out.push_back({w.id, w.pid, w.start_time});

@@ -55,8 +55,11 @@ class Supervisor {
     pid_t pid = -1;
     uint64_t start_time = 0;
   };
-  // Containers whose init is being watched (running), parents first.
-  std::vector<Live> live();
+  // Containers whose init is being watched (running), parents first. With
+  // fresh, the records are read again first: a container whose launch has
+  // just released its init (its command may already be calling us) is
+  // included before the watcher would have picked it up.
+  std::vector<Live> live(bool fresh = false);
 
   // /proc/<pid>/stat says the process is exiting (or is gone).
   static bool exiting(pid_t pid);
