@@ -282,7 +282,8 @@ int main(int argc, char** argv) {
                     : bad("exports", "exports more than " + std::string(WARREN_PLUGIN_SYMBOL) + ": " + extra);
       auto ties = check::hostLoggingTies(*elf);
       std::string list;
-      for (const auto& t : ties) list += (list.empty() ? "" : ", ") + t;
+      for (size_t i = 0; i < ties.size() && i < 4; ++i) list += (i == 0 ? "" : ", ") + ties[i];
+      if (ties.size() > 4) list += " (+" + std::to_string(ties.size() - 4) + " more)";
       ties.empty() ? ok("host logging", "no spdlog/fmt library or symbol (logs through the host's callback)")
                    : bad("host logging", "linked to the host's logging library: " + list);
     }
