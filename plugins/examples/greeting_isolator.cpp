@@ -23,7 +23,7 @@ class GreetingIsolator : public warren::sdk::Isolator {
   }
 
   explicit GreetingIsolator(Config config)
-      : config_(std::move(config)), log_(warren::sdk::makeLogger("example.greeting")) {}
+      : config_(std::move(config)), log_(warren::sdk::makeLogger("example.isolator.example.greeting")) {}
 
   warren::Result<warren::v1::LaunchInfo> prepare(const warren::v1::PrepareRequest& req) override {
     log_->info("container_id={} gets {}={}", warren::formatId(req.container().id()),
