@@ -50,6 +50,20 @@ std::string readmeSnippet() {
   return end == std::string::npos ? "" : text.substr(begin, end - begin + 1);
 }
 
+// Flags an out-of-tree build needs to link this build's libraries (its
+// sanitizers, in a sanitizer lane); empty otherwise.
+std::vector<std::string> ootCmakeFlags() {
+  const std::string f = WARREN_OOT_FLAGS;
+  if (f.empty()) return {};
+  return {"-DCMAKE_CXX_FLAGS=" + f, "-DCMAKE_EXE_LINKER_FLAGS=" + f, "-DCMAKE_MODULE_LINKER_FLAGS=" + f,
+          "-DCMAKE_SHARED_LINKER_FLAGS=" + f};
+}
+
+std::vector<std::string> with(std::vector<std::string> argv, const std::vector<std::string>& more) {
+  argv.insert(argv.end(), more.begin(), more.end());
+  return argv;
+}
+
 bool writeText(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
@@ -114,8 +128,9 @@ TEST_F(ROOT_InstallPrefix, MovedInstallRunsContainersAndBuildsTheReadmeProgramAn
                         "find_package(warren CONFIG REQUIRED)\n"
                         "add_executable(agent agent.cpp)\n"
                         "target_link_libraries(agent PRIVATE warren::warren)\n"));
-  ASSERT_NO_FATAL_FAILURE(mustRun({"cmake", "-S", agent, "-B", agent + "/build", "-DCMAKE_PREFIX_PATH=" + prefix,
-                                   "-DCMAKE_BUILD_TYPE=Release"}));
+  ASSERT_NO_FATAL_FAILURE(mustRun(with({"cmake", "-S", agent, "-B", agent + "/build",
+                                        "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_BUILD_TYPE=Release"},
+                                       ootCmakeFlags())));
   ASSERT_NO_FATAL_FAILURE(mustRun({"cmake", "--build", agent + "/build", "-j2"}));
   // libwarren (from the prefix) finds warren-init and the plugins next to itself.
   std::vector<std::string> agent_argv = {agent + "/build/agent", env_.work_dir, env_.runtime_dir, env_.cgroups_root,
@@ -128,7 +143,7 @@ TEST_F(ROOT_InstallPrefix, MovedInstallRunsContainersAndBuildsTheReadmeProgramAn
   // 3. The same program with pkg-config (warren.pc, relocatable prefix).
   const std::string pc = "PKG_CONFIG_PATH=" + prefix + "/lib/pkgconfig";
   ASSERT_NO_FATAL_FAILURE(mustRun({"sh", "-c",
-                                   pc + " g++ -std=c++20 -o " + agent + "/agent-pc " + agent + "/agent.cpp $(" + pc +
+                                   pc + " g++ -std=c++20 " + WARREN_OOT_FLAGS + " -o " + agent + "/agent-pc " + agent + "/agent.cpp $(" + pc +
                                        " pkg-config --cflags --libs warren) -Wl,-rpath," + prefix + "/lib"}));
   agent_argv[0] = agent + "/agent-pc";
   auto via_pc = runCmd(agent_argv, std::chrono::seconds(60));
@@ -141,8 +156,9 @@ TEST_F(ROOT_InstallPrefix, MovedInstallRunsContainersAndBuildsTheReadmeProgramAn
   // 4. A vendor's plugin against the installed SDK: builds, passes the
   // installed conformance kit, and runs in a container of the installed CLI.
   const std::string plugin = env_.root + "/plugin";
-  ASSERT_NO_FATAL_FAILURE(mustRun({"cmake", "-S", std::string(WARREN_TEST_SOURCE_DIR) + "/plugins/examples", "-B",
-                                   plugin, "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_BUILD_TYPE=Release"}));
+  ASSERT_NO_FATAL_FAILURE(mustRun(with({"cmake", "-S", std::string(WARREN_TEST_SOURCE_DIR) + "/plugins/examples",
+                                        "-B", plugin, "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_BUILD_TYPE=Release"},
+                                       ootCmakeFlags())));
   ASSERT_NO_FATAL_FAILURE(mustRun({"cmake", "--build", plugin, "-j2"}));
   const std::string so = plugin + "/isolator_example_greeting.so";
   auto kit = runCmd({prefix + "/bin/warren-plugin-check", so, "--cgroups_root", env_.cgroups_root});
@@ -159,6 +175,56 @@ TEST_F(ROOT_InstallPrefix, MovedInstallRunsContainersAndBuildsTheReadmeProgramAn
   EXPECT_EQ(greet.exit_code, 0) << show(greet_argv, greet);
   EXPECT_EQ(greet.out, "hi from a vendor\n") << show(greet_argv, greet);
   expectNoContainers();
+}
+
+// One identity per plugin, enforced: a descriptor name other than the one
+// derived from the short name is a compile error, a config proto at another
+// path a configure error - both naming what was expected.
+TEST(InstalledSdk, IdentityMismatchesAreBuildErrors) {
+  TestEnv env;
+  const std::string prefix = env.root + "/sdk";
+  ASSERT_NO_FATAL_FAILURE(mustRun({"cmake", "--install", WARREN_TEST_BUILD_DIR, "--prefix", prefix, "--component", "sdk"}));
+  auto project = [&](const std::string& dir, const std::string& name, const std::string& proto_rel) {
+    sfs::create_directories(sfs::path(dir + "/proto/" + proto_rel).parent_path());
+    EXPECT_TRUE(writeText(dir + "/proto/" + proto_rel,
+                          "syntax = \"proto3\";\npackage acme.isolators.acme_quota;\nmessage Config {}\n"));
+    EXPECT_TRUE(writeText(dir + "/quota.cpp",
+                          "#include \"warren/sdk/plugin.hpp\"\n"
+                          "struct Quota : warren::sdk::Isolator {\n"
+                          "  static warren::Result<std::unique_ptr<Quota>> create(const warren::v1::PluginContext&) {\n"
+                          "    return std::make_unique<Quota>();\n  }\n};\n"
+                          "WARREN_ISOLATOR_PLUGIN(Quota, \"" + name + "\", \"acme/quota\", \"1.0\")\n"));
+    EXPECT_TRUE(writeText(dir + "/CMakeLists.txt",
+                          "cmake_minimum_required(VERSION 3.22)\nproject(quota CXX)\nset(CMAKE_CXX_STANDARD 20)\n"
+                          "find_package(warren CONFIG REQUIRED)\n"
+                          "warren_add_plugin(NAME acme/quota KIND isolator VENDOR com.acme SOURCES quota.cpp\n"
+                          "  PROTOS proto/" + proto_rel + " PROTO_ROOT ${CMAKE_CURRENT_SOURCE_DIR}/proto)\n"));
+  };
+  auto configure = [&](const std::string& dir) {
+    return runCmd(with({"cmake", "-S", dir, "-B", dir + "/build", "-DCMAKE_PREFIX_PATH=" + prefix}, ootCmakeFlags()),
+                  std::chrono::seconds(120));
+  };
+  // Right names: builds isolator_acme_quota.so.
+  const std::string good = env.root + "/good";
+  project(good, "com.acme.isolator.acme.quota", "acme/isolators/acme_quota/config.proto");
+  auto c = configure(good);
+  ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
+  ASSERT_NO_FATAL_FAILURE(mustRun({"cmake", "--build", good + "/build"}));
+  EXPECT_TRUE(sfs::exists(good + "/build/isolator_acme_quota.so"));
+  // A descriptor name of its own: the compiler says which one it must be.
+  const std::string named = env.root + "/named";
+  project(named, "com.acme.quota", "acme/isolators/acme_quota/config.proto");
+  ASSERT_EQ(configure(named).exit_code, 0);
+  auto built = runCmd({"cmake", "--build", named + "/build"}, std::chrono::seconds(120));
+  EXPECT_NE(built.exit_code, 0);
+  EXPECT_NE((built.out + built.err).find("plugin name must be com.acme.isolator.acme.quota"), std::string::npos)
+      << built.out << built.err;
+  // A config proto elsewhere: a configure error naming the expected path.
+  const std::string misplaced = env.root + "/misplaced";
+  project(misplaced, "com.acme.isolator.acme.quota", "com/acme/quota/config.proto");
+  auto conf = configure(misplaced);
+  EXPECT_NE(conf.exit_code, 0);
+  EXPECT_NE(conf.err.find("'acme/isolators/acme_quota/<file>.proto'"), std::string::npos) << conf.err;
 }
 
 TEST(InstallComponents, ExamplePluginOnlyWithItsComponent) {
