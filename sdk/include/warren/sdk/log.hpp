@@ -9,7 +9,8 @@
 // Header-only. The format string takes `{}` placeholders (and `{{` / `}}` for
 // literal braces), checked against the argument count at compile time.
 // Arguments: strings, characters, bools, integers, floating point, and any
-// type with an `operator<<` for std::ostream.
+// type with an `operator<<` for std::ostream. The format must be a literal; a message
+// built at run time is logged as `log->info("{}", text)`.
 #pragma once
 
 #include <charconv>
