@@ -8,7 +8,8 @@
 # '/') drives every other name, with ID = S with '/' -> '_':
 #   CMake target and file     <KIND>_<ID>, <KIND>_<ID>.so  (isolator_filesystem_linux.so)
 #   descriptor name           <VENDOR>.<KIND>.<S, '/' -> '.'>  (org.warren.isolator.filesystem.linux)
-#   config proto              <NS>/<KIND>s/<ID>/*.proto under PROTO_ROOT, package
+#   config proto              <NS>/<KIND>s/<ID>/*.proto under PROTO_ROOT (default
+#                             ${CMAKE_CURRENT_SOURCE_DIR}/proto with NAME), package
 #                             <NS>.<KIND>s.<ID>, NS = VENDOR without its first label
 #                             (org.warren -> warren, com.example -> example)
 #   log lines                 the host's logger warren.plugin.<S>
@@ -78,6 +79,8 @@ function(warren_add_plugin first)
     file(MAKE_DIRECTORY ${out})
     if(WP_PROTO_ROOT)
       set(root ${WP_PROTO_ROOT})
+    elseif(WI_IDENTITY)
+      set(root ${CMAKE_CURRENT_SOURCE_DIR}/proto)
     else()
       set(root ${CMAKE_CURRENT_SOURCE_DIR})
     endif()

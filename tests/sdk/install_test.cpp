@@ -198,7 +198,7 @@ TEST(InstalledSdk, IdentityMismatchesAreBuildErrors) {
                           "cmake_minimum_required(VERSION 3.22)\nproject(quota CXX)\nset(CMAKE_CXX_STANDARD 20)\n"
                           "find_package(warren CONFIG REQUIRED)\n"
                           "warren_add_plugin(NAME acme/quota KIND isolator VENDOR com.acme SOURCES quota.cpp\n"
-                          "  PROTOS proto/" + proto_rel + " PROTO_ROOT ${CMAKE_CURRENT_SOURCE_DIR}/proto)\n"));
+                          "  PROTOS proto/" + proto_rel + ")\n"));
   };
   auto configure = [&](const std::string& dir) {
     return runCmd(with({"cmake", "-S", dir, "-B", dir + "/build", "-DCMAKE_PREFIX_PATH=" + prefix}, ootCmakeFlags()),
