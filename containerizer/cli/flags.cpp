@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "host/install_layout.hpp"
 #include "plugin_flags.hpp"
 #include "warren/sdk/abi.h"
 
@@ -237,15 +238,13 @@ Result<int> findSubcommand(int argc, char** argv, const po::options_description&
 
 // An installed warren finds warren-init and the plugins relative to its own
 // binary (<prefix>/bin/warren -> <prefix>/<libdir>/warren/plugins), so a
-// package built for one prefix and installed under another still works.
+// package built for one prefix and installed under another still works
+// (host/install_layout.hpp); --plugin_dir and --init_path override.
 void installedDefaults(Options& o) {
   std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return;
-  auto prefix = exe.parent_path().parent_path();
-  auto init = prefix / WARREN_REL_LIBEXECDIR / "warren" / "warren-init";
+  const auto& layout = plugins::installLayout();
   if (o.plugin_dirs.empty()) o.plugin_dirs = defaultPluginDirs();
-  if (o.init_path.empty() && std::filesystem::exists(init, ec)) o.init_path = init.string();
+  if (o.init_path.empty() && std::filesystem::exists(layout.init_path, ec)) o.init_path = layout.init_path;
 }
 
 Result<void> checkGlobal(const po::variables_map& vm, GlobalFlags& out) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "flags.hpp"
+#include "host/install_layout.hpp"
 #include "host/plugin_host.hpp"
 
 #ifndef WARREN_REL_LIBDIR
@@ -71,12 +72,8 @@ Result<std::string> checkValue(const PluginFlag& f, const std::string& name, con
 
 std::vector<std::string> defaultPluginDirs() {
   std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  auto built = exe.parent_path() / ".." / "plugins";
-  if (std::filesystem::is_directory(built, ec)) return {built.lexically_normal().string()};
-  auto installed = exe.parent_path().parent_path() / WARREN_REL_LIBDIR / "warren" / "plugins";
-  if (std::filesystem::is_directory(installed, ec)) return {installed.string()};
+  const std::string& dir = plugins::installLayout().plugin_dir;
+  if (std::filesystem::is_directory(dir, ec)) return {dir};
   return {};
 }
 

@@ -12,6 +12,7 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "host/install_layout.hpp"
 #include "proc.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
@@ -21,14 +22,6 @@ namespace warren {
 
 namespace {
 
-std::string selfDir() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  std::string p(buf, static_cast<size_t>(n));
-  return p.substr(0, p.rfind('/'));
-}
-
 Result<std::string> findInit(const std::string& configured) {
   if (!configured.empty()) {
     if (::access(configured.c_str(), X_OK) != 0) {
@@ -36,11 +29,10 @@ Result<std::string> findInit(const std::string& configured) {
     }
     return configured;
   }
-  for (const std::string& c : {selfDir() + "/warren-init", std::string(WARREN_INSTALL_INIT_PATH)}) {
-    if (::access(c.c_str(), X_OK) == 0) return c;
-  }
-  return fail(Code::NotFound, "warren-init not found next to the executable or at '" +
-                                  std::string(WARREN_INSTALL_INIT_PATH) + "' (set --init_path)");
+  // This install's (or build tree's), relative to libwarren itself.
+  const std::string& c = plugins::installLayout().init_path;
+  if (::access(c.c_str(), X_OK) == 0) return c;
+  return fail(Code::NotFound, "warren-init not found at '" + c + "' (set --init_path)");
 }
 
 Result<void> checkAbsolute(const std::string& what, const std::string& p) {
@@ -129,10 +121,7 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
       return fail(Code::InvalidArgument, "invalid --" + flag + " '" + f->second + "' (expected " + list + ")");
     }
   }
-  if (opts.plugin_dirs.empty()) {
-    std::string built = selfDir() + "/../plugins";
-    opts.plugin_dirs.push_back(fs::exists(built) ? built : std::string(WARREN_INSTALL_PLUGIN_DIR));
-  }
+  if (opts.plugin_dirs.empty()) opts.plugin_dirs.push_back(plugins::installLayout().plugin_dir);
   WARREN_ASSIGN_OR_RETURN(opts.init_path, findInit(opts.init_path));
   core::Layout layout{opts.work_dir, opts.runtime_dir};
   WARREN_TRY(fs::mkdirs(layout.containersRoot(), 0700));

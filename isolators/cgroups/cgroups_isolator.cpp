@@ -8,7 +8,7 @@
 #include <set>
 
 #include "cgroupfs.hpp"
-#include "org/warren/isolators/cgroups/config.pb.h"
+#include "warren/isolators/cgroups/config.pb.h"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
 
@@ -114,7 +114,7 @@ Result<std::unique_ptr<CgroupsIsolator>> CgroupsIsolator::create(const v1::Plugi
 
 CgroupsIsolator::CgroupsIsolator(std::unique_ptr<Backend> backend, std::string root_rel,
                                  std::string records_dir, Options opts,
-                                 std::shared_ptr<spdlog::logger> log)
+                                 std::shared_ptr<sdk::Logger> log)
     : backend_(std::move(backend)),
       root_rel_(std::move(root_rel)),
       records_dir_(std::move(records_dir)),

@@ -12,7 +12,7 @@
 #include <set>
 #include <string>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "backend.hpp"
 #include "limits.hpp"
@@ -27,7 +27,7 @@ class CgroupsIsolator final : public sdk::Isolator {
   static v1::PluginInfo describe();
 
   CgroupsIsolator(std::unique_ptr<Backend> backend, std::string root_rel, std::string records_dir,
-                  Options opts, std::shared_ptr<spdlog::logger> log);
+                  Options opts, std::shared_ptr<sdk::Logger> log);
 
   Result<void> recover(const v1::RecoverRequest& req) override;
   Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& req) override;
@@ -56,7 +56,7 @@ class CgroupsIsolator final : public sdk::Isolator {
   std::string root_rel_;     // cgroups_root without the leading '/'
   std::string records_dir_;  // "" when the host gave no runtime dir
   Options opts_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 }  // namespace warren::isolators::cgroups

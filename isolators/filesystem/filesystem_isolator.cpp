@@ -52,7 +52,7 @@ LinuxFilesystemIsolator::LinuxFilesystemIsolator(LayoutOptions options, std::str
       work_dir_(std::move(work_dir)),
       runtime_dir_(std::move(runtime_dir)),
       records_dir_(std::move(records_dir)),
-      log_(sdk::makeLogger("warren.isolator.filesystem")) {}
+      log_(sdk::makeLogger("warren.isolator.filesystem.linux")) {}
 
 Result<std::unique_ptr<LinuxFilesystemIsolator>> LinuxFilesystemIsolator::create(
     const v1::PluginContext& ctx) {

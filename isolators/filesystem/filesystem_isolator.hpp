@@ -9,14 +9,18 @@
 #include <memory>
 #include <string>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "linux_layout.hpp"
 #include "mount_table.hpp"
-#include "warren/isolators/filesystem/config.pb.h"
+#include "warren/isolators/filesystem_linux/config.pb.h"
 #include "warren/sdk/plugin.hpp"
 
 namespace warren::isolators::filesystem {
+
+// The config proto package follows the short name (filesystem/linux).
+using Config = filesystem_linux::Config;
+using ContainerRecord = filesystem_linux::ContainerRecord;
 
 class LinuxFilesystemIsolator final : public sdk::Isolator {
  public:
@@ -42,7 +46,7 @@ class LinuxFilesystemIsolator final : public sdk::Isolator {
   std::string work_dir_;     // canonical
   std::string runtime_dir_;  // canonical
   std::string records_dir_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 }  // namespace warren::isolators::filesystem

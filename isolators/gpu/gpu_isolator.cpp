@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <set>
 
-#include "org/warren/isolators/gpu/config.pb.h"
+#include "warren/isolators/gpu_nvidia/config.pb.h"
 #include "warren/sdk/fd.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
 
 namespace warren::isolators::gpu {
+
+using Config = gpu_nvidia::Config;  // config proto package: from the short name
+
 namespace {
 
 constexpr const char* kDriverTarget = "/usr/local/nvidia";
@@ -127,7 +130,7 @@ Result<std::unique_ptr<NvidiaGpuIsolator>> NvidiaGpuIsolator::create(const v1::P
 }
 
 NvidiaGpuIsolator::NvidiaGpuIsolator(Inventory inv, std::unique_ptr<Nvml> nvml, std::string driver_dir,
-                                     std::string records_dir, std::shared_ptr<spdlog::logger> log)
+                                     std::string records_dir, std::shared_ptr<sdk::Logger> log)
     : inv_(std::move(inv)),
       nvml_(std::move(nvml)),
       driver_dir_(std::move(driver_dir)),

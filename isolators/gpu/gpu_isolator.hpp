@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "allocation.hpp"
 #include "nvml.hpp"
@@ -50,7 +50,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
 
  private:
   NvidiaGpuIsolator(Inventory inv, std::unique_ptr<Nvml> nvml, std::string driver_dir,
-                    std::string records_dir, std::shared_ptr<spdlog::logger> log);
+                    std::string records_dir, std::shared_ptr<sdk::Logger> log);
   v1::LaunchInfo describe(const v1::ContainerContext& c, const std::vector<uint32_t>& minors) const;
 
   Inventory inv_;
@@ -58,7 +58,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
   std::string driver_dir_;
   std::string records_dir_;  // <plugin_runtime_dir>/allocations
   std::string lock_path_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 }  // namespace warren::isolators::gpu

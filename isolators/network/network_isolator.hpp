@@ -53,7 +53,7 @@ class NetworkIsolator final : public sdk::Isolator {
   Settings settings_;
   std::string scope_;         // this instance's plugin work dir (veth names)
   std::optional<Ipam> ipam_;  // set when a CIDR is configured
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
   std::mutex mu_;
 };
 

@@ -28,7 +28,7 @@ class PidIsolator final : public sdk::Isolator {
   explicit PidIsolator(Config config);
 
   Config config_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 // The pure decision, exposed for tests: the PID entries for one container.

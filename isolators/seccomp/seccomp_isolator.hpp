@@ -42,7 +42,7 @@ class SeccompIsolator final : public sdk::Isolator {
   std::string default_json_;  // Config.default_profile's text, or "" for the built-in
   std::mutex mu_;
   std::map<std::string, std::string> cache_;  // profile key -> default BPF
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 // The pure decision, for tests: the BPF bytes for one container ("" when

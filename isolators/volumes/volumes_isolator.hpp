@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "warren/sdk/plugin.hpp"
 #include "warren/sdk/result.hpp"
@@ -50,7 +50,7 @@ class VolumesIsolator final : public sdk::Isolator {
   std::vector<std::string> allowlist_;
   std::string tmpfs_mode_;
   uint64_t max_tmpfs_bytes_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 }  // namespace warren::isolators::volumes

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "check/elf_deps.hpp"
 #include "host/loader.hpp"
 #include "host/plugin_host.hpp"
 
@@ -250,6 +251,42 @@ int main(int argc, char** argv) {
     std::string list;
     for (const auto& f : d.proto_files) list += (list.empty() ? "" : ", ") + f;
     ok("proto files", list);
+  }
+
+  // 1b. The file: one identity, exports only the descriptor, and no tie to
+  // the host's logging library (plugins log through the C callback).
+  {
+    std::string id = d.short_name, dotted = d.short_name;
+    for (char& c : id) c = c == '/' ? '_' : c;
+    for (char& c : dotted) c = c == '/' ? '.' : c;
+    const std::string kind = d.kind == Kind::Isolator ? "isolator" : "provisioner";
+    const std::string file = kind + "_" + id + ".so", suffix = "." + kind + "." + dotted;
+    const std::string have = std::filesystem::path(a.path).filename().string();
+    bool name_ok = d.name.size() > suffix.size() && d.name.compare(d.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (have != file) {
+      bad("identity", "file '" + have + "' should be '" + file + "' for short name '" + d.short_name + "'");
+    } else if (!name_ok) {
+      bad("identity", "name '" + d.name + "' should be <vendor>" + suffix + " for short name '" + d.short_name + "'");
+    } else {
+      ok("identity", file + ", " + d.name);
+    }
+    auto elf = check::readElfDeps(a.path);
+    if (!elf) {
+      bad("exports", elf.error().message());
+    } else {
+      std::string extra;
+      for (const auto& s : elf->exported) {
+        if (s != WARREN_PLUGIN_SYMBOL) extra += (extra.empty() ? "" : ", ") + s;
+      }
+      extra.empty() ? ok("exports", std::string("only ") + WARREN_PLUGIN_SYMBOL)
+                    : bad("exports", "exports more than " + std::string(WARREN_PLUGIN_SYMBOL) + ": " + extra);
+      auto ties = check::hostLoggingTies(*elf);
+      std::string list;
+      for (size_t i = 0; i < ties.size() && i < 4; ++i) list += (i == 0 ? "" : ", ") + ties[i];
+      if (ties.size() > 4) list += " (+" + std::to_string(ties.size() - 4) + " more)";
+      ties.empty() ? ok("host logging", "no spdlog/fmt library or symbol (logs through the host's callback)")
+                   : bad("host logging", "linked to the host's logging library: " + list);
+    }
   }
 
   // 2. Config validation: an unknown field must be refused with one line.

@@ -1,11 +1,11 @@
 // An example vendor isolator: adds one environment variable, taken from its
 // typed config, to every container it prepares, and logs through the host.
-#include "com/example/greeting/config.pb.h"
+#include "example/isolators/example_greeting/config.pb.h"
 #include "warren/sdk/plugin.hpp"
 
 namespace example {
 
-using com::example::greeting::Config;
+using example::isolators::example_greeting::Config;
 
 class GreetingIsolator : public warren::sdk::Isolator {
  public:
@@ -23,7 +23,7 @@ class GreetingIsolator : public warren::sdk::Isolator {
   }
 
   explicit GreetingIsolator(Config config)
-      : config_(std::move(config)), log_(warren::sdk::makeLogger("example.greeting")) {}
+      : config_(std::move(config)), log_(warren::sdk::makeLogger("example.isolator.example.greeting")) {}
 
   warren::Result<warren::v1::LaunchInfo> prepare(const warren::v1::PrepareRequest& req) override {
     log_->info("container_id={} gets {}={}", warren::formatId(req.container().id()),
@@ -35,10 +35,10 @@ class GreetingIsolator : public warren::sdk::Isolator {
 
  private:
   Config config_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<warren::sdk::Logger> log_;
 };
 
 }  // namespace example
 
-WARREN_ISOLATOR_PLUGIN(example::GreetingIsolator, "com.example.isolator.greeting",
+WARREN_ISOLATOR_PLUGIN(example::GreetingIsolator, "com.example.isolator.example.greeting",
                        "example/greeting", "1.0.0")

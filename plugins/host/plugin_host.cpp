@@ -1,5 +1,7 @@
 #include "host/plugin_host.hpp"
 
+#include "host/install_layout.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <climits>
@@ -725,25 +727,10 @@ bool isFirstParty(const Descriptor& d) { return d.name.rfind("org.warren.", 0) =
 
 std::string findPluginHostBinary(const std::string& configured) {
   if (!configured.empty()) return ::access(configured.c_str(), X_OK) == 0 ? configured : "";
-  std::string self;
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) {
-    self.assign(buf, static_cast<size_t>(n));
-    self = self.substr(0, self.rfind('/'));
-  }
-  std::vector<std::string> candidates;
-  if (!self.empty()) {
-    candidates.push_back(self + "/warren-plugin-host");
-    candidates.push_back(self + "/../libexec/warren/warren-plugin-host");
-  }
-#ifdef WARREN_PLUGIN_HOST_BUILD_PATH
-  candidates.push_back(WARREN_PLUGIN_HOST_BUILD_PATH);
-#endif
-  for (const auto& c : candidates) {
-    if (::access(c.c_str(), X_OK) == 0) return c;
-  }
-  return "";
+  // The one of this install (or build tree), found relative to the binary
+  // holding this code (host/install_layout.hpp).
+  const std::string& c = installLayout().plugin_host_path;
+  return ::access(c.c_str(), X_OK) == 0 ? c : "";
 }
 
 std::unique_ptr<PluginHost> PluginHost::create(HostOptions opts, std::shared_ptr<spdlog::logger> log) {

@@ -55,8 +55,8 @@ struct HostOptions {
   // measured per-call cost in README.md ("Plugin isolation").
   Isolation first_party_isolation = Isolation::InProcess;
   Isolation third_party_isolation = Isolation::Process;
-  // warren-plugin-host; "" = next to the executable, then
-  // ../libexec/warren/, then the build tree.
+  // warren-plugin-host; "" = the one of this install or build tree, found
+  // relative to the binary (host/install_layout.hpp).
   std::string plugin_host_path;
 };
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "store.hpp"
 #include "warren/sdk/plugin.hpp"
@@ -31,7 +31,7 @@ class ImageProvisioner : public sdk::Provisioner {
 
  private:
   ImageProvisioner(Store store, SourceOptions opts, std::string backend,
-                   std::shared_ptr<spdlog::logger> log)
+                   std::shared_ptr<sdk::Logger> log)
       : store_(std::move(store)), opts_(std::move(opts)), backend_(std::move(backend)), log_(std::move(log)) {}
 
   Result<std::string> chooseBackend(const std::string& requested);
@@ -47,7 +47,7 @@ class ImageProvisioner : public sdk::Provisioner {
   // as is, offline), "always" (resolve again every time), "never" (only the
   // store). Local layouts and archives are always read (they are local).
   std::string pull_policy_ = "missing";
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
   std::mutex probe_mu_;
   std::optional<bool> overlay_ok_;
 };

@@ -81,7 +81,7 @@ Result<void> writeShared(const std::string& path, const std::string& data) {
 // A sealed JSON record (warren/sdk/record.hpp). One that cannot be read is
 // quarantined (moved aside, one log line) and reported as FailedPrecondition;
 // nothing is ever removed on the strength of it.
-Result<json> readJson(const std::string& path, spdlog::logger* log) {
+Result<json> readJson(const std::string& path, sdk::Logger* log) {
   ino_t inode = 0;
   auto payload = record::readSealed(path, &inode);
   if (!payload && payload.error().err() != 0) return fail(std::move(payload.error()));

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "reference.hpp"
 #include "stores/source.hpp"
@@ -45,7 +45,7 @@ struct ContainerRecord {
 
 class Store {
  public:
-  Store(std::string root, std::shared_ptr<spdlog::logger> log) : root_(std::move(root)), log_(std::move(log)) {}
+  Store(std::string root, std::shared_ptr<sdk::Logger> log) : root_(std::move(root)), log_(std::move(log)) {}
   Result<void> init();
 
   const std::string& root() const { return root_; }
@@ -98,7 +98,7 @@ class Store {
   std::string imageKey(const std::string& reference) const;
 
   std::string root_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 }  // namespace warren::provisioners::image

@@ -178,9 +178,9 @@ TEST(ExamplePlugin, InTreeBuildAddsItsEnvVar) {
   opts.plugin_dirs = {WARREN_TEST_PLUGIN_DIR};
   opts.configs = {{"example/greeting", R"({"env_name": "HELLO", "greeting": "in tree"})"}};
   auto host = PluginHost::create(opts, nullptr);
-  auto d = host->loadFile(std::string(WARREN_TEST_PLUGIN_DIR) + "/example_greeting.so");
+  auto d = host->loadFile(std::string(WARREN_TEST_PLUGIN_DIR) + "/isolator_example_greeting.so");
   ASSERT_TRUE(d) << d.error().message();
-  EXPECT_EQ((*d)->name, "com.example.isolator.greeting");
+  EXPECT_EQ((*d)->name, "com.example.isolator.example.greeting");
   auto r = prepare(*host, "example/greeting");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->launch_info().env().at("HELLO"), "in tree");
@@ -190,7 +190,7 @@ TEST(ExamplePlugin, BadConfigIsACreateError) {
   HostOptions opts;
   opts.configs = {{"example/greeting", R"({"colour": "blue"})"}};
   auto host = PluginHost::create(opts, nullptr);
-  std::string path = std::string(WARREN_TEST_PLUGIN_DIR) + "/example_greeting.so";
+  std::string path = std::string(WARREN_TEST_PLUGIN_DIR) + "/isolator_example_greeting.so";
   ASSERT_TRUE(host->loadFile(path));
   auto r = host->instance(Kind::Isolator, "example/greeting");
   ASSERT_FALSE(r);

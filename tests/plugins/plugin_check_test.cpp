@@ -46,7 +46,7 @@ TEST(ROOT_PluginCheck, EveryFirstPartyPluginPasses) {
   int checked = 0;
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(WARREN_BUILT_PLUGIN_DIR)) {
-    if (e.path().extension() == ".so" && e.path().filename() != "example_greeting.so") {
+    if (e.path().extension() == ".so" && e.path().filename() != "isolator_example_greeting.so") {
       files.push_back(e.path().string());
     }
   }
@@ -69,6 +69,15 @@ TEST(ROOT_PluginCheck, EveryFirstPartyPluginPasses) {
     ASSERT_FALSE(r.lines.empty());
     EXPECT_EQ(r.lines.back().rfind("PASS ", 0), 0u) << r.text;
     EXPECT_EQ(r.lines.front().rfind("ok   descriptor: org.warren.", 0), 0u) << r.text;
+    // One identity (file name from the short name), only the descriptor
+    // exported, and no spdlog/fmt: the plugin logs through the C callback.
+    const std::string file = std::filesystem::path(so).filename().string();
+    EXPECT_TRUE(std::any_of(r.lines.begin(), r.lines.end(), [&](const std::string& l) {
+      return l.rfind("ok   identity: " + file + ", org.warren.", 0) == 0;
+    })) << r.text;
+    EXPECT_TRUE(has(r, "ok   exports: only warren_plugin")) << r.text;
+    EXPECT_TRUE(has(r, "ok   host logging: no spdlog/fmt library or symbol (logs through the host's callback)"))
+        << r.text;
     ++checked;
   }
   EXPECT_GE(checked, 5) << "first-party plugins found in " << WARREN_BUILT_PLUGIN_DIR;
@@ -88,6 +97,12 @@ TEST(ROOT_PluginCheck, BrokenFixtureFailsWithTheExpectedLines) {
   EXPECT_TRUE(has(r, "FAIL out of process: cleanup of an unknown container: plugin 'broken' (" +
                      so + "): cleanup: no such container 'warren-check-never-seen'")) << r.text;
   EXPECT_TRUE(has(r, "ok   recover with an unknown container: accepted")) << r.text;
+  EXPECT_TRUE(has(r, "FAIL identity: file 'broken.so' should be 'isolator_broken.so' for short name 'broken'"))
+      << r.text;
+  // It logs through spdlog itself: tied to the host's logging library.
+  EXPECT_TRUE(std::any_of(r.lines.begin(), r.lines.end(), [](const std::string& l) {
+    return l.rfind("FAIL host logging: linked to the host's logging library: libspdlog.so", 0) == 0;
+  })) << r.text;
   ASSERT_FALSE(r.lines.empty());
   EXPECT_EQ(r.lines.back().rfind("FAIL broken: ", 0), 0u) << r.text;
 }

@@ -37,7 +37,7 @@ TEST(OutOfTree, ExamplePluginBuildsAgainstInstalledSdk) {
   ASSERT_TRUE(host->errors().empty()) << host->errors()[0].message();
   auto plugins = host->isolators({"example/greeting"});
   ASSERT_TRUE(plugins) << plugins.error().message();
-  EXPECT_EQ((*plugins)[0]->descriptor().path, build + "/example_greeting.so");
+  EXPECT_EQ((*plugins)[0]->descriptor().path, build + "/isolator_example_greeting.so");
   v1::PrepareRequest req;
   req.mutable_container()->mutable_id()->add_path("c1");
   auto r = (*plugins)[0]->call<v1::PrepareResponse>(v1::PREPARE, req);
@@ -49,8 +49,8 @@ TEST(OutOfTree, ExamplePluginBuildsAgainstInstalledSdk) {
                         "--plugin_dir", build, "--isolation", "example/greeting", "plugins"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_NE(listed.out.find("example/greeting"), std::string::npos) << listed.out;
-  EXPECT_NE(listed.out.find("com.example.isolator.greeting"), std::string::npos) << listed.out;
-  EXPECT_NE(listed.out.find(build + "/example_greeting.so"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("com.example.isolator.example.greeting"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(build + "/isolator_example_greeting.so"), std::string::npos) << listed.out;
 }
 
 }  // namespace

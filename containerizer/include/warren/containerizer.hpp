@@ -31,10 +31,10 @@ struct Options {
   std::string work_dir = "/var/lib/warren";
   std::string runtime_dir = "/run/warren";
   std::string cgroups_root = "/warren";  // absolute, never relative to our cgroup
-  std::vector<std::string> plugin_dirs;   // default: the install's plugin dir
+  std::vector<std::string> plugin_dirs;   // default: <prefix>/<libdir>/warren/plugins of libwarren's install
   // Must not be empty (a container with no isolator at all is refused).
   std::vector<std::string> isolation = {"filesystem/linux", "pid", "volumes", "seccomp"};
-  std::string init_path;                  // default: next to the executable, then install path
+  std::string init_path;                  // default: <prefix>/<libexecdir>/warren/warren-init of libwarren's install
   std::map<std::string, std::string> plugin_flags;    // handed to every plugin
   // Plugin events (e.g. image-pull progress): plugin short name + event.
   std::function<void(const std::string& plugin, const v1::PluginEvent& event)> plugin_event_sink;

@@ -140,7 +140,7 @@ class RegistrySource : public Source {
   }
 
   Reference ref_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
   ImageLimits limits_;
   std::string base_, what_, token_;
 };

@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "manifest.hpp"
 #include "reference.hpp"
@@ -16,7 +16,7 @@ namespace warren::provisioners::image {
 struct SourceOptions {
   std::string tmp_dir;                     // scratch space inside the store
   std::set<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
-  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<sdk::Logger> log;
   ImageLimits limits;  // manifest/config sizes, unpacked size and files
 };
 

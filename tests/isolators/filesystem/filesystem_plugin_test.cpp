@@ -28,7 +28,7 @@ std::string recordFile(const TestEnv& env, const std::string& id) {
 }
 
 
-constexpr const char* kFile = "warren_isolator_filesystem_linux.so";
+constexpr const char* kFile = "isolator_filesystem_linux.so";
 constexpr const char* kName = "filesystem/linux";
 
 // A container laid out like the core does: sandbox under work_dir/sandboxes,

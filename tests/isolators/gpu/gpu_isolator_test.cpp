@@ -31,7 +31,7 @@ class GpuPlugin {
     opts.configs["gpu/nvidia"] = config;
     host_ = plugins::PluginHost::create(
         opts, std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
-    auto loaded = host_->loadFile(env.plugin_dir + "/warren_isolator_gpu_nvidia.so");
+    auto loaded = host_->loadFile(env.plugin_dir + "/isolator_gpu_nvidia.so");
     if (!loaded) {
       error = loaded.error().message();
       return;

@@ -32,7 +32,7 @@ NetPlugin::NetPlugin(const TestEnv& env, std::map<std::string, std::string> flag
   if (!config.empty()) opts.configs["network"] = config;
   auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   host_ = plugins::PluginHost::create(opts, log);
-  auto loaded = host_->loadFile(env.plugin_dir + "/warren_isolator_network.so");
+  auto loaded = host_->loadFile(env.plugin_dir + "/isolator_network.so");
   if (!loaded) {
     error_ = loaded.error().message();
     return;

@@ -25,7 +25,7 @@ std::string testCidr(int prefix = 24);
 
 class NetPlugin {
  public:
-  // Loads <plugin_dir>/warren_isolator_network.so into a fresh host with the
+  // Loads <plugin_dir>/isolator_network.so into a fresh host with the
   // given flags and config; *error is set when the plugin refused to start.
   NetPlugin(const TestEnv& env, std::map<std::string, std::string> flags, std::string config = "");
   plugins::Plugin* operator->() const { return plugin_; }

@@ -36,7 +36,7 @@ class PidPlugin {
     if (!config.empty()) opts.configs["pid"] = config;
     host_ = plugins::PluginHost::create(
         opts, std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
-    auto loaded = host_->loadFile(env.plugin_dir + "/warren_isolator_pid.so");
+    auto loaded = host_->loadFile(env.plugin_dir + "/isolator_pid.so");
     if (!loaded) {
       error = loaded.error().message();
       return;

@@ -17,7 +17,7 @@
 namespace warren::testing {
 namespace {
 
-constexpr const char* kFile = "warren_isolator_volumes.so";
+constexpr const char* kFile = "isolator_volumes.so";
 
 class VolumesPluginTest : public ::testing::Test {
  protected:

@@ -1,7 +1,7 @@
 // warren SDK shim: write an ordinary C++ Isolator or Provisioner subclass and
 // export it with one macro. The shim turns the C ABI's bytes into generated
 // messages, catches every exception, and gives the plugin a logger whose lines
-// go to the host's sinks.
+// go to the host's C log callback (warren/sdk/log.hpp).
 //
 //   class MyIsolator : public warren::sdk::Isolator { ... };
 //   WARREN_ISOLATOR_PLUGIN(MyIsolator, "com.vendor.isolator.foo", "foo", "1.0.0")
@@ -19,23 +19,21 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <google/protobuf/util/json_util.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "warren/sdk/abi.h"
 #include "warren/sdk/ids.hpp"
+#include "warren/sdk/log.hpp"
 #include "warren/sdk/result.hpp"
 #include "warren/v1/plugin.pb.h"
 
 namespace warren::sdk {
 
 namespace detail {
-inline const warren_host*& hostSlot() {
-  static const warren_host* host = nullptr;
-  return host;
-}
+// The host that last created an instance: where log lines and events go.
+inline const warren_host*& hostSlot() { return logHostSlot(); }
 inline void emitTo(const warren_host* h, const google::protobuf::MessageLite& ev) {
   if (h == nullptr) h = hostSlot();
   if (h == nullptr || h->struct_size < offsetof(warren_host, event) + sizeof(h->event) ||
@@ -123,37 +121,8 @@ Result<Config> parseConfig(const v1::PluginContext& ctx) {
 }
 
 // ---------------------------------------------------------------- logging
-
-namespace detail {
-
-class HostSink final : public spdlog::sinks::base_sink<std::mutex> {
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    const warren_host* h = hostSlot();
-    if (h == nullptr || h->log == nullptr) return;
-    int32_t level = WARREN_LOG_INFO;
-    switch (msg.level) {
-      case spdlog::level::trace: level = WARREN_LOG_TRACE; break;
-      case spdlog::level::debug: level = WARREN_LOG_DEBUG; break;
-      case spdlog::level::info: level = WARREN_LOG_INFO; break;
-      case spdlog::level::warn: level = WARREN_LOG_WARN; break;
-      default: level = WARREN_LOG_ERROR; break;
-    }
-    std::string name(msg.logger_name.begin(), msg.logger_name.end());
-    h->log(h->ctx, level, name.c_str(), msg.payload.data(), msg.payload.size());
-  }
-  void flush_() override {}
-};
-
-}  // namespace detail
-
-// A logger whose lines go through the host's log callback. Not registered in
-// spdlog's global registry (the host owns that).
-inline std::shared_ptr<spdlog::logger> makeLogger(const std::string& name) {
-  auto logger = std::make_shared<spdlog::logger>(name, std::make_shared<detail::HostSink>());
-  logger->set_level(spdlog::level::trace);
-  return logger;
-}
+// makeLogger(name) and Logger are in warren/sdk/log.hpp: lines go through the
+// host's C log callback only (no spdlog/fmt across the boundary).
 
 // ---------------------------------------------------------------- trampolines
 
@@ -326,7 +295,22 @@ int32_t provisionerCall(void* instance, uint32_t method, const uint8_t* d, size_
 extern "C" __attribute__((weak, visibility("hidden"))) const char* const
     warren_plugin_proto_files_[];
 
+// One identity per plugin: built with warren_add_plugin(NAME ...), the names
+// in the descriptor must be the ones derived from the short name (see
+// WarrenPlugin.cmake); a mismatch is a compile error naming the expected one.
+#ifdef WARREN_PLUGIN_EXPECTED_NAME
+#define WARREN_CHECK_IDENTITY_(Kind, Name, ShortName)                                            \
+  static_assert(std::string_view(Name) == WARREN_PLUGIN_EXPECTED_NAME,                             \
+                "plugin name must be " WARREN_PLUGIN_EXPECTED_NAME " (derived from the short name)"); \
+  static_assert(std::string_view(ShortName) == WARREN_PLUGIN_EXPECTED_SHORT_NAME,                  \
+                "short name must be " WARREN_PLUGIN_EXPECTED_SHORT_NAME " (warren_add_plugin NAME)");   \
+  static_assert((Kind) == WARREN_PLUGIN_EXPECTED_KIND, "plugin kind differs from warren_add_plugin KIND");
+#else
+#define WARREN_CHECK_IDENTITY_(Kind, Name, ShortName)
+#endif
+
 #define WARREN_DEFINE_PLUGIN_(Class, Kind, CallFn, Name, ShortName, Version)      \
+  WARREN_CHECK_IDENTITY_(Kind, Name, ShortName)                                  \
   WARREN_PLUGIN_EXPORT_ const warren_plugin_descriptor warren_plugin = {         \
       sizeof(warren_plugin_descriptor),                                                  \
       WARREN_ABI_MAJOR,                                                          \

@@ -1,10 +1,13 @@
 #include "cdi_isolator.hpp"
 
-#include "org/warren/isolators/cdi/config.pb.h"
+#include "warren/isolators/devices_cdi/config.pb.h"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
 
 namespace warren::isolators::cdi {
+
+using Config = devices_cdi::Config;  // config proto package: from the short name
+
 namespace {
 
 const std::string kDevicesKey = std::string(kShortName) + ".devices";
@@ -49,7 +52,7 @@ Result<std::unique_ptr<CdiIsolator>> CdiIsolator::create(const v1::PluginContext
   return std::unique_ptr<CdiIsolator>(new CdiIsolator(std::move(o), sdk::makeLogger("warren.isolator.devices.cdi")));
 }
 
-CdiIsolator::CdiIsolator(Options opts, std::shared_ptr<spdlog::logger> log)
+CdiIsolator::CdiIsolator(Options opts, std::shared_ptr<sdk::Logger> log)
     : opts_(std::move(opts)), log_(std::move(log)) {}
 
 v1::PluginInfo CdiIsolator::info() const {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/logger.h>
+#include "warren/sdk/log.hpp"
 
 #include "edits.hpp"
 #include "warren/sdk/plugin.hpp"
@@ -24,9 +24,9 @@ class CdiIsolator final : public sdk::Isolator {
   Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& req) override;
 
  private:
-  CdiIsolator(Options opts, std::shared_ptr<spdlog::logger> log);
+  CdiIsolator(Options opts, std::shared_ptr<sdk::Logger> log);
   Options opts_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 }  // namespace warren::isolators::cdi
