@@ -7,6 +7,7 @@
 #include <set>
 
 #include "flags.hpp"
+#include "host/flag_check.hpp"
 #include "host/install_layout.hpp"
 #include "host/plugin_host.hpp"
 
@@ -43,6 +44,7 @@ Result<std::string> checkValue(const PluginFlag& f, const std::string& name, con
   auto bad = [&](const std::string& want) {
     return fail(Code::InvalidArgument, "invalid --" + name + " '" + v + "': expected " + want);
   };
+  WARREN_TRY(plugins::checkFlagChoice(f.spec, name, v));
   if (t == "bool") {
     static const std::set<std::string> kTrue = {"true", "1", "yes", "on"}, kFalse = {"false", "0", "no", "off"};
     if (kTrue.count(v)) return std::string("true");

@@ -12,6 +12,7 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "host/flag_check.hpp"
 #include "host/install_layout.hpp"
 #include "proc.hpp"
 #include "warren/sdk/fs.hpp"
@@ -106,21 +107,6 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
     if (name.empty()) return fail(Code::InvalidArgument, "--isolation names an empty isolator");
   }
   WARREN_TRY(checkAbsolute("cgroups_root", opts.cgroups_root));
-  // The image provisioner is loaded only when an image is used; its flags are
-  // still checked at start-up, so a typo is not found at the first launch.
-  for (const auto& [flag, allowed] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"image_provisioner_backend", {"overlay", "copy", "bind", "auto"}},
-           {"pull", {"missing", "always", "never"}}}) {
-    auto f = opts.plugin_flags.find(flag);
-    if (f == opts.plugin_flags.end() || f->second.empty()) continue;
-    if (std::find(allowed.begin(), allowed.end(), f->second) == allowed.end()) {
-      std::string list;
-      for (size_t i = 0; i < allowed.size(); ++i) {
-        list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
-      }
-      return fail(Code::InvalidArgument, "invalid --" + flag + " '" + f->second + "' (expected " + list + ")");
-    }
-  }
   if (opts.plugin_dirs.empty()) opts.plugin_dirs.push_back(plugins::installLayout().plugin_dir);
   WARREN_ASSIGN_OR_RETURN(opts.init_path, findInit(opts.init_path));
   core::Layout layout{opts.work_dir, opts.runtime_dir};
@@ -150,6 +136,9 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
   auto host = plugins::PluginHost::create(ho, log);
   host->scan();
   for (const auto& e : host->errors()) log->error("{}", e.message());
+  // Checked against what the plugins declare, so a typo is a start-up error
+  // even for a plugin loaded only later (the image provisioner).
+  WARREN_TRY(plugins::checkPluginFlags(opts.plugin_flags, host->describeAll()));
   WARREN_ASSIGN_OR_RETURN(auto isolators, host->isolators(opts.isolation));
   WARREN_TRY(claimCgroupsRoot(opts, *log));
   return std::unique_ptr<Containerizer>(

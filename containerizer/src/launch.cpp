@@ -137,8 +137,6 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
   req.set_image(c.image());
   // rootfs_dir left empty: the provisioner keeps rootfses beside its layer
   // store under work_dir (a copy backend's tree must not fill a tmpfs).
-  auto backend = opts_.plugin_flags.find("image_provisioner_backend");
-  if (backend != opts_.plugin_flags.end()) req.set_backend(backend->second);
   // A pull can take long: other containers are not held up meanwhile. This
   // container's launch lock stays held, so nobody mistakes it for a dead launch.
   if (a.state_lock != nullptr) a.state_lock->reset();

@@ -9,9 +9,10 @@ namespace warren::provisioners::image {
 
 v1::PluginInfo ImageProvisioner::describe() {
   v1::PluginInfo i;
-  sdk::addFlag(i, "image_provisioner_backend", "string", "auto", "rootfs backend: overlay, copy, bind or auto");
+  sdk::addChoiceFlag(i, "image_provisioner_backend", "auto", {"overlay", "copy", "bind", "auto"},
+                     "rootfs backend: overlay, copy, bind or auto");
   sdk::addFlag(i, "registry_insecure", "list", "", "HOST:PORT registries reached over plain HTTP");
-  sdk::addFlag(i, "pull", "string", "missing",
+  sdk::addChoiceFlag(i, "pull", "missing", {"missing", "always", "never"},
        "image pull policy: missing (a stored registry image launches offline), always, never");
   // Limits: a number, optionally with K, M, G or T (parsed by manifest.cpp).
   sdk::addFlag(i, "image_max_manifest_bytes", "string", "4M", "largest image manifest/index read");

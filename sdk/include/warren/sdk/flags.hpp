@@ -4,6 +4,8 @@
 // PluginContext.flags.
 #pragma once
 
+#include <initializer_list>
+
 #include "warren/v1/plugin.pb.h"
 
 namespace warren::sdk {
@@ -16,6 +18,14 @@ inline v1::FlagSpec* addFlag(v1::PluginInfo& info, const char* name, const char*
   f->set_type(type);
   f->set_default_value(default_value);
   f->set_help(help);
+  return f;
+}
+
+// A flag that takes one of a fixed set of values (FlagSpec.choices).
+inline v1::FlagSpec* addChoiceFlag(v1::PluginInfo& info, const char* name, const char* default_value,
+                                   std::initializer_list<const char*> choices, const char* help) {
+  auto* f = addFlag(info, name, "string", default_value, help);
+  for (const char* c : choices) f->add_choices(c);
   return f;
 }
 
