@@ -3,6 +3,7 @@
 // setns: a nested container enters its parent's mount namespace, where the
 // host paths it was given no longer resolve.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -66,10 +67,15 @@ int cloneDevNull() {
 // it, and what the container's root writes is stored as id 0. Needs the
 // host's CAP_SYS_ADMIN (the file system's owner), so it is done before the
 // user namespace is joined. Device nodes (devtmpfs cannot be idmapped) are
-// left as they are: they show as nobody inside and keep their modes.
+// left as they are: they show as nobody inside and keep their modes. So
+// are binds of kernel pseudo file systems (a `/sys` bind): their owners
+// are kernel objects' and they cannot be idmapped.
 std::string idmap(int tree, int userns_fd, const std::string& what) {
   struct stat sb {};
   if (fstat(tree, &sb) == 0 && (S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))) return "";
+  for (long magic : {SYSFS_MAGIC, PROC_SUPER_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC}) {
+    if (onFilesystem(tree, magic)) return "";
+  }
   struct mount_attr attr {};
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<uint64_t>(userns_fd);

@@ -5,9 +5,11 @@
 // containers get disjoint ranges, exhaustion is one clear line leaving
 // nothing, nested containers share the parent's namespace, and a restart
 // keeps every allocation.
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -156,6 +158,44 @@ TEST_F(ROOT_UsernsE2E, HostRootPowersAreGone) {
   EXPECT_FALSE(fs::exists(rootfs_ + "/null2"));
 }
 
+// cgroups, a network namespace of its own, seccomp and the default
+// capabilities hold inside a user namespace as outside one.
+TEST_F(ROOT_UsernsE2E, OtherIsolationStillApplies) {
+  Options o = testOptions(env_, {"filesystem/linux", "pid", "volumes", "cgroups", "network", "seccomp", "userns"});
+  o.plugin_flags = {{"userns_range", "3000000:262144"}, {"userns_size", "65536"}};
+  auto made = Containerizer::create(o);
+  ASSERT_TRUE(made) << made.error().message();
+  auto& c = **made;
+  auto cfg = usernsShell(
+      "grep -E '^(CapEff|Seccomp):' /proc/self/status; echo map $(cat /proc/self/uid_map); "
+      "echo net $(ls /sys/class/net); echo host $(hostname); sleep 300");
+  cfg.set_network_mode("none");
+  cfg.mutable_resources()->set_mem_bytes(64 << 20);
+  ASSERT_TRUE(c.launch(id("iso"), cfg));
+  pid_t init = pidOf(c, "iso");
+  ASSERT_GT(init, 0);
+  auto cg = fs::readFile("/proc/" + std::to_string(init) + "/cgroup");
+  ASSERT_TRUE(cg);
+  EXPECT_NE(cg->find(env_.cgroups_root + "/iso"), std::string::npos) << *cg;
+  // Its network namespace belongs to its user namespace: the host's root
+  // made it (isolate ran) but the container's root owns it.
+  char net[64] = {}, host_net[64] = {};
+  ASSERT_GT(::readlink(("/proc/" + std::to_string(init) + "/ns/net").c_str(), net, sizeof net - 1), 0);
+  ASSERT_GT(::readlink("/proc/self/ns/net", host_net, sizeof host_net - 1), 0);
+  EXPECT_STRNE(net, host_net);
+  std::string out;
+  for (int i = 0; i < 100 && out.find("host ") == std::string::npos; ++i) {
+    ::usleep(50000);
+    out = fileOf("iso", "stdout");
+  }
+  EXPECT_NE(out.find("CapEff:\t0000000020000420\n"), std::string::npos) << out << fileOf("iso", "stderr");
+  EXPECT_NE(out.find("Seccomp:\t2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("map 0 3000000 65536\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("net lo\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("host iso\n"), std::string::npos) << out;
+  ASSERT_TRUE(c.destroy(id("iso")));
+}
+
 TEST_F(ROOT_UsernsE2E, TwoContainersGetDisjointRanges) {
   auto c = makeUserns();
   ASSERT_TRUE(c);
@@ -194,6 +234,31 @@ TEST_F(ROOT_UsernsE2E, RangeExhaustionIsOneLineAndLeavesNothing) {
   ASSERT_TRUE(c->launch(id("second"), usernsShell("sleep 300")));
   EXPECT_EQ(mapOf(pidOf(*c, "second")), "0 3000000 65536");
   ASSERT_TRUE(c->destroy(id("second")));
+}
+
+// An overlay rootfs cannot be idmapped on this kernel: the launch fails
+// with that reason (nothing runs unmapped) and leaves nothing behind.
+TEST_F(ROOT_UsernsE2E, RootfsThatCannotBeIdmappedFailsTheLaunch) {
+  std::string dir = env_.root + "/ovl";
+  for (const char* d : {"/upper", "/work", "/merged"}) ASSERT_TRUE(fs::mkdirs(dir + d));
+  std::string opts = "lowerdir=" + rootfs_ + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+  ASSERT_EQ(::mount("overlay", (dir + "/merged").c_str(), "overlay", 0, opts.c_str()), 0) << strerror(errno);
+  auto c = makeUserns();
+  ASSERT_TRUE(c);
+  auto cfg = usernsShell("true");
+  cfg.set_rootfs(dir + "/merged");
+  auto r = c->launch(id("ovl"), cfg);
+  EXPECT_EQ(::umount2((dir + "/merged").c_str(), MNT_DETACH), 0);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("idmap rootfs '" + dir + "/merged' for the container's user namespace: "
+                                     "Invalid argument (its file system cannot be idmapped"),
+            std::string::npos)
+      << r.error().message();
+  auto list = c->containers();
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->empty());
+  EXPECT_FALSE(fs::exists(recordOf("ovl")));
+  EXPECT_FALSE(fs::exists(env_.runtime_dir + "/containers/ovl"));
 }
 
 TEST_F(ROOT_UsernsE2E, RefusedWithOneLineWhenThePluginIsNotLoaded) {
@@ -237,6 +302,12 @@ TEST_F(ROOT_UsernsE2E, NestedContainersShareTheParentsUserNamespace) {
   auto own = run(*c, "p.own", usernsShell("echo map $(cat /proc/self/uid_map); stat -c %u /bin/busybox", true));
   EXPECT_EQ(own.termination.exit_code(), 0) << own.err;
   EXPECT_NE(own.out.find("map 0 3000000 65536\n0\n"), std::string::npos) << own.out << own.err;
+  // A DEBUG container joins it too.
+  auto dbg = shell("echo map $(cat /proc/self/uid_map); id -u", false);
+  dbg.set_container_class(v1::DEBUG);
+  auto d = run(*c, "p.dbg", dbg);
+  EXPECT_EQ(d.termination.exit_code(), 0) << d.err;
+  EXPECT_EQ(d.out, "map 0 3000000 65536\n0\n") << d.err;
   EXPECT_FALSE(fs::exists(recordOf("p.kid")));  // nested ones hold no range of their own
   ASSERT_TRUE(c->destroy(id("p")));
   EXPECT_FALSE(fs::exists(recordOf("p")));
