@@ -287,8 +287,8 @@ TEST_F(ROOT_UsernsE2E, NestedContainersShareTheParentsUserNamespace) {
                    false);
   addVolume(kid, v1::Volume::SANDBOX_PARENT, "shared", "/data");
   ASSERT_TRUE(c->launch(id("p.kid"), kid));
-  pid_t kpid = pidOf(*c, "p.kid");
-  EXPECT_EQ(nsOf(kpid), nsOf(ppid));
+  ASSERT_TRUE(c->launch(id("p.sleeper"), shell("sleep 300", false)));  // lives while we look
+  EXPECT_EQ(nsOf(pidOf(*c, "p.sleeper")), nsOf(ppid));
   auto t = c->wait(id("p.kid"), std::chrono::seconds(30));
   ASSERT_TRUE(t) << t.error().message();
   EXPECT_EQ(t->exit_code(), 0) << fileOf("p.kid", "stderr");
