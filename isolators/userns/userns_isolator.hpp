@@ -14,9 +14,8 @@
 #include <memory>
 #include <string>
 
-#include <spdlog/logger.h>
-
 #include "range.hpp"
+#include "warren/sdk/log.hpp"
 #include "warren/sdk/plugin.hpp"
 
 namespace warren::isolators::userns {
@@ -43,7 +42,7 @@ class UsernsIsolator final : public sdk::Isolator {
   uint32_t size_;
   std::string records_dir_;  // <plugin_runtime_dir>/ranges, one sealed record per top-level container
   std::string lock_path_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<sdk::Logger> log_;
 };
 
 // The pure decision for a nested container (tested without root): its
