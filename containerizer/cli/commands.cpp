@@ -48,6 +48,7 @@ Result<LaunchSpec> parseLaunch(const po::variables_map& vm) {
   auto* res = c.mutable_resources();
   if (vm["share_pid"].as<bool>()) c.set_share_pid_namespace(true);
   if (vm["debug"].as<bool>()) c.set_container_class(v1::DEBUG);
+  if (vm["userns"].as<bool>()) c.set_user_namespace(true);
   if (vm.count("rootfs")) c.set_rootfs(str(vm, "rootfs"));
   if (vm.count("image")) c.set_image(str(vm, "image"));
   if (vm.count("network")) c.set_network_mode(str(vm, "network"));

@@ -48,6 +48,7 @@ po::options_description launchOptions() {
       ("network", po::value<std::string>(), "network mode: host, none or bridge")
       ("share_pid", po::bool_switch(), "nested only: share the parent's pid namespace")
       ("debug", po::bool_switch(), "a DEBUG container: joins the parent's namespaces and cgroups")
+      ("userns", po::bool_switch(), "run in a user namespace of its own, ids mapped from --userns_range (userns plugin)")
       ("env", po::value<Strings>()->composing(), "KEY=VALUE in the command's environment (repeatable)")
       ("workdir", po::value<std::string>(), "working directory inside the container")
       ("user", po::value<std::string>(), "user name or uid[:gid], resolved inside the rootfs")

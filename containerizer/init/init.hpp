@@ -26,6 +26,15 @@ struct State {
   bool new_pid = false;
   bool create_cgroup = false;
   bool proc_mounted = false;
+  // User namespace (CREATE: the fd came with the spec; ENTER: opened from
+  // its path). Mounts are idmapped with it before it is joined.
+  bool userns = false;
+  int userns_fd = -1;
+  // With a user namespace, kernel file systems (proc, sysfs, ...) are made
+  // before pivot_root, while the host's /proc and /sys are still visible
+  // (the kernel refuses them otherwise): per spec mount, or -1.
+  std::vector<int> fs_trees;
+  int proc_tree = -1;
 };
 
 // "what: strerror(errno)"
@@ -44,6 +53,7 @@ int openBeneath(const std::string& root, const std::string& source);
 // Namespaces: open the trees a container needs from the launcher's mount
 // namespace, enter/create namespaces. Returns "" or an error. May fork: on
 // return the caller is the final warren-init (intermediates never return).
+std::string openUserNamespace(State& st);
 std::string prepareSources(State& st);
 std::string enterNamespaces(State& st);
 

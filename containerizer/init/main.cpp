@@ -53,14 +53,34 @@ void sendMsg(char type, const std::string& body, bool with_creds) {
   _exit(1);
 }
 
-bool readSpec(launcher::Spec* spec) {
+// The spec, and the user namespace to join when it asks for a new one (an
+// fd passed along with it, moved above the fds 0-4 warren-init uses).
+bool readSpec(launcher::Spec* spec, int* userns_fd) {
   char peek;
   ssize_t n;
   while ((n = recv(kControlFd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR) {}
   if (n <= 0) return false;
   std::string buf(static_cast<size_t>(n), '\0');
-  while ((n = recv(kControlFd, buf.data(), buf.size(), 0)) < 0 && errno == EINTR) {}
-  if (n != static_cast<ssize_t>(buf.size()) || buf[0] != launcher::kMsgSpec) return false;
+  iovec iov{buf.data(), buf.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  while ((n = recvmsg(kControlFd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
+      continue;
+    }
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    *userns_fd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    close(fd);
+  }
+  if (n != static_cast<ssize_t>(buf.size()) || buf[0] != launcher::kMsgSpec || (mh.msg_flags & MSG_CTRUNC)) {
+    return false;
+  }
   return launcher::decodeSpec(buf.data() + 1, buf.size() - 1, spec);
 }
 
@@ -110,7 +130,7 @@ int main(int argc, char** argv) {
   initSignalMask();
 
   State st;
-  if (!readSpec(&st.spec)) failEarly("warren-init: malformed or missing launch spec");
+  if (!readSpec(&st.spec, &st.userns_fd)) failEarly("warren-init: malformed or missing launch spec");
   st.rundir_fd = open(st.spec.runtime_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (st.rundir_fd < 0) failEarly(sysError("open runtime dir '" + st.spec.runtime_dir + "'"));
   if (st.rundir_fd != warren::launcher::kRuntimeDirFd) {  // 0-3 are taken: it is 4 already
@@ -127,7 +147,8 @@ int main(int argc, char** argv) {
     if (n.flag == CLONE_NEWPID) st.new_pid = true;
     if (n.flag == CLONE_NEWCGROUP) st.create_cgroup = true;
   }
-  std::string err = prepareSources(st);
+  std::string err = openUserNamespace(st);
+  if (err.empty()) err = prepareSources(st);
   if (err.empty()) err = enterNamespaces(st);
   if (!err.empty()) failEarly(err);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // again: a fork in enterNamespaces keeps it, be explicit

@@ -149,7 +149,12 @@ std::string applyMount(State& st, size_t i) {
     st.mount_trees[i] = -1;
   } else {
     std::string what;
-    mounted = newFilesystem(m.type, m.source, o, &what);
+    if (i < st.fs_trees.size() && st.fs_trees[i] >= 0) {  // made before pivot_root
+      mounted = st.fs_trees[i];
+      st.fs_trees[i] = -1;
+    } else {
+      mounted = newFilesystem(m.type, m.source, o, &what);
+    }
     if (mounted < 0) return mountError(m.target, what);
     if (attach(mounted, target.fd) != 0) {
       int e = errno;
@@ -230,7 +235,8 @@ std::string mountProc(State& st) {
   Options o;
   o.attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   std::string what;
-  Fd mnt(newFilesystem("proc", "proc", o, &what));
+  Fd mnt(st.proc_tree >= 0 ? st.proc_tree : newFilesystem("proc", "proc", o, &what));
+  st.proc_tree = -1;
   if (mnt.fd < 0) return mountError("/proc", what);
   if (attach(mnt.fd, target.fd) != 0) return mountError("/proc", "proc");
   st.proc_mounted = true;
@@ -329,6 +335,57 @@ std::string devLinks(const State& st, const std::string& pts) {
   return "";
 }
 
+bool needsProc(const State& st) {
+  return (st.new_pid || !st.spec.rootfs.empty()) && !hasMountAt(st, "/proc");
+}
+
+// A recursive read-only bind of /sys of the mount namespace we are in (a
+// copy of the host's, before pivot_root), with the mount's other flags.
+int sysBind(const Options& o) {
+  int tree = openTree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0) return -1;
+  struct mount_attr attr {};
+  attr.attr_set = o.attr | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  attr.propagation = MS_PRIVATE;
+  if (mountSetattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) {
+    int e = errno;
+    close(tree);
+    errno = e;
+    return -1;
+  }
+  return tree;
+}
+
+// In a user namespace the kernel mounts proc or sysfs only while a fully
+// visible instance is in the mount namespace (mount_too_revealing): make
+// every kernel file system now, before pivot_root drops the host's; they
+// are attached at their (then resolved) targets later.
+std::string prebuildFilesystems(State& st) {
+  st.fs_trees.assign(st.spec.mounts.size(), -1);
+  for (size_t i = 0; i < st.spec.mounts.size(); ++i) {
+    const auto& m = st.spec.mounts[i];
+    if (st.mount_trees[i] != -1) continue;  // a bind
+    std::string what;
+    Options o = parseOptions(m.options);
+    st.fs_trees[i] = newFilesystem(m.type, m.source, o, &what);
+    if (st.fs_trees[i] < 0 && errno == EPERM && m.type == "sysfs") {
+      // sysfs belongs to the network namespace: one the container does not
+      // own (the host's, or one made for it outside) cannot be mounted from
+      // its user namespace. As crun does: the host's /sys, bound read-only.
+      st.fs_trees[i] = sysBind(o);
+    }
+    if (st.fs_trees[i] < 0) return mountError(m.target, what);
+  }
+  if (needsProc(st)) {
+    Options o;
+    o.attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    std::string what;
+    st.proc_tree = newFilesystem("proc", "proc", o, &what);
+    if (st.proc_tree < 0) return mountError("/proc", what);
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string setupMounts(State& st) {
@@ -339,13 +396,17 @@ std::string setupMounts(State& st) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return sysError("make mount tree rprivate");
   }
+  if (st.userns) {
+    std::string err = prebuildFilesystems(st);
+    if (!err.empty()) return err;
+  }
   if (!st.spec.rootfs.empty()) {
     std::string err = pivotInto(st);
     if (!err.empty()) return err;
   }
   st.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (st.root_fd < 0) return sysError("open the container's root");
-  if ((st.new_pid || !st.spec.rootfs.empty()) && !hasMountAt(st, "/proc")) {
+  if (needsProc(st)) {
     std::string err = mountProc(st);
     if (!err.empty()) return err;
   }

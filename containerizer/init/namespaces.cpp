@@ -3,11 +3,13 @@
 // setns: a nested container enters its parent's mount namespace, where the
 // host paths it was given no longer resolve.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,7 +62,47 @@ int cloneDevNull() {
   return fd;
 }
 
+// Idmap a detached tree with the container's user namespace: a file owned
+// by id N on disk shows as the container's id N (host id start+N) through
+// it, and what the container's root writes is stored as id 0. Needs the
+// host's CAP_SYS_ADMIN (the file system's owner), so it is done before the
+// user namespace is joined. Device nodes (devtmpfs cannot be idmapped) are
+// left as they are: they show as nobody inside and keep their modes. So
+// are binds of kernel pseudo file systems (a `/sys` bind): their owners
+// are kernel objects' and they cannot be idmapped.
+std::string idmap(int tree, int userns_fd, const std::string& what) {
+  struct stat sb {};
+  if (fstat(tree, &sb) == 0 && (S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))) return "";
+  for (long magic : {SYSFS_MAGIC, PROC_SUPER_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC}) {
+    if (onFilesystem(tree, magic)) return "";
+  }
+  struct mount_attr attr {};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  if (mountSetattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) == 0) return "";
+  std::string err = sysError("idmap " + what + " for the container's user namespace");
+  if (errno == EINVAL) err += " (its file system cannot be idmapped, e.g. overlayfs on this kernel)";
+  return err;
+}
+
 }  // namespace
+
+std::string openUserNamespace(State& st) {
+  const launcher::NsSpec* user = nullptr;
+  for (const auto& n : st.spec.namespaces) {
+    if (n.flag == CLONE_NEWUSER) user = &n;
+  }
+  if (user == nullptr) {
+    return st.userns_fd >= 0 ? "warren-init: a user namespace came with a spec that asks for none" : "";
+  }
+  st.userns = true;
+  if (!user->enter) {
+    return st.userns_fd >= 0 ? "" : "warren-init: the spec asks for a new user namespace but none came with it";
+  }
+  if (st.userns_fd >= 0) return "warren-init: a user namespace came with a spec that enters one";
+  st.userns_fd = open(user->path.c_str(), O_RDONLY | O_CLOEXEC);
+  return st.userns_fd >= 0 ? "" : sysError("open user namespace '" + user->path + "'");
+}
 
 std::string prepareSources(State& st) {
   if (!st.own_mnt) return "";
@@ -74,7 +116,20 @@ std::string prepareSources(State& st) {
     st.mount_trees[i] = m.source_root.empty() ? cloneTree(m.source, isRecursive(m))
                                               : cloneBeneath(m.source_root, m.source, isRecursive(m));
   }
-  return "";  // failures are reported at release, as setup errors
+  // Failures to open a source are reported at release, as setup errors; a
+  // source that cannot be idmapped fails the spawn (nothing runs unmapped).
+  if (!st.userns) return "";
+  if (st.rootfs_tree >= 0) {
+    std::string err = idmap(st.rootfs_tree, st.userns_fd, "rootfs '" + s.rootfs + "'");
+    if (!err.empty()) return err;
+  }
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    if (st.mount_trees[i] < 0) continue;
+    std::string err = idmap(st.mount_trees[i], st.userns_fd,
+                            "mount '" + s.mounts[i].target + "' (source '" + s.mounts[i].source + "')");
+    if (!err.empty()) return err;
+  }
+  return "";
 }
 
 std::string enterNamespaces(State& st) {
@@ -88,7 +143,7 @@ std::string enterNamespaces(State& st) {
   // Open every handle first: /proc/<pid>/ns/* paths stop resolving once we
   // are in another mount namespace.
   for (const auto& n : nss) {
-    if (!n.enter) continue;
+    if (!n.enter || n.flag == CLONE_NEWUSER) continue;  // the user ns: st.userns_fd
     int fd = open(n.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       return sysError(std::string("open ") + launcher::namespaceName(n.flag) + " namespace '" +
@@ -97,7 +152,7 @@ std::string enterNamespaces(State& st) {
     enter.push_back({&n, fd});
     if (n.flag == CLONE_NEWPID) enter_pid = true;
   }
-  if (enter.empty()) return "";  // clone3 created everything
+  if (enter.empty() && !st.userns) return "";  // clone3 created everything
   // Safe order: the others, then pid (affects children only), mnt last.
   auto rank = [](const Entry& e) {
     return e.ns->flag == CLONE_NEWNS ? 2 : e.ns->flag == CLONE_NEWPID ? 1 : 0;
@@ -111,12 +166,33 @@ std::string enterNamespaces(State& st) {
     }
     close(e.fd);
   }
+  // The user namespace last of the joins (the entered ones belong to the
+  // host's or the parent's user namespace, where we are still privileged)
+  // and before every creation (so the container's root owns what we create).
+  if (st.userns) {
+    if (setns(st.userns_fd, CLONE_NEWUSER) != 0) return sysError("join the container's user namespace");
+    close(st.userns_fd);
+    st.userns_fd = -1;
+    if (setgroups(0, nullptr) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) {
+      return sysError("become root of the container's user namespace");
+    }
+  }
   uint64_t create = 0;
   for (const auto& n : nss) {
     if (!n.enter) create |= n.flag;
   }
+  create &= ~static_cast<uint64_t>(CLONE_NEWUSER);
   uint64_t now = create & ~static_cast<uint64_t>(CLONE_NEWPID | CLONE_NEWCGROUP);
   if (now && unshare(static_cast<int>(now)) != 0) return sysError("create namespaces");
+  if (!enter_pid && st.userns && (create & CLONE_NEWPID)) {
+    // clone3 created nothing: a pid namespace owned by the user namespace,
+    // and its pid 1 forked into it (we exit; the launcher reaps us).
+    if (unshare(CLONE_NEWPID) != 0) return sysError("create pid namespace");
+    pid_t fin = fork();
+    if (fin < 0) return sysError("fork warren-init in its pid namespace");
+    if (fin > 0) _exit(0);
+    return "";
+  }
   if (!enter_pid) return "";  // a CREATE pid alone was done by clone3
 
   // setns(pid) only applies to children, and unshare(CLONE_NEWPID) needs

@@ -147,6 +147,90 @@ Error initError(const Message& m, const std::string& what) {
   ::_exit(127);
 }
 
+std::string mapText(const google::protobuf::RepeatedPtrField<v1::IdMapping>& ms) {
+  std::string out;
+  for (const auto& m : ms) {
+    out += std::to_string(m.container_id()) + " " + std::to_string(m.host_id()) + " " +
+           std::to_string(m.size()) + "\n";
+  }
+  return out;
+}
+
+// The host id that id 0 of the container maps to (checked to exist by buildSpec).
+uint32_t hostRoot(const google::protobuf::RepeatedPtrField<v1::IdMapping>& ms) {
+  for (const auto& m : ms) {
+    if (m.container_id() == 0) return m.host_id();
+  }
+  return 0;
+}
+
+// A new user namespace with the container's mappings, held by an fd: a child
+// is cloned into it (blocked on a pipe), we write its uid_map and gid_map as
+// the host's root (so setgroups stays allowed, as for any privileged
+// runtime), open /proc/<child>/ns/user, and let the child go. warren-init
+// gets the fd with its spec, idmaps its mounts with it while it still has
+// the host's privileges, then joins it.
+Result<UniqueFd> makeUserNamespace(const v1::LaunchInfo& li) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return failErrno("pipe for the user namespace helper");
+  UniqueFd rd(p[0]), wr(p[1]);
+  int pidfd = -1;
+  CloneArgs ca{};
+  ca.flags = CLONE_PIDFD | CLONE_NEWUSER;
+  ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  ca.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+  if (pid < 0) return failErrno("clone3 a user namespace");
+  if (pid == 0) {  // async-signal-safe only: wait until the parent is done
+    ::close(p[1]);
+    char c;
+    while (::read(p[0], &c, 1) < 0 && errno == EINTR) {}
+    ::_exit(0);
+  }
+  UniqueFd child(pidfd);
+  rd.reset();
+  const std::string proc = "/proc/" + std::to_string(pid) + "/";
+  auto finish = [&] {
+    wr.reset();
+    reapPidfd(child.get(), true);
+  };
+  for (const auto& [file, text] : {std::pair{"uid_map", mapText(li.uid_mappings())},
+                                   std::pair{"gid_map", mapText(li.gid_mappings())}}) {
+    UniqueFd f(::open((proc + file).c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f || ::write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      Error e = Error::errnoNow(std::string("write ") + file + " of the container's user namespace ('" +
+                                text.substr(0, text.find('\n')) + "')");
+      finish();
+      return fail(std::move(e));
+    }
+  }
+  UniqueFd ns(::open((proc + "ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+  Error e = Error::errnoNow("open the container's user namespace");
+  finish();
+  if (!ns) return fail(std::move(e));
+  return ns;
+}
+
+// The spec, with the user namespace to create (if any) as SCM_RIGHTS.
+bool sendSpec(int sock, const std::string& wire, int userns_fd) {
+  iovec iov{const_cast<char*>(wire.data()), wire.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+  if (userns_fd >= 0) {
+    std::memset(cbuf, 0, sizeof cbuf);
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &userns_fd, sizeof(int));
+  }
+  return ::sendmsg(sock, &mh, MSG_NOSIGNAL) == static_cast<ssize_t>(wire.size());
+}
+
 }  // namespace
 
 uint64_t processStartTime(pid_t pid) {
@@ -197,15 +281,36 @@ Result<Launched> spawn(const LaunchRequest& req) {
   wire.insert(wire.begin(), kMsgSpec);
 
   // Namespaces warren-init does not have to enter: created by clone3 itself.
-  bool enters = false, enter_pid = false;
+  // With a user namespace, warren-init creates every namespace itself, after
+  // joining it (so the container's root owns them), and forks: it reports
+  // its pid like a nested one.
+  bool enters = false, enter_pid = false, userns = false;
   uint64_t create = 0;
   for (const auto& n : spec.namespaces) {
     if (n.enter) enters = true;
     if (n.enter && n.flag == CLONE_NEWPID) enter_pid = true;
     if (!n.enter) create |= n.flag;
+    if (n.flag == CLONE_NEWUSER) userns = enters = true;
+  }
+  UniqueFd new_userns;
+  if (create & CLONE_NEWUSER) {
+    auto made = makeUserNamespace(req.launch_info);
+    if (!made) return fail(std::move(made.error()).context("spawn warren-init"));
+    new_userns = std::move(*made);
+  }
+  if (userns) {
+    // warren-init writes exit_status as the container's root.
+    uid_t uid = hostRoot(req.launch_info.uid_mappings());
+    gid_t gid = hostRoot(req.launch_info.gid_mappings());
+    if (::chown(req.runtime_dir.c_str(), uid, gid) != 0) {
+      return failErrno("spawn warren-init: hand runtime dir '" + req.runtime_dir + "' to " +
+                       std::to_string(uid) + ":" + std::to_string(gid) + " (the container's root)");
+    }
   }
   uint64_t clone_ns = 0;
-  if (!enters) {
+  if (userns) {
+    clone_ns = 0;
+  } else if (!enters) {
     clone_ns = create & ~static_cast<uint64_t>(CLONE_NEWCGROUP);  // cgroup ns: at release
   } else if ((create & CLONE_NEWPID) && !enter_pid) {
     clone_ns = CLONE_NEWPID;  // the rest after setns, in warren-init
@@ -220,9 +325,10 @@ Result<Launched> spawn(const LaunchRequest& req) {
   if (::setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) {
     return failErrno("SO_PASSCRED on warren-init control socket");
   }
-  if (::send(ours.get(), wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size())) {
+  if (!sendSpec(ours.get(), wire, new_userns.get())) {
     return failErrno("send launch spec to warren-init (" + std::to_string(wire.size()) + " bytes)");
   }
+  new_userns.reset();  // in flight with the spec
 
   UniqueFd devnull;
   if (req.stdin_fd < 0 || req.stdout_fd < 0 || req.stderr_fd < 0) {

@@ -281,6 +281,7 @@ const char* namespaceName(uint64_t flag) {
     case CLONE_NEWPID: return "pid";
     case CLONE_NEWNET: return "net";
     case CLONE_NEWCGROUP: return "cgroup";
+    case CLONE_NEWUSER: return "user";
     default: return "?";
   }
 }

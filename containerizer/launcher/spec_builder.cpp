@@ -21,6 +21,7 @@ Result<uint64_t> nsFlag(v1::Namespace::Type t) {
     case v1::Namespace::PID: return CLONE_NEWPID;
     case v1::Namespace::NET: return CLONE_NEWNET;
     case v1::Namespace::CGROUP: return CLONE_NEWCGROUP;
+    case v1::Namespace::USER: return CLONE_NEWUSER;
     default: return fail(Code::InvalidArgument, "namespace of unknown type " + std::to_string(t));
   }
 }
@@ -50,6 +51,43 @@ bool beneath(const std::string& source, const std::string& root) {
     pos = e + 1;
   }
   return true;
+}
+
+// At most 340 lines (the kernel's limit), each non-empty, ranges not
+// wrapping past 2^32-1 and not overlapping on either side; container uid and
+// gid 0 must be mapped (warren-init becomes root of the namespace).
+Result<void> checkMapping(const char* what, const google::protobuf::RepeatedPtrField<v1::IdMapping>& ms) {
+  if (ms.empty()) return fail(Code::InvalidArgument, std::string("a new user namespace needs ") + what);
+  if (ms.size() > 340) return fail(Code::InvalidArgument, std::string(what) + ": more than 340 lines");
+  bool root = false;
+  for (int i = 0; i < ms.size(); ++i) {
+    const auto& m = ms[i];
+    auto line = [&] {
+      return std::string(what) + " line '" + std::to_string(m.container_id()) + " " +
+             std::to_string(m.host_id()) + " " + std::to_string(m.size()) + "'";
+    };
+    if (m.size() == 0 || uint64_t{m.container_id()} + m.size() > 0xFFFFFFFFull ||
+        uint64_t{m.host_id()} + m.size() > 0xFFFFFFFFull) {
+      return fail(Code::InvalidArgument, line() + " is empty or wraps past 4294967294");
+    }
+    for (int j = 0; j < i; ++j) {
+      const auto& o = ms[j];
+      bool in = m.container_id() < o.container_id() + o.size() && o.container_id() < m.container_id() + m.size();
+      bool out = m.host_id() < o.host_id() + o.size() && o.host_id() < m.host_id() + m.size();
+      if (in || out) return fail(Code::InvalidArgument, line() + " overlaps an earlier line");
+    }
+    root = root || m.container_id() == 0;
+  }
+  if (!root) return fail(Code::InvalidArgument, std::string(what) + " do not map id 0 of the container");
+  return {};
+}
+
+Result<void> checkIdMappings(const v1::LaunchInfo& li, bool create) {
+  if (!create && li.uid_mappings().empty() && li.gid_mappings().empty()) {
+    return fail(Code::InvalidArgument, "an entered user namespace needs its uid/gid mappings too");
+  }
+  WARREN_TRY(checkMapping("uid_mappings", li.uid_mappings()));
+  return checkMapping("gid_mappings", li.gid_mappings());
 }
 
 Result<void> addNamespaces(const v1::LaunchInfo& li, Spec& s) {
@@ -97,6 +135,11 @@ Result<void> addNamespaces(const v1::LaunchInfo& li, Spec& s) {
                   "mounts, files, masked/readonly paths need the container's own mount namespace "
                   "(CREATE MNT)");
     }
+  }
+  if ((created | entered) & CLONE_NEWUSER) {
+    WARREN_TRY(checkIdMappings(li, created & CLONE_NEWUSER));
+  } else if (li.uid_mappings_size() || li.gid_mappings_size()) {
+    return fail(Code::InvalidArgument, "uid/gid mappings need a user namespace (CREATE or ENTER USER)");
   }
   if (!li.hostname().empty() && !(created & CLONE_NEWUTS)) {
     return fail(Code::InvalidArgument,

@@ -307,6 +307,23 @@ Result<void> ContainerizerImpl::beginAttempt(Attempt& a, const v1::ContainerID& 
     a.isolators.push_back(p);
     a.st.add_isolators(p->shortName());
   }
+  // Config fields the core leaves to isolators: one in use must take it,
+  // or the field would be silently ignored.
+  struct PluginField {
+    const char* name;
+    bool set;
+  };
+  for (const PluginField& f : {PluginField{"user_namespace", config.user_namespace()}}) {
+    if (!f.set) continue;
+    bool taken = false;
+    for (auto* p : a.isolators) {
+      for (const auto& n : p->info().container_fields()) taken = taken || n == f.name;
+    }
+    if (!taken) {
+      return fail(Code::InvalidArgument, "container '" + cid + "': " + f.name +
+                                             " is set but no isolator in --isolation takes it");
+    }
+  }
   // Settings for isolators that are not in use would be silently ignored.
   for (const auto& [key, value] : config.isolator_settings()) {
     auto dot = key.rfind('.');

@@ -53,6 +53,10 @@ Result<void> LaunchInfoMerger::add(const std::string& who, const v1::LaunchInfo&
   WARREN_TRY(single("user", !p.user().empty(), [&] { merged_.set_user(p.user()); }));
   WARREN_TRY(single("seccomp_bpf", !p.seccomp_bpf().empty(),
                     [&] { merged_.set_seccomp_bpf(p.seccomp_bpf()); }));
+  WARREN_TRY(single("uid_mappings", p.uid_mappings_size() > 0,
+                    [&] { *merged_.mutable_uid_mappings() = p.uid_mappings(); }));
+  WARREN_TRY(single("gid_mappings", p.gid_mappings_size() > 0,
+                    [&] { *merged_.mutable_gid_mappings() = p.gid_mappings(); }));
   WARREN_TRY(single("command", p.has_command() && !p.command().value().empty(),
                     [&] { *merged_.mutable_command() = p.command(); }));
   return {};

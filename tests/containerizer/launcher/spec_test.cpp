@@ -154,5 +154,51 @@ TEST(LauncherSpecBuilder, RejectsBadInput) {
   EXPECT_EQ(ok->mounts[0].source_root, "/srv/data/");
 }
 
+// uid/gid mappings: only with a user namespace, mapping id 0, no empty,
+// wrapping or overlapping lines.
+TEST(LauncherSpecBuilder, ChecksIdMappings) {
+  auto map = [](google::protobuf::RepeatedPtrField<v1::IdMapping>* out, uint32_t in, uint32_t host, uint32_t n) {
+    auto* m = out->Add();
+    m->set_container_id(in);
+    m->set_host_id(host);
+    m->set_size(n);
+  };
+  auto withUser = [&](v1::Namespace::Action a) {
+    auto r = request();
+    *r.launch_info.add_namespaces() = makeNs(v1::Namespace::USER, a, a == v1::Namespace::ENTER ? "/proc/1/ns/user" : "");
+    return r;
+  };
+  auto expectError = [](const LaunchRequest& r, const std::string& text) {
+    auto s = buildSpec(r);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().message(), text);
+  };
+  auto r = withUser(v1::Namespace::CREATE);
+  expectError(r, "a new user namespace needs uid_mappings");
+  map(r.launch_info.mutable_uid_mappings(), 0, 100000, 65536);
+  expectError(r, "a new user namespace needs gid_mappings");
+  map(r.launch_info.mutable_gid_mappings(), 0, 100000, 65536);
+  auto ok = buildSpec(r);
+  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_EQ(ok->namespaces.size(), 1u);
+  EXPECT_EQ(ok->namespaces[0].flag, static_cast<uint64_t>(CLONE_NEWUSER));
+  EXPECT_STREQ(namespaceName(CLONE_NEWUSER), "user");
+
+  map(r.launch_info.mutable_uid_mappings(), 10, 120000, 5);
+  expectError(r, "uid_mappings line '10 120000 5' overlaps an earlier line");
+  r = withUser(v1::Namespace::CREATE);
+  map(r.launch_info.mutable_uid_mappings(), 1, 100000, 10);
+  map(r.launch_info.mutable_gid_mappings(), 0, 100000, 10);
+  expectError(r, "uid_mappings do not map id 0 of the container");
+  r = withUser(v1::Namespace::CREATE);
+  map(r.launch_info.mutable_uid_mappings(), 0, 4294967000u, 1000);
+  expectError(r, "uid_mappings line '0 4294967000 1000' is empty or wraps past 4294967294");
+  r = withUser(v1::Namespace::ENTER);
+  expectError(r, "an entered user namespace needs its uid/gid mappings too");
+  r = request();
+  map(r.launch_info.mutable_uid_mappings(), 0, 100000, 10);
+  expectError(r, "uid/gid mappings need a user namespace (CREATE or ENTER USER)");
+}
+
 }  // namespace
 }  // namespace warren::launcher
