@@ -66,6 +66,7 @@ class ContainerizerImpl final : public Containerizer {
     launcher::Launched launched;
     bool spawned = false;
     bool begun = false;
+    bool provisioned = false;  // provision() ran (a group provisions every member first)
     std::string step;  // for error messages
     std::optional<FileLock> launch_lock;  // <runtime dir>/launch.lock, held throughout
     // When set, provision() releases this (the state lock) while the
@@ -80,6 +81,9 @@ class ContainerizerImpl final : public Containerizer {
   Result<void> validateLaunch(const v1::ContainerID& id, const v1::ContainerConfig& config,
                               v1::ContainerState* parent);
   Result<void> provision(Attempt& a);
+  // After the state lock was given up (provisioning): fails when a destroy
+  // asked this launch (or its task group) to stop, or the parent ended.
+  Result<void> checkNotCancelled(const Attempt& a);
   Result<void> prepareIsolators(Attempt& a);
   Result<void> buildLaunch(Attempt& a, launcher::LaunchRequest& req);
   void rollback(Attempt& a, const Error& why);
@@ -107,6 +111,8 @@ class ContainerizerImpl final : public Containerizer {
     return st.state() == v1::PROVISIONING || st.state() == v1::PREPARING ||
            st.state() == v1::ISOLATING || st.state() == v1::STATE_UNSPECIFIED;
   }
+  // Asks the live launcher of st to stop (cancel file; the group's too).
+  Result<void> cancelLaunch(const v1::ContainerState& st);
   Result<void> cleanupIsolators(const v1::ContainerState& st);
   Result<void> destroyProvisioned(const v1::ContainerState& st);
   Result<void> removeContainer(const v1::ContainerState& st);
