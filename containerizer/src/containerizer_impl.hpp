@@ -15,6 +15,7 @@
 #include "launcher/launcher.hpp"
 #include "merge.hpp"
 #include "store.hpp"
+#include "warren/sdk/fs.hpp"
 #include "warren/containerizer.hpp"
 
 namespace warren::core {
@@ -103,9 +104,12 @@ class ContainerizerImpl final : public Containerizer {
   // Returns true when the container still exists afterwards.
   Result<bool> resolveInterrupted(v1::ContainerState& st);
   // Whether the launch of id is no longer in progress anywhere (its launch
-  // lock is free). Meaningful only while the state says it is launching.
+  // lock is free, or gone with the dir). Meaningful only while the state
+  // says it is launching. Never creates the lock file: a launch rolling back
+  // may be removing the dir right now (O_CREAT there left a dir behind).
   bool launcherGone(const v1::ContainerID& id) const {
-    return FileLock::tryAcquire(store_.layout().launchLockFile(id)).has_value();
+    std::string path = store_.layout().launchLockFile(id);
+    return FileLock::tryAcquire(path, false).has_value() || !fs::exists(path);
   }
   static bool launching(const v1::ContainerState& st) {
     return st.state() == v1::PROVISIONING || st.state() == v1::PREPARING ||

@@ -261,10 +261,17 @@ void ContainerizerImpl::recoverGroups() {
     for (const auto& n : names) {
       auto gs = loadGroup(parent.id(), n);
       if (!gs && gs.error().code() == Code::FailedPrecondition) continue;  // quarantined: left alone
-      bool any = false;
+      bool any = false, live = false;
       if (gs) {
-        for (const auto& m : gs->members()) any = any || store_.exists(childOf(parent.id(), m));
+        for (const auto& m : gs->members()) {
+          v1::ContainerID mid = childOf(parent.id(), m);
+          any = any || store_.exists(mid);
+          // Its launcher is alive (provisioning without the state lock).
+          auto mst = store_.load(mid);
+          live = live || (mst && launching(*mst) && !launcherGone(mid));
+        }
       }
+      if (live) continue;
       bool released = gs && (gs->decision() == v1::TaskGroupState::RELEASED ||
                              fs::exists(dir + "/" + n + ".released"));
       if (!gs || !released || !any) {

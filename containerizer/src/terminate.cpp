@@ -358,7 +358,7 @@ Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id,
     log_->info("container_id={} destroyed while provisioning: cancelling the launch", cid);
     WARREN_TRY(cancelLaunch(st));
     guard.reset();
-    { auto ll = FileLock::acquire(store_.layout().launchLockFile(id)); }
+    { auto ll = FileLock::acquire(store_.layout().launchLockFile(id), false); }
     WARREN_ASSIGN_OR_RETURN(auto l, lock());
     guard.emplace(std::move(l));
     auto again = store_.load(id);
@@ -391,9 +391,7 @@ Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id,
   if (!cancelled.empty()) {
     guard.reset();
     for (const auto& c : cancelled) {
-      if (auto ll = FileLock::tryAcquire(store_.layout().launchLockFile(c)); !ll && store_.exists(c)) {
-        auto wait = FileLock::acquire(store_.layout().launchLockFile(c));
-      }
+      auto wait = FileLock::acquire(store_.layout().launchLockFile(c), false);  // NotFound: rolled back
     }
     WARREN_ASSIGN_OR_RETURN(auto l, lock());
     guard.emplace(std::move(l));

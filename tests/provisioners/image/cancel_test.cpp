@@ -212,6 +212,12 @@ TEST_F(ROOT_GroupPull, KillAndLaunchOfOthersCompleteWhileAMemberPulls) {
   auto l = cli({"launch", "--id", "third", "--rootfs", TestEnv::busyboxRootfs(), "--", "/bin/sleep", "300"});
   long launch_ms = msSince(t0);
   EXPECT_EQ(l.exit_code, 0) << l.err;
+  // A recover by another process leaves the live group launch alone: its
+  // members, its checkpoint and the pull's staging dir.
+  auto rec = cli({"recover"});
+  EXPECT_EQ(rec.exit_code, 0) << rec.err;
+  EXPECT_TRUE(fs::exists(env_.runtime_dir + "/containers/pod/groups/g"));
+  EXPECT_EQ(entries(store(env_) + "/tmp").size(), 1u);
   auto w = c_->wait(*parseId("other"), std::chrono::seconds(30));
   ASSERT_TRUE(w) << w.error().message();
   EXPECT_EQ(w->reason(), v1::Termination::KILLED);
