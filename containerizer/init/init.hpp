@@ -46,6 +46,9 @@ int openInRoot(int root, const std::string& path, int flags, uint64_t extra_reso
                mode_t mode = 0);
 int mkdirsInRoot(int root, const std::string& path, mode_t mode);  // O_PATH dir fd
 int createFileInRoot(int root, const std::string& path);           // O_PATH fd
+// Overlays `dir` (inside the root) with a tmpfs upper layer, so a file can be
+// made in it on a read-only root without writing into the image (ro_overlay.cpp).
+int overlayDirInRoot(int root, const std::string& dir);  // 0, or -1 with errno
 bool onFilesystem(int fd, long magic);                             // fstatfs f_type
 // A host path below a trusted host directory, no symlink followed (O_PATH).
 int openBeneath(const std::string& root, const std::string& source);

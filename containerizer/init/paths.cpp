@@ -72,6 +72,12 @@ int createFileInRoot(int root, const std::string& path) {
   }
   // Non-blocking and read-only: a FIFO or device slipped in cannot stall us.
   int f = openInRoot(root, path, O_RDONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, 0, 0644);
+  if (f < 0 && errno == EROFS && slash != std::string::npos && slash > 0) {
+    // A read-only root (the bind backend): the mount point goes into a tmpfs
+    // layer over its directory, never into the image.
+    if (overlayDirInRoot(root, path.substr(0, slash)) != 0) return -1;
+    f = openInRoot(root, path, O_RDONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, 0, 0644);
+  }
   if (f < 0) return -1;
   close(f);
   return openInRoot(root, path, O_PATH);

@@ -15,6 +15,7 @@
 #include "launcher/launcher.hpp"
 #include "merge.hpp"
 #include "store.hpp"
+#include "warren/sdk/fs.hpp"
 #include "warren/containerizer.hpp"
 
 namespace warren::core {
@@ -66,6 +67,7 @@ class ContainerizerImpl final : public Containerizer {
     launcher::Launched launched;
     bool spawned = false;
     bool begun = false;
+    bool provisioned = false;  // provision() ran (a group provisions every member first)
     std::string step;  // for error messages
     std::optional<FileLock> launch_lock;  // <runtime dir>/launch.lock, held throughout
     // When set, provision() releases this (the state lock) while the
@@ -80,6 +82,9 @@ class ContainerizerImpl final : public Containerizer {
   Result<void> validateLaunch(const v1::ContainerID& id, const v1::ContainerConfig& config,
                               v1::ContainerState* parent);
   Result<void> provision(Attempt& a);
+  // After the state lock was given up (provisioning): fails when a destroy
+  // asked this launch (or its task group) to stop, or the parent ended.
+  Result<void> checkNotCancelled(const Attempt& a);
   Result<void> prepareIsolators(Attempt& a);
   Result<void> buildLaunch(Attempt& a, launcher::LaunchRequest& req);
   void rollback(Attempt& a, const Error& why);
@@ -99,14 +104,19 @@ class ContainerizerImpl final : public Containerizer {
   // Returns true when the container still exists afterwards.
   Result<bool> resolveInterrupted(v1::ContainerState& st);
   // Whether the launch of id is no longer in progress anywhere (its launch
-  // lock is free). Meaningful only while the state says it is launching.
+  // lock is free, or gone with the dir). Meaningful only while the state
+  // says it is launching. Never creates the lock file: a launch rolling back
+  // may be removing the dir right now (O_CREAT there left a dir behind).
   bool launcherGone(const v1::ContainerID& id) const {
-    return FileLock::tryAcquire(store_.layout().launchLockFile(id)).has_value();
+    std::string path = store_.layout().launchLockFile(id);
+    return FileLock::tryAcquire(path, false).has_value() || !fs::exists(path);
   }
   static bool launching(const v1::ContainerState& st) {
     return st.state() == v1::PROVISIONING || st.state() == v1::PREPARING ||
            st.state() == v1::ISOLATING || st.state() == v1::STATE_UNSPECIFIED;
   }
+  // Asks the live launcher of st to stop (cancel file; the group's too).
+  Result<void> cancelLaunch(const v1::ContainerState& st);
   Result<void> cleanupIsolators(const v1::ContainerState& st);
   Result<void> destroyProvisioned(const v1::ContainerState& st);
   Result<void> removeContainer(const v1::ContainerState& st);

@@ -99,7 +99,20 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
   std::string what = "task group '" + g.name() + "'";
   std::vector<Attempt> attempts(ids.size());
   {
-    WARREN_ASSIGN_OR_RETURN(auto guard, lock());
+    std::optional<FileLock> guard;
+    {
+      WARREN_ASSIGN_OR_RETURN(auto l, lock());
+      guard.emplace(std::move(l));
+    }
+    std::string gfile = groupFile(parent, g.name());
+    // Undoes every member begun so far and the group checkpoint.
+    auto undo = [&](const Error& e, size_t failed) -> Error {
+      for (auto& a : attempts) {
+        if (a.begun) rollback(a, e);
+      }
+      for (const char* suffix : {"", ".released", ".cancel"}) (void)::unlink((gfile + suffix).c_str());
+      return Error(e.code(), what + ": member '" + ids[failed].path(ids[failed].path_size() - 1) + "': " + e.message());
+    };
     if (fs::exists(groupFile(parent, g.name()))) {
       return fail(Code::AlreadyExists, what + " already exists under '" + formatId(parent) + "'");
     }
@@ -116,25 +129,32 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
     WARREN_TRY(fs::mkdirs(store_.layout().runtimeDir(parent) + "/groups", 0700));
     WARREN_TRY(record::writeSealed(groupFile(parent, g.name()), bytes));
 
-    // Phase 1: every member provisioned, prepared, spawned and isolated -
-    // blocked before its command. Any failure: roll every member back.
+    // Phase 0: every member begun (its name taken, a PROVISIONING
+    // checkpoint, its launch lock held by us).
     for (size_t i = 0; i < ids.size(); ++i) {
       Attempt& a = attempts[i];
       a.st.set_group(g.name());
+      a.state_lock = &guard;
       auto r = beginAttempt(a, ids[i], g.members(static_cast<int>(i)).config());
       // warren-init follows this link when its launcher dies before release:
       // it exists only once the group's release was decided.
       if (r) r = linkDecision(a.st.id(), g.name());
-      if (r) r = prepareAttempt(a);
-      if (!r) {
-        Error e = std::move(r.error());
-        std::string member = ids[i].path(ids[i].path_size() - 1);
-        for (size_t j = 0; j <= i; ++j) {
-          if (attempts[j].begun) rollback(attempts[j], e);
-        }
-        (void)::unlink(groupFile(parent, g.name()).c_str());
-        return fail(e.code(), what + ": member '" + member + "': " + e.message());
-      }
+      if (!r) return fail(undo(r.error(), i));
+    }
+    // Phase 1a: every member's image, without the state lock while a pull
+    // runs (only the members' launch locks are held): a slow pull holds up
+    // no other container. A destroy of any member (or of the parent) while
+    // the lock was given up rolls the whole group back.
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto r = provision(attempts[i]);
+      for (size_t j = 0; r && j < ids.size(); ++j) r = checkNotCancelled(attempts[j]);
+      if (!r) return fail(undo(r.error(), i));
+    }
+    // Phase 1b: every member prepared, spawned and isolated - blocked before
+    // its command. Any failure: roll every member back.
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto r = prepareAttempt(attempts[i]);
+      if (!r) return fail(undo(r.error(), i));
       faultPoint("group-member-isolated");
     }
     // Fault injection for the crash-safety test: stop here until killed.
@@ -142,19 +162,14 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
       (void)fs::writeFile(pause, "paused\n");
       while (true) ::pause();
     }
-    // Phase 1b: every member's init does all its setup that can fail
+    // Phase 1c: every member's init does all its setup that can fail
     // (mounts, pivot_root, hostname, user) and stops before its command. A
     // failure rolls the whole group back before any user command ran.
     for (size_t i = 0; i < attempts.size(); ++i) {
       Attempt& a = attempts[i];
       a.step = "setup";
       auto r = launcher::prepare(a.launched);
-      if (!r) {
-        Error e = std::move(r.error());
-        for (auto& b : attempts) rollback(b, e);
-        (void)::unlink(groupFile(parent, g.name()).c_str());
-        return fail(e.code(), what + ": member '" + ids[i].path(ids[i].path_size() - 1) + "': " + e.message());
-      }
+      if (!r) return fail(undo(r.error(), i));
     }
     faultPoint("group-prepared");
     // Phase 2: the decision is checkpointed first; from here on recovery
@@ -167,8 +182,7 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
     if (decided) decided = record::writeSealed(groupFile(parent, g.name()), bytes);
     if (!decided) {
       for (auto& a : attempts) rollback(a, decided.error());
-      (void)::unlink((groupFile(parent, g.name()) + ".released").c_str());
-      (void)::unlink(groupFile(parent, g.name()).c_str());
+      for (const char* suffix : {"", ".released", ".cancel"}) (void)::unlink((gfile + suffix).c_str());
       return fail(std::move(decided.error()).context(what + ": checkpoint the release"));
     }
     faultPoint("group-decided");
@@ -247,10 +261,17 @@ void ContainerizerImpl::recoverGroups() {
     for (const auto& n : names) {
       auto gs = loadGroup(parent.id(), n);
       if (!gs && gs.error().code() == Code::FailedPrecondition) continue;  // quarantined: left alone
-      bool any = false;
+      bool any = false, live = false;
       if (gs) {
-        for (const auto& m : gs->members()) any = any || store_.exists(childOf(parent.id(), m));
+        for (const auto& m : gs->members()) {
+          v1::ContainerID mid = childOf(parent.id(), m);
+          any = any || store_.exists(mid);
+          // Its launcher is alive (provisioning without the state lock).
+          auto mst = store_.load(mid);
+          live = live || (mst && launching(*mst) && !launcherGone(mid));
+        }
       }
+      if (live) continue;
       bool released = gs && (gs->decision() == v1::TaskGroupState::RELEASED ||
                              fs::exists(dir + "/" + n + ".released"));
       if (!gs || !released || !any) {

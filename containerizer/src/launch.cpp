@@ -119,7 +119,29 @@ Result<void> ContainerizerImpl::validateLaunch(const v1::ContainerID& id,
   return {};
 }
 
+Result<void> ContainerizerImpl::checkNotCancelled(const Attempt& a) {
+  const auto& id = a.st.id();
+  if (!a.st.group().empty() && fs::exists(groupFile(parentOf(id), a.st.group()) + ".cancel")) {
+    return fail(Code::FailedPrecondition, "task group '" + a.st.group() +
+                                              "' was cancelled while provisioning (a member or the parent is being destroyed)");
+  }
+  if (fs::exists(store_.layout().cancelFile(id)) || !fs::exists(store_.layout().stateFile(id))) {
+    return fail(Code::FailedPrecondition, "container '" + formatId(id) + "' was destroyed while provisioning");
+  }
+  if (a.has_parent) {
+    auto parent = store_.load(parentOf(id));
+    if (!parent || parent->state() != v1::RUNNING || !running(*parent)) {
+      return fail(Code::FailedPrecondition, "parent container '" + formatId(parentOf(id)) +
+                                                "' ended while provisioning");
+    }
+  }
+  return {};
+}
+
 Result<void> ContainerizerImpl::provision(Attempt& a) {
+  if (a.provisioned) return {};
+  a.provisioned = true;
+  a.step = "provision";
   const auto& c = a.st.config();
   if (c.image().empty()) {
     // Without a rootfs of its own a nested container keeps seeing its
@@ -137,6 +159,10 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
   req.set_image(c.image());
   // rootfs_dir left empty: the provisioner keeps rootfses beside its layer
   // store under work_dir (a copy backend's tree must not fill a tmpfs).
+  // destroy() writes these while the pull runs: the provisioner stops within
+  // about a second instead of finishing a pull nobody wants.
+  req.add_cancel_files(store_.layout().cancelFile(a.st.id()));
+  if (!a.st.group().empty()) req.add_cancel_files(groupFile(parentOf(a.st.id()), a.st.group()) + ".cancel");
   // A pull can take long: other containers are not held up meanwhile. This
   // container's launch lock stays held, so nobody mistakes it for a dead launch.
   if (a.state_lock != nullptr) a.state_lock->reset();
@@ -146,16 +172,7 @@ Result<void> ContainerizerImpl::provision(Attempt& a) {
     WARREN_ASSIGN_OR_RETURN(auto relock, lock());
     a.state_lock->emplace(std::move(relock));
     if (resp) a.st.set_rootfs(resp->rootfs());  // so a rollback removes it
-    if (fs::exists(store_.layout().cancelFile(a.st.id())) || !fs::exists(store_.layout().stateFile(a.st.id()))) {
-      return fail(Code::FailedPrecondition, "container '" + formatId(a.st.id()) + "' was destroyed while provisioning");
-    }
-    if (a.has_parent) {
-      auto parent = store_.load(parentOf(a.st.id()));
-      if (!parent || parent->state() != v1::RUNNING || !running(*parent)) {
-        return fail(Code::FailedPrecondition, "parent container '" + formatId(parentOf(a.st.id())) +
-                                                  "' ended while provisioning");
-      }
-    }
+    WARREN_TRY(checkNotCancelled(a));
   }
   if (!resp) return fail(std::move(resp.error()));
   a.st.set_rootfs(resp->rootfs());

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 
 #include "warren/sdk/fd.hpp"
 #include "warren/sdk/result.hpp"
@@ -20,6 +21,13 @@ bool waitExit(int pidfd, std::optional<std::chrono::milliseconds> timeout);
 // Reap pid when it is our child (no-op otherwise).
 void reapIfChild(pid_t pid);
 Result<void> signalProcess(int pidfd, int sig);
+
+// Ends every warren-init whose runtime dir (held open on its fd 4,
+// launcher/spec.hpp kRuntimeDirFd) is `runtime_dir` and waits for it: a
+// launch interrupted before its pid was checkpointed leaves an init nobody
+// recorded, which would otherwise write its exit status into the dir while
+// it is being removed. Returns how many were ended.
+int endInitsHolding(const std::string& runtime_dir);
 
 // Fault injection for the crash-point tests (internal, documented in
 // docs/architecture.md): WARREN_FAULT_KILL_AT=<step> SIGKILLs this process at

@@ -121,8 +121,9 @@ std::vector<v1::ContainerState> Store::descendants(const v1::ContainerID& id) co
   return std::move(w.states);
 }
 
-Result<FileLock> FileLock::acquire(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+Result<FileLock> FileLock::acquire(const std::string& path, bool create) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
+  if (!fd && errno == ENOENT && !create) return fail(Code::NotFound, "no lock file '" + path + "'");
   if (!fd) return failErrno("open lock '" + path + "'");
   while (::flock(fd.get(), LOCK_EX) != 0) {
     if (errno != EINTR) return failErrno("lock '" + path + "'");
@@ -134,8 +135,8 @@ Result<FileLock> FileLock::acquire(const std::string& path) {
 
 namespace warren::core {
 
-std::optional<FileLock> FileLock::tryAcquire(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+std::optional<FileLock> FileLock::tryAcquire(const std::string& path, bool create) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
   if (!fd) return std::nullopt;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EINTR) return std::nullopt;

@@ -56,9 +56,12 @@ class Store {
 // An exclusive flock on <runtime_dir>/lock, held for the object's lifetime.
 class FileLock {
  public:
-  static Result<FileLock> acquire(const std::string& path);
+  // create=false: a missing file is NotFound (acquire) / nullopt (tryAcquire)
+  // instead of being created - for locks inside a dir that someone else may
+  // be removing (a launch lock), where O_CREAT would leave the dir non-empty.
+  static Result<FileLock> acquire(const std::string& path, bool create = true);
   // The lock when nobody holds it, else nullopt (never blocks).
-  static std::optional<FileLock> tryAcquire(const std::string& path);
+  static std::optional<FileLock> tryAcquire(const std::string& path, bool create = true);
 
  private:
   explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}

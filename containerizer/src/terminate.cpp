@@ -154,6 +154,13 @@ Result<bool> ContainerizerImpl::resolveInterrupted(v1::ContainerState& st) {
       waitExit(fd->get(), std::chrono::seconds(10));
     }
     reapIfChild(st.pid());
+  } else if (st.state() == v1::ISOLATING || st.state() == v1::STATE_UNSPECIFIED) {
+    // Killed between spawning warren-init and checkpointing its pid: the
+    // init exists but no record names it. It would record "launcher
+    // exited" into the runtime dir - possibly while the dir is removed
+    // below, leaving a dir without a record. Find it by the dir it holds.
+    int ended = endInitsHolding(store_.layout().runtimeDir(st.id()));
+    if (ended > 0) log_->warn("container_id={} ended {} unrecorded warren-init(s) of the interrupted launch", cid, ended);
   }
   std::vector<Error> errors;
   auto r = cleanupIsolators(st);
@@ -161,6 +168,12 @@ Result<bool> ContainerizerImpl::resolveInterrupted(v1::ContainerState& st) {
   r = destroyProvisioned(st);
   if (!r) errors.push_back(r.error());
   r = removeContainer(st);
+  for (int again = 0; !r && again < 3 && st.pid() == 0; ++again) {
+    // An init that exec'd only after the look above may just have written
+    // into the dir: end it and remove again.
+    (void)endInitsHolding(store_.layout().runtimeDir(st.id()));
+    r = removeContainer(st);
+  }
   if (!r) errors.push_back(r.error());
   if (!errors.empty()) return fail(errors.front());
   return false;
@@ -316,6 +329,15 @@ Result<void> ContainerizerImpl::kill(const v1::ContainerID& id, int sig) {
   return signalProcess(fd.get(), sig);
 }
 
+Result<void> ContainerizerImpl::cancelLaunch(const v1::ContainerState& st) {
+  WARREN_TRY(fs::writeFile(store_.layout().cancelFile(st.id()), "cancel\n"));
+  // A task group launches all-or-nothing: its other members stop too.
+  if (!st.group().empty()) {
+    WARREN_TRY(fs::writeFile(groupFile(parentOf(st.id()), st.group()) + ".cancel", "cancel\n"));
+  }
+  return {};
+}
+
 Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id,
                                                    std::optional<std::chrono::milliseconds> grace) {
   WARREN_TRY(validateId(id));
@@ -331,13 +353,14 @@ Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id,
   v1::Termination t;
   if (launching(st) && !launcherGone(id)) {
     // Its launcher is alive and provisioning (it releases the state lock only
-    // then): ask it to stop, and wait for it to roll back.
+    // then): ask it to stop - the provisioner polls the cancel file and stops
+    // its pull within about a second - and wait for it to roll back.
     log_->info("container_id={} destroyed while provisioning: cancelling the launch", cid);
-    WARREN_TRY(fs::writeFile(store_.layout().cancelFile(id), "cancel\n"));
+    WARREN_TRY(cancelLaunch(st));
     guard.reset();
-    { auto ll = FileLock::acquire(store_.layout().launchLockFile(id)); }
-    WARREN_ASSIGN_OR_RETURN(auto g, lock());
-    guard.emplace(std::move(g));
+    { auto ll = FileLock::acquire(store_.layout().launchLockFile(id), false); }
+    WARREN_ASSIGN_OR_RETURN(auto l, lock());
+    guard.emplace(std::move(l));
     auto again = store_.load(id);
     if (!again && again.error().code() == Code::NotFound) {
       t.set_reason(v1::Termination::LAUNCH_FAILED);
@@ -355,6 +378,24 @@ Result<v1::Termination> ContainerizerImpl::destroy(const v1::ContainerID& id,
       log_->info("container_id={} destroyed (its launch had been interrupted)", cid);
       return t;
     }
+  }
+  // Descendants still being launched by a live launcher (provisioning
+  // without the state lock): cancel them and let their launches roll back
+  // before the tree is torn down, so no pull goes on for a dead parent.
+  std::vector<v1::ContainerID> cancelled;
+  for (const auto& child : store_.descendants(id)) {
+    if (!launching(child) || launcherGone(child.id())) continue;
+    WARREN_TRY(cancelLaunch(child));
+    cancelled.push_back(child.id());
+  }
+  if (!cancelled.empty()) {
+    guard.reset();
+    for (const auto& c : cancelled) {
+      auto wait = FileLock::acquire(store_.layout().launchLockFile(c), false);  // NotFound: rolled back
+    }
+    WARREN_ASSIGN_OR_RETURN(auto l, lock());
+    guard.emplace(std::move(l));
+    WARREN_ASSIGN_OR_RETURN(st, store_.load(id));
   }
   faultPoint("destroy-begin");
   // From here on an interrupted destroy is completed by recover().

@@ -136,6 +136,9 @@ Result<uint64_t> copyData(archive* in, archive* out, const ExtractOptions& o, co
       return fail(Code::Internal, o.what + ": entry '" + entry + "': " + archiveError(out));
     }
     total += size;
+    if (o.cancel != nullptr && o.cancel->cancelled()) {
+      return fail(Code::FailedPrecondition, o.what + ": extraction cancelled");
+    }
     if (total > o.max_bytes) {
       return fail(Code::InvalidArgument, o.what + ": entry '" + entry + "' unpacks beyond the limit of " +
                                                std::to_string(o.max_bytes) + " bytes" + o.limit_hint);
@@ -189,6 +192,9 @@ Result<uint64_t> extractTar(const std::string& archive_path, const std::string& 
                                              archiveError(in.get()));
     }
     ++entries;
+    if (o.cancel != nullptr && o.cancel->cancelled()) {
+      return fail(Code::FailedPrecondition, o.what + ": extraction cancelled");
+    }
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     if (static_cast<uint64_t>(entries) > o.max_files) {
       return fail(Code::InvalidArgument, o.what + ": more than " + std::to_string(o.max_files) +

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "warren/sdk/cancel.hpp"
 #include "warren/sdk/result.hpp"
 
 namespace warren::provisioners::image {
@@ -25,6 +26,8 @@ struct ExtractOptions {
   uint64_t max_files = UINT64_MAX;
   std::string limit_hint;
   uint64_t* files_out = nullptr;  // set to the number of entries extracted
+  // Checked per entry and data block: FailedPrecondition "cancelled" once it fires.
+  const sdk::CancelToken* cancel = nullptr;
 };
 
 // Extracts `archive_path` (tar, optionally gzip/zstd/xz compressed) into the

@@ -9,6 +9,7 @@ namespace warren::provisioners::image {
 
 v1::PluginInfo ImageProvisioner::describe() {
   v1::PluginInfo i;
+  i.set_thread_safe(true);  // see info()
   sdk::addChoiceFlag(i, "image_provisioner_backend", "auto", {"overlay", "copy", "bind", "auto"},
                      "rootfs backend: overlay, copy, bind or auto");
   sdk::addFlag(i, "registry_insecure", "list", "", "HOST:PORT registries reached over plain HTTP");

@@ -87,6 +87,10 @@ v1::PluginInfo ImageProvisioner::info() const {
   v1::PluginInfo i;
   i.set_supports_nesting(true);
   i.set_supports_standalone(true);
+  // Calls for different containers may run at once (a slow pull holds up no
+  // other provision or destroy): the store is guarded by flocks, which also
+  // order threads, and the overlay probe by probe_mu_.
+  i.set_thread_safe(true);
   for (const auto& s : supportedSchemes()) i.add_schemes(s);
   return i;
 }
@@ -124,6 +128,10 @@ Result<v1::ProvisionResponse> ImageProvisioner::provision(const v1::ProvisionReq
   if (!isEmptyDir(rootfs)) {
     return fail(Code::FailedPrecondition, what + ": rootfs dir '" + rootfs + "' exists and is not empty");
   }
+  // warren creates one of these files when the container is destroyed while
+  // it provisions: the pull stops within about a second, its staging dir goes.
+  SourceOptions opts = opts_;
+  opts.cancel = sdk::cancelTokenFor({req.cancel_files().begin(), req.cancel_files().end()});
   WARREN_ASSIGN_OR_RETURN(auto lk, store_.lock(false));
   Result<ImageRecord> img = fail(Code::Internal, "not resolved");
   if (ref->scheme == Scheme::Registry && pull_policy_ != "always") {
@@ -135,8 +143,17 @@ Result<v1::ProvisionResponse> ImageProvisioner::provision(const v1::ProvisionReq
                                       "' is not in the local store and --pull=never");
     }
   }
-  if (!img) img = store_.pull(*ref, opts_);
-  if (!img) return fail(img.error());
+  if (!img) img = store_.pull(*ref, opts);
+  if (!img) {
+    if (opts.cancel != nullptr && opts.cancel->cancelled()) {
+      log_->info("container_id={} provision cancelled: {}", id, img.error().message());
+      return fail(Code::FailedPrecondition, what + ": cancelled (the container is being destroyed)");
+    }
+    return fail(img.error());
+  }
+  if (opts.cancel != nullptr && opts.cancel->cancelled()) {
+    return fail(Code::FailedPrecondition, what + ": cancelled (the container is being destroyed)");
+  }
   bool auto_backend = (req.backend().empty() || req.backend() == "auto") && backend_.empty();
   auto resp = assemble(id, *img, backend, rootfs, auto_backend);
   if (!resp) return fail(resp.error().context(what));

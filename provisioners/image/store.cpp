@@ -35,13 +35,29 @@ std::vector<std::string> listDir(const std::string& path) {
   return out;
 }
 
-Result<UniqueFd> flockFile(const std::string& path, bool exclusive) {
+// With `cancel`, a wait for the lock (another pull unpacking the same
+// layer) is polled, so a cancelled pull does not sit behind someone else's.
+Result<UniqueFd> flockFile(const std::string& path, bool exclusive,
+                           const sdk::CancelToken* cancel = nullptr) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) return failErrno("open lock '" + path + "'");
-  while (::flock(fd.get(), exclusive ? LOCK_EX : LOCK_SH) != 0) {
+  int how = exclusive ? LOCK_EX : LOCK_SH;
+  while (::flock(fd.get(), how | (cancel != nullptr ? LOCK_NB : 0)) != 0) {
+    if (errno == EWOULDBLOCK && cancel != nullptr) {
+      if (cancel->cancelled()) return fail(Code::FailedPrecondition, "waiting for '" + path + "': cancelled");
+      ::usleep(20000);
+      continue;
+    }
     if (errno != EINTR) return failErrno("flock '" + path + "'");
   }
   return fd;
+}
+
+Result<void> checkCancelled(const SourceOptions& opts, const std::string& what) {
+  if (opts.cancel != nullptr && opts.cancel->cancelled()) {
+    return fail(Code::FailedPrecondition, what + ": pull cancelled");
+  }
+  return {};
 }
 
 json toJson(const v1::ImageConfig& c) {
@@ -145,6 +161,7 @@ uint64_t Store::layerFiles(const std::string& hex) const {
 
 Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts) {
   std::string what = "image '" + ref.original + "'";
+  WARREN_TRY(checkCancelled(opts, what));
   WARREN_ASSIGN_OR_RETURN(auto src, openSource(ref, opts));
   WARREN_ASSIGN_OR_RETURN(ResolvedImage img, src->resolve());
   WARREN_ASSIGN_OR_RETURN(auto config, parseImageConfig(img.config_json, what));
@@ -158,7 +175,8 @@ Result<ImageRecord> Store::pull(const Reference& ref, const SourceOptions& opts)
   uint64_t files = 0;
   for (size_t i = 0; i < img.layers.size(); ++i) {
     Budget left{lim.max_unpacked_bytes - rec.size_bytes, lim.max_files - files};
-    WARREN_TRY(ensureLayer(*src, img.layers[i], i, img.layers.size(), what, left));
+    WARREN_TRY(checkCancelled(opts, what));
+    WARREN_TRY(ensureLayer(*src, img.layers[i], i, img.layers.size(), what, left, opts.cancel.get()));
     rec.layers.push_back(img.layers[i].digest);
     std::string hex = *digestHex(img.layers[i].digest);
     rec.size_bytes += layerSize(hex);
@@ -198,7 +216,7 @@ void layerEvent(const std::string& kind, const std::string& item, uint64_t done,
 }  // namespace
 
 Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index, size_t count,
-                                const std::string& what, const Budget& left) {
+                                const std::string& what, const Budget& left, const sdk::CancelToken* cancel) {
   WARREN_ASSIGN_OR_RETURN(auto hex, digestHex(layer.digest));
   std::string final = root_ + "/layers/" + hex;
   std::string label = "layer " + std::to_string(index + 1) + "/" + std::to_string(count) + " " +
@@ -209,14 +227,16 @@ Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index,
     return {};
   }
   // One unpacker per layer, across threads and processes.
-  WARREN_ASSIGN_OR_RETURN(auto lk, flockFile(root_ + "/locks/" + hex + ".lock", true));
+  auto lk = flockFile(root_ + "/locks/" + hex + ".lock", true, cancel);
+  if (!lk && lk.error().code() == Code::FailedPrecondition) return fail(Code::FailedPrecondition, what + ": pull cancelled");
+  if (!lk) return fail(std::move(lk.error()));
   if (fs::exists(final)) return {};
   auto t0 = std::chrono::steady_clock::now();
   log_->info("{}: pulling {}{}", what, label,
              layer.size >= 0 ? " (" + std::to_string(layer.size) + " bytes)" : "");
   uint64_t size = layer.size >= 0 ? static_cast<uint64_t>(layer.size) : 0;
   layerEvent("progress", label, 0, size, "pulling");
-  WARREN_TRY(unpackLayer(src, layer, hex, what, left));
+  WARREN_TRY(unpackLayer(src, layer, hex, what, left, cancel));
   layerEvent("progress", label, size, size, "unpacked");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   log_->info("{}: unpacked {} ({} bytes) in {} ms", what, label, layerSize(hex), ms.count());
@@ -224,12 +244,13 @@ Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index,
 }
 
 Result<void> Store::unpackLayer(Source& src, const BlobRef& layer, const std::string& hex,
-                                const std::string& what, const Budget& left) {
+                                const std::string& what, const Budget& left, const sdk::CancelToken* cancel) {
   std::string tmpl = tmpDir() + "/layer-" + hex.substr(0, 12) + ".XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return failErrno("mkdtemp '" + tmpl + "'");
   Defer cleanup([&] { (void)fs::removeTree(tmpl); });
   std::string blob = tmpl + "/blob";
   WARREN_TRY(src.fetchBlob(layer, blob));
+  if (cancel != nullptr && cancel->cancelled()) return fail(Code::FailedPrecondition, what + ": pull cancelled");
   WARREN_TRY(verifyFile(blob, layer.digest, what + ": layer"));  // before any use
   WARREN_TRY(fs::mkdirs(tmpl + "/rootfs", 0755));
   ExtractOptions eo;
@@ -240,6 +261,7 @@ Result<void> Store::unpackLayer(Source& src, const BlobRef& layer, const std::st
   eo.limit_hint = " (--image_max_unpacked_bytes / --image_max_files)";
   uint64_t files = 0;
   eo.files_out = &files;
+  eo.cancel = cancel;
   WARREN_ASSIGN_OR_RETURN(uint64_t size, extractTar(blob, tmpl + "/rootfs", eo));
   WARREN_TRY(fs::writeFileAtomic(tmpl + "/files", std::to_string(files)));
   if (::unlink(blob.c_str()) != 0) return failErrno("unlink '" + blob + "'");

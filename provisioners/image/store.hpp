@@ -90,9 +90,9 @@ class Store {
     uint64_t files = 0;
   };
   Result<void> ensureLayer(Source& src, const BlobRef& layer, size_t index, size_t count,
-                           const std::string& what, const Budget& left);
+                           const std::string& what, const Budget& left, const sdk::CancelToken* cancel);
   Result<void> unpackLayer(Source& src, const BlobRef& layer, const std::string& hex,
-                           const std::string& what, const Budget& left);
+                           const std::string& what, const Budget& left, const sdk::CancelToken* cancel);
   uint64_t layerSize(const std::string& hex) const;
   uint64_t layerFiles(const std::string& hex) const;
   std::string imageKey(const std::string& reference) const;

@@ -68,8 +68,12 @@ TEST_F(ROOT_DaemonCrash, SigkillMidLaunchTwentyTimes) {
       ++gone;
     } else if (e["state"] == "TERMINATED") {
       // The core's recovery may also end a launch whose launcher died after
-      // the init existed: a LAUNCH_FAILED record, nothing left running.
-      EXPECT_EQ(e["termination"].value("reason", ""), "LAUNCH_FAILED") << id << ": " << e.dump();
+      // the init existed: a LAUNCH_FAILED record, nothing left running. The
+      // listing can show TERMINATED (init gone) a moment before the
+      // supervisor wrote the record, so the record is read with a wait.
+      Json w = termination(d_->call(waitCall(id)));
+      std::string reason = w.is_object() && w["termination"].is_object() ? w["termination"].value("reason", "") : "";
+      EXPECT_EQ(reason, "LAUNCH_FAILED") << id << ": " << e.dump() << " " << w.dump();
       EXPECT_TRUE(eventually([&] { return initsUnder(env_.runtime_dir + "/containers/" + id) == 0; },
                              std::chrono::seconds(6)))
           << id;

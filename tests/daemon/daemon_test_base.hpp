@@ -26,7 +26,10 @@ class DaemonTest : public ::testing::Test {
     d_->removeAll();
     d_->stop();
     EXPECT_TRUE(listDir(env_.runtime_dir + "/containers").empty());
-    if (HasFailure()) std::cerr << "---- warrend log ----\n" << d_->log().substr(0, 20000);
+    if (HasFailure()) {
+      std::string log = d_->log();  // the end: where a failure late in a test shows
+      std::cerr << "---- warrend log (last 20000 bytes) ----\n" << log.substr(log.size() > 20000 ? log.size() - 20000 : 0);
+    }
   }
   static std::vector<std::string> listDir(const std::string& p) {
     std::vector<std::string> out;

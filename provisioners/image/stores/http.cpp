@@ -20,7 +20,13 @@ struct Transfer {
   std::string file;
   UniqueFd fd;
   bool write_failed = false;
+  const sdk::CancelToken* cancel = nullptr;
 };
+
+int onProgress(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(p);
+  return t->cancel != nullptr && t->cancel->cancelled() ? 1 : 0;  // non-zero aborts
+}
 
 size_t onHeader(char* data, size_t size, size_t n, void* p) {
   auto* t = static_cast<Transfer*>(p);
@@ -68,7 +74,8 @@ void globalInit() {
 }  // namespace
 
 Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::string>& headers,
-                             const std::string& to_file) {
+                             const std::string& to_file, const sdk::CancelToken* cancel) {
+  if (cancel != nullptr && cancel->cancelled()) return fail(Code::FailedPrecondition, "GET " + url + ": cancelled");
   globalInit();
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return fail(Code::Internal, "curl_easy_init failed");
@@ -77,6 +84,7 @@ Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::stri
   t.curl = curl.get();
   t.resp = &resp;
   t.file = to_file;
+  t.cancel = cancel;
   curl_slist* list = nullptr;
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> guard(list, curl_slist_free_all);
@@ -96,8 +104,14 @@ Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::stri
   curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, onBody);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &t);
+  if (cancel != nullptr) {
+    curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, onProgress);
+    curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &t);
+  }
   CURLcode rc = curl_easy_perform(curl.get());
   if (t.write_failed) return fail(Code::Internal, "writing '" + to_file + "' failed: " + std::strerror(errno));
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(Code::FailedPrecondition, "GET " + url + ": cancelled");
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     return fail(Code::Unavailable, "GET " + url + ": " + why);

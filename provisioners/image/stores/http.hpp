@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "warren/sdk/cancel.hpp"
 #include "warren/sdk/result.hpp"
 
 namespace warren::provisioners::image {
@@ -16,9 +17,12 @@ struct HttpResponse {
 };
 
 // GET `url`. With `to_file`, a 2xx body goes to that file (created), any
-// other body into `body`. Transport failures are Code::Unavailable.
+// other body into `body`. Transport failures are Code::Unavailable. With
+// `cancel`, the transfer stops within about a second of it firing (curl's
+// progress callback runs at least once a second, data or not):
+// FailedPrecondition "cancelled".
 Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::string>& headers,
-                             const std::string& to_file = "");
+                             const std::string& to_file = "", const sdk::CancelToken* cancel = nullptr);
 
 // Parses `Bearer realm="...",service="...",scope="..."` into its parameters
 // (lower-case keys; "scheme" holds the auth scheme).

@@ -21,7 +21,7 @@ const char* kAccept =
 class RegistrySource : public Source {
  public:
   RegistrySource(Reference ref, const SourceOptions& opts)
-      : ref_(std::move(ref)), log_(opts.log), limits_(opts.limits) {
+      : ref_(std::move(ref)), log_(opts.log), limits_(opts.limits), cancel_(opts.cancel) {
     bool insecure = opts.insecure_registries.count(ref_.host) > 0;
     base_ = (insecure ? "http://" : "https://") + ref_.host + "/v2/" + ref_.repository;
     what_ = "image '" + ref_.original + "'";
@@ -84,7 +84,10 @@ class RegistrySource : public Source {
       std::vector<std::string> headers;
       if (manifest) headers.push_back(kAccept);
       if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
-      auto r = httpGet(url, headers, to_file);
+      auto r = httpGet(url, headers, to_file, cancel_.get());
+      if (!r && r.error().code() == Code::FailedPrecondition) {
+        return fail(Code::FailedPrecondition, what_ + ": pull cancelled");
+      }
       if (!r) {
         return fail(Code::Unavailable, what_ + ": registry " + ref_.host + " unreachable: " +
                                            r.error().message());
@@ -127,7 +130,7 @@ class RegistrySource : public Source {
     if (!auth["service"].empty()) url += "service=" + urlEncode(auth["service"]) + "&";
     url += "scope=" + urlEncode(scope);
     if (log_) log_->info("registry {} asks for a token; requesting one from {}", ref_.host, auth["realm"]);
-    auto r = httpGet(url, {});
+    auto r = httpGet(url, {}, "", cancel_.get());
     if (!r) return fail(Code::Unavailable, what_ + ": token service unreachable: " + r.error().message());
     if (r->status != 200) {
       return fail(Code::PermissionDenied, what_ + ": token service " + auth["realm"] + " answered HTTP " +
@@ -142,6 +145,7 @@ class RegistrySource : public Source {
   Reference ref_;
   std::shared_ptr<sdk::Logger> log_;
   ImageLimits limits_;
+  std::shared_ptr<const sdk::CancelToken> cancel_;
   std::string base_, what_, token_;
 };
 

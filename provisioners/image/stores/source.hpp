@@ -9,6 +9,7 @@
 
 #include "manifest.hpp"
 #include "reference.hpp"
+#include "warren/sdk/cancel.hpp"
 #include "warren/sdk/result.hpp"
 
 namespace warren::provisioners::image {
@@ -18,6 +19,8 @@ struct SourceOptions {
   std::set<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
   std::shared_ptr<sdk::Logger> log;
   ImageLimits limits;  // manifest/config sizes, unpacked size and files
+  // Set per provision: the pull stops soon after it fires (null: never).
+  std::shared_ptr<const sdk::CancelToken> cancel;
 };
 
 class Source {

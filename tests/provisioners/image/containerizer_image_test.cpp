@@ -198,3 +198,51 @@ TEST(ROOT_ImageContainerizer, RecoverRemovesStagingLeftoversOfADeadPull) {
 
 }  // namespace
 }  // namespace warren::testing
+
+namespace warren::testing {
+namespace {
+
+// Issue #13, case 12: the bind backend (the image's one layer bound
+// read-only as the root) failed under the default isolators: warren-init made
+// /etc/hostname (and hosts, resolv.conf) with O_CREAT on the read-only root.
+// Now the missing mount points go into a tmpfs layer over /etc; the image's
+// files stay visible and the image itself is never written.
+TEST(ROOT_ImageContainerizer, BindBackendRunsUnderTheDefaultIsolators) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Image img;
+  img.layers = {busyboxLayer()};  // no /etc/hostname, /etc/hosts or /etc/resolv.conf
+  img.env = {"PATH=/bin"};
+  writeOciLayout(env.root + "/one", {{"v1", img}});
+  Options o = testOptions(env, {"filesystem/linux", "pid", "network", "volumes", "cgroups", "seccomp"});
+  o.plugin_flags["image_provisioner_backend"] = "bind";
+  auto made = Containerizer::create(o);
+  ASSERT_TRUE(made) << made.error().message();
+  auto& c = **made;
+  v1::ContainerConfig cfg;
+  cfg.set_image("oci:" + env.root + "/one:v1");
+  cfg.set_hostname("bound");
+  cfg.set_network_mode("none");  // the /etc files are written for every mode; no bridge needed
+  cfg.mutable_command()->set_value(
+      "cat /etc/hostname; grep -c bound /etc/hosts; head -c 9 /etc/passwd; echo; "
+      "touch /bin/written 2>/dev/null && echo image-writable || echo image-read-only");
+  cfg.mutable_command()->set_shell(true);
+  auto st = c.launch(*parseId("bound"), cfg);
+  ASSERT_TRUE(st) << st.error().message();
+  auto t = c.wait(*parseId("bound"), std::chrono::seconds(30));
+  ASSERT_TRUE(t) << t.error().message();
+  std::string out = fileOr(env.work_dir + "/sandboxes/bound/stdout");
+  EXPECT_EQ(t->reason(), v1::Termination::COMMAND_EXITED) << t->message() << "\n" << out;
+  EXPECT_EQ(t->exit_code(), 0) << out << fileOr(env.work_dir + "/sandboxes/bound/stderr");
+  EXPECT_EQ(out, "bound\n1\nroot:x:0:\nimage-read-only\n");
+  // Nothing was written into the image's layer.
+  std::string layers = env.work_dir + "/plugins/image/layers";
+  for (const auto& l : std::filesystem::directory_iterator(layers)) {
+    EXPECT_FALSE(fs::exists(l.path().string() + "/rootfs/etc/hostname")) << l.path();
+    EXPECT_FALSE(fs::exists(l.path().string() + "/rootfs/etc/hosts")) << l.path();
+  }
+  ASSERT_TRUE(c.destroy(*parseId("bound")));
+}
+
+}  // namespace
+}  // namespace warren::testing

@@ -26,9 +26,10 @@ bool sendAll(int fd, const char* p, size_t n) {
   return true;
 }
 
-void reply(int fd, const std::string& status, const std::string& headers, const std::string& body) {
-  std::string r = "HTTP/1.1 " + status + "\r\nContent-Length: " + std::to_string(body.size()) +
-                  "\r\nConnection: close\r\n" + headers + "\r\n" + body;
+void notFound(int fd, const std::string& why) {
+  std::string body = R"({"errors":[{"message":")" + why + R"("}]})";
+  std::string r = "HTTP/1.1 404 Not Found\r\nContent-Length: " + std::to_string(body.size()) +
+                  "\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + body;
   sendAll(fd, r.data(), r.size());
 }
 
@@ -100,31 +101,27 @@ void SlowRegistry::serve(int fd) {
     if (n <= 0) return;
     req.append(buf, static_cast<size_t>(n));
   }
+  // "GET /v2/<name>/<manifests|blobs>/<ref> HTTP/1.1"
   std::string line = req.substr(0, req.find("\r\n"));
-  // "GET /v2/<name>/<kind>/<ref> HTTP/1.1"
   auto sp1 = line.find(' ');
   auto sp2 = line.find(' ', sp1 + 1);
+  if (line.rfind("GET /v2/", 0) != 0 || sp2 == std::string::npos) return notFound(fd, "unknown path");
   std::string path = line.substr(sp1 + 1, sp2 - sp1 - 1);
   auto last = path.rfind('/');
-  auto kindStart = path.rfind('/', last - 1);
-  std::string kind = path.substr(kindStart + 1, last - kindStart - 1);
+  auto kind_start = path.rfind('/', last - 1);
+  std::string kind = path.substr(kind_start + 1, last - kind_start - 1);
   std::string ref = path.substr(last + 1);
-  if (line.rfind("GET /v2/", 0) != 0 || (kind != "manifests" && kind != "blobs")) {
-    reply(fd, "404 Not Found", "Content-Type: application/json\r\n", R"({"errors":[{"message":"unknown path"}]})");
-    return;
-  }
-  std::string digest = ref;
-  if (kind == "manifests" && tags_.count(ref)) digest = tags_.at(ref);
+  if (kind != "manifests" && kind != "blobs") return notFound(fd, "unknown path");
+  std::string digest = kind == "manifests" && tags_.count(ref) ? tags_.at(ref) : ref;
+  if (digest.rfind("sha256:", 0) != 0) return notFound(fd, "unknown tag");
   std::string file = images::blobPath(layout_, digest);
-  if (digest.rfind("sha256:", 0) != 0 || !fs::exists(file)) {
-    reply(fd, "404 Not Found", "Content-Type: application/json\r\n", R"({"errors":[{"message":"blob unknown"}]})");
-    return;
-  }
+  if (!fs::exists(file)) return notFound(fd, "blob unknown");
   std::string type = "application/octet-stream";
   if (kind == "manifests") {
     auto body = fs::readFile(file);
     auto j = nlohmann::json::parse(body ? *body : "", nullptr, false);
-    if (j.is_object()) type = j.value("mediaType", "application/vnd.oci.image.manifest.v1+json");
+    type = j.is_object() ? j.value("mediaType", "application/vnd.oci.image.manifest.v1+json")
+                         : "application/vnd.oci.image.manifest.v1+json";
   }
   sendBlob(fd, file, type, digest);
 }
@@ -132,8 +129,6 @@ void SlowRegistry::serve(int fd) {
 void SlowRegistry::sendBlob(int fd, const std::string& path, const std::string& type, const std::string& digest) {
   auto body = fs::readFile(path);
   if (!body) return;
-  bool is_blob = type == "application/octet-stream";
-  if (is_blob) ++blob_requests_;
   std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body->size()) +
                      "\r\nContent-Type: " + type + "\r\nDocker-Content-Digest: " + digest +
                      "\r\nConnection: close\r\n\r\n";
@@ -141,22 +136,23 @@ void SlowRegistry::sendBlob(int fd, const std::string& path, const std::string& 
   size_t limit = body->size();
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (is_blob && !released_ && min_size_ > 0 && body->size() > min_size_) limit = stall_after_;
+    if (type == "application/octet-stream" && !released_ && min_size_ > 0 && body->size() > min_size_) {
+      limit = stall_after_;
+    }
   }
   if (!sendAll(fd, body->data(), limit)) return;
-  if (limit < body->size()) {
-    ++stalled_;
-    std::unique_lock<std::mutex> g(mu_);
-    while (!released_) {
-      cv_.wait_for(g, std::chrono::milliseconds(20));
-      if (peerGone(fd)) {
-        ++aborted_;
-        return;
-      }
+  if (limit == body->size()) return;
+  ++stalled_;
+  std::unique_lock<std::mutex> g(mu_);
+  while (!released_) {
+    cv_.wait_for(g, std::chrono::milliseconds(20));
+    if (peerGone(fd)) {
+      ++aborted_;
+      return;
     }
-    g.unlock();
-    sendAll(fd, body->data() + limit, body->size() - limit);
   }
+  g.unlock();
+  sendAll(fd, body->data() + limit, body->size() - limit);
 }
 
 }  // namespace warren::testing

@@ -1,0 +1,55 @@
+// A file mount target (/etc/hostname, /etc/hosts, /etc/resolv.conf) that
+// the image lacks, on a read-only root (the bind backend binds an image layer
+// read-only): the target's directory gets an overlay whose lower layer is the
+// image's directory and whose upper layer is a small tmpfs, so the mount
+// point is made without writing into the image. Layers are given as fds
+// (overlayfs FSCONFIG_SET_FD, Linux 6.13+); no container path is resolved by
+// name here.
+#include <sys/stat.h>
+
+#include "init.hpp"
+#include "sys.hpp"
+
+namespace warren::init {
+
+namespace {
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+}  // namespace
+
+int overlayDirInRoot(int root, const std::string& dir) {
+  Fd lower(openInRoot(root, dir, O_PATH | O_DIRECTORY));
+  struct stat ls {};
+  if (lower.fd < 0 || fstat(lower.fd, &ls) != 0) return -1;
+  Fd tfs(fsOpen("tmpfs", FSOPEN_CLOEXEC));
+  if (tfs.fd < 0 || fsConfig(tfs.fd, FSCONFIG_SET_STRING, "size", "1m", 0) != 0 ||
+      fsConfig(tfs.fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    return -1;
+  }
+  Fd tmnt(fsMount(tfs.fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  if (tmnt.fd < 0 || mkdirat(tmnt.fd, "upper", 0755) != 0 || mkdirat(tmnt.fd, "work", 0700) != 0) return -1;
+  Fd upper(openat(tmnt.fd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd work(openat(tmnt.fd, "work", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (upper.fd < 0 || work.fd < 0) return -1;
+  // The merged directory looks like the image's (the upper root's owner and mode show).
+  if (fchown(upper.fd, ls.st_uid, ls.st_gid) != 0 || fchmod(upper.fd, ls.st_mode & 07777) != 0) return -1;
+  Fd ovl(fsOpen("overlay", FSOPEN_CLOEXEC));
+  if (ovl.fd < 0 || fsConfig(ovl.fd, FSCONFIG_SET_FD, "lowerdir+", nullptr, lower.fd) != 0 ||
+      fsConfig(ovl.fd, FSCONFIG_SET_FD, "upperdir", nullptr, upper.fd) != 0 ||
+      fsConfig(ovl.fd, FSCONFIG_SET_FD, "workdir", nullptr, work.fd) != 0 ||
+      fsConfig(ovl.fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    return -1;
+  }
+  Fd merged(fsMount(ovl.fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  if (merged.fd < 0) return -1;
+  return moveMount(merged.fd, "", lower.fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+}  // namespace warren::init
