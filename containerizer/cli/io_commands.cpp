@@ -88,9 +88,29 @@ Result<int> attachIo(const Options& o, const v1::ContainerID& id, char mode) {
 // it until its output ends. Signals in `forward` go to the container (WINCH
 // becomes a window size on a terminal). Returns when the output ended.
 Result<void> relay(Containerizer& c, const Options& o, const v1::ContainerID& id, bool input, bool tty,
-                   const sigset_t* forward) {
-  WARREN_ASSIGN_OR_RETURN(int out_fd, attachIo(o, id, 'O'));
-  UniqueFd out(out_fd);
+                   const sigset_t* forward, bool close_stdin) {
+  auto attached = attachIo(o, id, 'O');
+  if (!attached && attached.error().code() == Code::FailedPrecondition) {
+    // It ended before we could attach (a short command): its logs have it all.
+    auto ci = findContainer(c, id);
+    if (!ci) return fail(std::move(attached.error()));
+    for (const auto& [name, fd] : {std::pair{"stdout", 1}, std::pair{"stderr", 2}}) {
+      std::ifstream f(ci->checkpoint.sandbox() + "/" + name, std::ios::binary);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      (void)writeFd(fd, ss.str());
+    }
+    return {};
+  }
+  if (!attached) return fail(std::move(attached.error()));
+  UniqueFd out(*attached);
+  if (close_stdin) {  // no input: its stdin ends now (output kept until we attached)
+    auto in = attachIo(o, id, 'I');
+    if (in) {
+      (void)daemon::ioSendEof(*in);
+      ::close(*in);
+    }
+  }
   UniqueFd in;
   if (input) {
     WARREN_ASSIGN_OR_RETURN(int in_fd, attachIo(o, id, 'I'));
@@ -166,6 +186,11 @@ int attachCommand(Containerizer& c, const Options& o, const v1::ContainerID& id)
   auto& out = Output::get();
   auto ci = findContainer(c, id);
   if (!ci) return out.fail(ci.error());
+  if (ci->state != v1::RUNNING) {
+    return out.fail(Error(Code::FailedPrecondition, "container '" + formatId(id) + "' is " +
+                                                        v1::State_Name(ci->state) +
+                                                        ": nothing to attach to (warren logs shows its output)"));
+  }
   const auto& cfg = ci->checkpoint.config();
   bool input = cfg.open_stdin() || cfg.tty();
   sigset_t fwd = runForwardedSignals();
@@ -200,14 +225,7 @@ int execCommand(Containerizer& c, const Options& o, const v1::ContainerID& paren
   sigprocmask(SIG_BLOCK, &fwd, nullptr);
   auto st = c.launch(id, cfg);
   if (!st) return out.fail(st.error());
-  if (!interactive) {
-    auto in = attachIo(o, id, 'I');
-    if (in) {
-      (void)daemon::ioSendEof(*in);
-      ::close(*in);
-    }
-  }
-  auto r = relay(c, o, id, interactive, tty, &fwd);
+  auto r = relay(c, o, id, interactive, tty, &fwd, !interactive);
   auto t = c.wait(id);
   auto d = c.destroy(id);
   if (!r) return out.fail(r.error());

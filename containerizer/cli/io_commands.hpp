@@ -15,8 +15,10 @@ int attachCommand(Containerizer& c, const Options& o, const v1::ContainerID& id)
 int execCommand(Containerizer& c, const Options& o, const v1::ContainerID& parent,
                 const std::vector<std::string>& argv, bool interactive, bool tty);
 // Output to ours, our stdin to the container (when `input`), signals in
-// `forward` to the container, until its output ends.
+// `forward` to the container, until its output ends. close_stdin: its
+// stdin is closed once our output attach is in place. A container that
+// already ended has its logs printed instead.
 Result<void> relay(Containerizer& c, const Options& o, const v1::ContainerID& id, bool input, bool tty,
-                   const sigset_t* forward);
+                   const sigset_t* forward, bool close_stdin = false);
 
 }  // namespace warren::cli
