@@ -449,6 +449,17 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
     }
     reapClosed();
   }
+  // The command ended before anyone attached to a container that expects a
+  // client (stdin open: sessions, exec, run -i): wait a little for that
+  // first output client, so that it gets what was held for it.
+  for (int waited = 0; st.spec.io.hold_output && !io.ever_attached && waited < 500; ++waited) {
+    pollfd p{io.listen, POLLIN, 0};
+    if (poll(&p, 1, 10) > 0) acceptClients();
+    for (auto& c : io.clients) {
+      if (c.mode == 0) readClient(st, c);
+    }
+    reapClosed();
+  }
   finish(st);
   const char* reason = WIFSIGNALED(status) ? "signaled" : "exited";
   if (!exec_error.empty()) reason = "exec_failed";
