@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -399,6 +400,24 @@ int dispatch(const CommandSpec& spec, const po::variables_map& vm, GlobalFlags& 
     auto s = parseLaunch(vm);
     if (!s) return out.fail(s.error());
     launch = std::move(*s);
+  }
+  if (launch && vm["agent_api"].as<bool>()) {
+    // As warrend does for `"warren":{"agent_api":true}` (daemon/mapping.cpp):
+    // its second socket, bind-mounted read-only, allowlisted for the volumes isolator.
+    std::string agent_dir = g.options.runtime_dir + "/agent";
+    struct stat sb {};
+    if (::stat((agent_dir + "/warrend.sock").c_str(), &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+      return out.fail(Error(Code::FailedPrecondition, "--agent_api: no warrend agent socket at '" + agent_dir +
+                                                          "/warrend.sock' (start warrend with the same --runtime_dir)"));
+    }
+    auto& allow = g.options.plugin_flags["host_path_allowlist"];
+    allow = allow.empty() ? agent_dir : allow + "," + agent_dir;
+    v1::Volume* v = launch->config.add_volumes();
+    v->set_source(v1::Volume::HOST_PATH);
+    v->set_source_path(agent_dir);
+    v->set_container_path("/run/warren-agent");
+    v->set_read_only(true);
+    (*launch->config.mutable_env())["WARREN_AGENT_SOCKET"] = "/run/warren-agent/warrend.sock";
   }
   std::optional<v1::ContainerID> id;
   if (std::find(spec.positional.begin(), spec.positional.end(), "id") != spec.positional.end()) {

@@ -57,6 +57,7 @@ po::options_description launchOptions() {
       ("seccomp", po::value<std::string>(), "default, unconfined or PROFILE.json: the seccomp isolator's filter")
       ("gpus", po::value<std::string>(), "whole GPUs for the container (gpu/nvidia)")
       ("device", po::value<Strings>()->composing(), "a CDI device VENDOR/CLASS=NAME (devices/cdi; repeatable)")
+      ("agent_api", po::bool_switch(), "mount warrend's agent socket at /run/warren-agent/warrend.sock (read-only; announced in WARREN_AGENT_SOCKET); needs warrend running and the volumes isolator")
       ("interactive,i", po::bool_switch(), "keep the command's stdin open (run: ours is forwarded to it)")
       ("tty,t", po::bool_switch(), "give the command a terminal (run: ours in raw mode, its size followed)");
   return d;

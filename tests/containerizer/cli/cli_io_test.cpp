@@ -5,10 +5,13 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "cli_helpers.hpp"
@@ -174,6 +177,33 @@ TEST_F(ROOT_CliIo, LogsFollowAndAttachSeeLiveOutput) {
   auto a = warren({"attach", "f1"});  // ended: nothing live to attach to
   EXPECT_EQ(a.exit_code, 125) << a.err;
   EXPECT_EQ(warren({"destroy", "f1"}).exit_code, 0);
+}
+
+TEST_F(ROOT_CliIo, AgentApiMountsWarrendsSocketAndNeedsIt) {
+  std::vector<std::string> argv = {env_.warren_bin, "--work_dir", env_.work_dir, "--runtime_dir", env_.runtime_dir,
+                                   "--cgroups_root", env_.cgroups_root, "--plugin_dir", env_.plugin_dir,
+                                   "--isolation", "filesystem/linux,pid,volumes",
+                                   "run", "--agent_api", "--rootfs", rootfs_, "--", "/bin/sh", "-c",
+                                   "echo $WARREN_AGENT_SOCKET; test -S /run/warren-agent/warrend.sock && echo is-socket"};
+  auto none = runCmd(argv);  // no warrend: refused before anything is made
+  EXPECT_EQ(none.exit_code, 125);
+  EXPECT_NE(none.err.find("--agent_api: no warrend agent socket"), std::string::npos) << none.err;
+  // A socket where warrend puts its agent socket (the test stands in for warrend).
+  std::string dir = env_.runtime_dir + "/agent";
+  ASSERT_EQ(system(("mkdir -p " + dir).c_str()), 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = dir + "/warrend.sock";
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  auto r = runCmd(argv);
+  close(fd);
+  unlink(path.c_str());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "/run/warren-agent/warrend.sock\nis-socket\n");
+  EXPECT_TRUE(noContainers());
 }
 
 }  // namespace
