@@ -397,6 +397,10 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
   for (int fd : {io.src[0], io.src[1], io.in_w}) {
     if (fd >= 0) setNonblock(fd);
   }
+  // A command that closed its stdin must not kill us with SIGPIPE when a
+  // client writes to it (EPIPE instead). Set after the fork: the command
+  // keeps the default disposition.
+  signal(SIGPIPE, SIG_IGN);
   sigset_t set = reaperSignals();
   int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   bool done = false;

@@ -306,6 +306,31 @@ TEST_F(ROOT_DaemonIo, BadAttachesAreRefusedWithTheirStatus) {
   killAndRemove("n1");
 }
 
+TEST_F(ROOT_DaemonIo, InputToACommandThatClosedItsStdinLeavesTheContainerRunning) {
+  // Nested, sharing its parent's pid namespace: its warren-init is not a
+  // pid 1 that the kernel would shield from its own SIGPIPE.
+  ASSERT_EQ(launchWith("c0", "exec sleep 600").status, 200);
+  Json call = launchCall("c0.c1", "exec 0<&-; echo closed; exec sleep 600", "");
+  call["launch_nested_container"]["warren"]["config"] = {{"open_stdin", true}, {"share_pid_namespace", true}};
+  ASSERT_EQ(d_->call(call).status, 200);
+  AgentStream out = attachOutput("c0.c1");
+  Output o;
+  read(out, &o, std::chrono::seconds(10), "closed\n");
+  ASSERT_EQ(o.out, "closed\n");
+  AgentStream in = attachInput("c0.c1");
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(sendStdin(in, std::string(100000, 'x')));
+  ASSERT_TRUE(daemon::finishInput(in));
+  EXPECT_EQ(in.status, 200) << in.body;
+  daemon::closeStream(out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(entry("c0.c1")["state"], "RUNNING");  // warren-init did not die of SIGPIPE
+  d_->call(killCall("c0.c1"));
+  auto w = termination(d_->call(waitCall("c0.c1")));
+  EXPECT_EQ(w["termination"]["reason"], "KILLED") << w.dump();
+  EXPECT_EQ(d_->call(removeCall("c0.c1")).status, 200);
+  killAndRemove("c0");
+}
+
 TEST_F(ROOT_DaemonIo, AReaderThatStopsReadingNeverBlocksTheContainerAndTheLogKeepsAll) {
   // 20 MB: past the 16 MiB cap, so the log is rotated once (stdout.1 + stdout).
   ASSERT_EQ(launchWith("s1", "sleep 1; head -c 20000000 /dev/zero").status, 200);
