@@ -179,6 +179,45 @@ TEST_F(ROOT_CliIo, LogsFollowAndAttachSeeLiveOutput) {
   EXPECT_EQ(warren({"destroy", "f1"}).exit_code, 0);
 }
 
+TEST_F(ROOT_CliIo, RunIPassesOurStdinThroughByteExact) {
+  std::string data;
+  for (int i = 0; i < 200000; ++i) data += static_cast<char>((i * 7919) & 0xff);
+  std::string in = env_.root + "/stdin.bin";
+  {
+    FILE* f = fopen(in.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    fwrite(data.data(), 1, data.size(), f);
+    fclose(f);
+  }
+  int out = -1;
+  int fd = open(in.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto argv = base();
+  for (std::string a : std::vector<std::string>{"run", "-i", "--rootfs", rootfs_, "--", "/bin/sh", "-c", "cat; exit 9"}) argv.push_back(a);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, 0);
+    dup2(p[1], 1);
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  close(p[1]);
+  close(fd);
+  out = p[0];
+  std::string got;
+  readUntil(out, &got, "\n__never__", std::chrono::seconds(30));
+  close(out);
+  EXPECT_EQ(waitExit(pid), 9);
+  EXPECT_EQ(got.size(), data.size());
+  EXPECT_TRUE(got == data) << "stdout differs from stdin";
+  EXPECT_TRUE(noContainers());
+}
+
 TEST_F(ROOT_CliIo, AgentApiMountsWarrendsSocketAndNeedsIt) {
   std::vector<std::string> argv = {env_.warren_bin, "--work_dir", env_.work_dir, "--runtime_dir", env_.runtime_dir,
                                    "--cgroups_root", env_.cgroups_root, "--plugin_dir", env_.plugin_dir,
