@@ -423,11 +423,11 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
       fds.push_back({c.fd, ev, 0});
     }
     fds.push_back({want_stdin && io.master < 0 ? io.in_w : -1, POLLOUT, 0});
-    if (sfd < 0) {
-      // No signalfd: fall back to short polls and WNOHANG.
-    }
+    // Without a signalfd (it cannot fail short of EMFILE/ENOMEM) short polls
+    // and WNOHANG still reap the command; a terminal being written polls
+    // briefly (its master is also the output source).
     int n = poll(fds.data(), fds.size(), sfd < 0 ? 50 : (want_stdin && io.master >= 0 ? 10 : -1));
-    if (n < 0 && errno != EINTR) break;
+    if (n < 0 && errno != EINTR) usleep(10000);  // never give up on the command's status
     signalfd_siginfo si;
     while (sfd >= 0 && read(sfd, &si, sizeof si) == sizeof si) {
       if (si.ssi_signo != SIGCHLD) kill(command, static_cast<int>(si.ssi_signo));
