@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -84,8 +85,9 @@ bool isRecordIo(const std::string& content_type) {
 // A chunked request body, split into RecordIO records as they arrive.
 class RecordReader {
  public:
-  RecordReader(int fd, std::string pending, const std::atomic<bool>& stopping)
-      : fd_(fd), raw_(std::move(pending)), stopping_(stopping) {}
+  // chunked, or else a body of `length` bytes (Content-Length).
+  RecordReader(int fd, std::string pending, const std::atomic<bool>& stopping, bool chunked, uint64_t length)
+      : fd_(fd), raw_(std::move(pending)), stopping_(stopping), chunked_(chunked), left_(length) {}
 
   bool next(std::string* record) {
     while (true) {
@@ -109,6 +111,15 @@ class RecordReader {
 
   // De-chunks what is buffered, reading more when needed; false at the end.
   bool more() {
+    while (!chunked_ && !ended_) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(left_, raw_.size()));
+      data_.append(raw_, 0, take);
+      raw_.erase(0, take);
+      left_ -= take;
+      if (left_ == 0) ended_ = true;
+      if (take > 0) return true;
+      if (!readMore()) return false;
+    }
     while (!ended_) {
       auto eol = raw_.find("\r\n");
       if (eol != std::string::npos) {
@@ -126,23 +137,30 @@ class RecordReader {
       } else if (raw_.size() > 64) {
         return false;  // no chunk size line
       }
-      // An input stream may be idle for long (an interactive shell): wait,
-      // but not past warrend's stop.
-      char buf[65536];
-      ssize_t n = -1;
-      while (!stopping_) {
-        n = readSome(fd_, buf, sizeof buf, Clock::now() + std::chrono::seconds(1));
-        if (n >= 0 || clientGone(fd_)) break;
-      }
-      if (n <= 0) return false;
-      raw_.append(buf, static_cast<size_t>(n));
+      if (!readMore()) return false;
     }
     return false;
+  }
+
+  // An input stream may be idle for long (an interactive shell): wait, but
+  // not past warrend's stop or the client's leaving.
+  bool readMore() {
+    char buf[65536];
+    ssize_t n = -1;
+    while (!stopping_) {
+      n = readSome(fd_, buf, sizeof buf, Clock::now() + std::chrono::seconds(1));
+      if (n >= 0 || clientGone(fd_)) break;
+    }
+    if (n <= 0) return false;
+    raw_.append(buf, static_cast<size_t>(n));
+    return true;
   }
 
   int fd_;
   std::string raw_, data_;
   const std::atomic<bool>& stopping_;
+  bool chunked_;
+  uint64_t left_;
   bool ended_ = false;
 };
 
@@ -158,7 +176,12 @@ void HttpServer::serveInputStream(int fd, const http::request_header<>& hdr, std
     if (!caller) {
       reply = errorReply(403, caller.error().message());
     } else {
-      RecordReader reader(fd, std::move(pending), stopping_);
+      std::string te(hdr[http::field::transfer_encoding]);
+      for (auto& ch : te) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      uint64_t length = 0;
+      std::string cl(hdr[http::field::content_length]);
+      if (!cl.empty()) length = std::strtoull(cl.c_str(), nullptr, 10);
+      RecordReader reader(fd, std::move(pending), stopping_, te.find("chunked") != std::string::npos, length);
       Request req;
       req.content_type = "application/recordio";
       req.accept = std::string(hdr[http::field::accept]);

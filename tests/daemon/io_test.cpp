@@ -331,6 +331,28 @@ TEST_F(ROOT_DaemonIo, InputToACommandThatClosedItsStdinLeavesTheContainerRunning
   killAndRemove("c0");
 }
 
+TEST_F(ROOT_DaemonIo, InputAsOneBodyWithContentLengthWorksToo) {
+  ASSERT_EQ(launchWith("l1", "exec cat", {{"open_stdin", true}}).status, 200);
+  auto rec = [](const Json& j) {
+    std::string m = j.dump();
+    return std::to_string(m.size()) + "\n" + m;
+  };
+  auto data = [](const std::string& b64) {
+    return Json{{"type", "ATTACH_CONTAINER_INPUT"},
+                {"attach_container_input",
+                 {{"type", "PROCESS_IO"},
+                  {"process_io", {{"type", "DATA"}, {"data", {{"type", "STDIN"}, {"data", b64}}}}}}}};
+  };
+  std::string body = rec({{"type", "ATTACH_CONTAINER_INPUT"},
+                          {"attach_container_input", {{"type", "CONTAINER_ID"}, {"container_id", cid("l1")}}}}) +
+                     rec(data("aGkK")) + rec(data(""));  // "hi\n", then EOF
+  auto r = daemon::callAgent(d_->socket(), body, std::chrono::seconds(30), "application/recordio");
+  EXPECT_EQ(r.status, 200) << r.body << r.error;
+  EXPECT_EQ(termination(d_->call(waitCall("l1")))["exit_status"], 0);
+  EXPECT_EQ(sandboxFile("l1", "stdout"), "hi\n");
+  EXPECT_EQ(d_->call(removeCall("l1")).status, 200);
+}
+
 TEST_F(ROOT_DaemonIo, AReaderThatStopsReadingNeverBlocksTheContainerAndTheLogKeepsAll) {
   // 20 MB: past the 16 MiB cap, so the log is rotated once (stdout.1 + stdout).
   ASSERT_EQ(launchWith("s1", "sleep 1; head -c 20000000 /dev/zero").status, 200);
