@@ -456,7 +456,7 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
   // The command ended before anyone attached to a container that expects a
   // client (stdin open: sessions, exec, run -i): wait a little for that
   // first output client, so that it gets what was held for it.
-  for (int waited = 0; st.spec.io.hold_output && !io.ever_attached && waited < 500; ++waited) {
+  for (int waited = 0; st.spec.io.hold_output && !io.ever_attached && waited < 200; ++waited) {  // 2 s
     pollfd p{io.listen, POLLIN, 0};
     if (poll(&p, 1, 10) > 0) acceptClients();
     for (auto& c : io.clients) {
