@@ -141,6 +141,9 @@ void caseNested(Ctx& c) {
     teardown.push_back([&c] { c.warren.exec({"destroy", "wbparent"}); });
     if (r.ok()) {
       steps.push_back({"warren", [&c] { return c.warren.exec({"run", "--parent", "wbparent", "--", "/bin/true"}); }});
+      // `warren exec`: a DEBUG container in the parent's namespaces whose
+      // output is attached (issue #15) - the peer of `crun exec`.
+      steps.push_back({"warren exec", [&c] { return c.warren.exec({"exec", "wbparent", "--", "/bin/true"}); }});
     } else {
       c.report.series(cs, "warren").note = say("warren launch of the parent", r);
     }
@@ -169,6 +172,10 @@ void caseNested(Ctx& c) {
   c.report.series(cs, "crun").note = "`crun exec` into a running container";
   for (auto& t : teardown) t();
   c.report.target({cs, "warren", "crun", 0.5});
+  if (c.have_warren) {
+    c.report.series(cs, "warren exec").note = "`warren exec P -- /bin/true`: a DEBUG container, output attached";
+    c.report.target({cs, "warren exec", "crun", 0.5});
+  }
   if (c.have_warrend) {
     c.report.series(cs, "warrend").note =
         "a warren-agent process: LAUNCH_NESTED_CONTAINER, WAIT_NESTED_CONTAINER, REMOVE_NESTED_CONTAINER";

@@ -1,10 +1,12 @@
 #include "commands.hpp"
+#include "io_commands.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -55,6 +57,8 @@ Result<LaunchSpec> parseLaunch(const po::variables_map& vm) {
   if (vm.count("hostname")) c.set_hostname(str(vm, "hostname"));
   if (vm.count("workdir")) c.set_working_dir(str(vm, "workdir"));
   if (vm.count("user")) c.set_user(str(vm, "user"));
+  if (vm["interactive"].as<bool>()) c.set_open_stdin(true);
+  if (vm["tty"].as<bool>()) c.set_tty(true);
   if (vm.count("cpus")) {
     WARREN_ASSIGN_OR_RETURN(double v, parseCpus(str(vm, "cpus")));
     res->set_cpus(v);
@@ -138,11 +142,25 @@ const char* stateName(v1::State s) {
   return s == v1::STATE_UNSPECIFIED ? "UNKNOWN" : v1::State_Name(s).c_str();
 }
 
+}  // namespace
+
+sigset_t runForwardedSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&set, sig);
+  return set;
+}
+
+namespace {
+
 // `warren run`: launch attached, forward signals, wait, destroy.
-int runCommand(Containerizer& c, const LaunchSpec& s) {
+int runCommand(Containerizer& c, const LaunchSpec& s, const Options& opts) {
   auto& out = Output::get();
   v1::ContainerConfig cfg = s.config;
-  cfg.set_inherit_stdio(true);
+  // -i/-t: through warren-init's relay (a terminal needs it); else the
+  // container writes straight to our stdout/stderr.
+  bool relayed = cfg.open_stdin() || cfg.tty();
+  if (!relayed) cfg.set_inherit_stdio(true);
   if (out.json()) {
     // stdout carries only the JSON document: the command writes to stderr.
     int keep = fcntl(1, F_DUPFD_CLOEXEC, 3);
@@ -151,16 +169,21 @@ int runCommand(Containerizer& c, const LaunchSpec& s) {
     }
     out.setStdoutFd(keep);
   }
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigset_t set = runForwardedSignals();
+  sigprocmask(SIG_BLOCK, &set, nullptr);  // already blocked by main() before any thread
   ProgressDisplay progress(stderr, ::isatty(2) == 1);
   if (!cfg.image().empty()) setActiveProgress(&progress);
   auto launched = c.launch(s.id, cfg);
   setActiveProgress(nullptr);
   if (!launched) return out.fail(launched.error());
   releaseHeldLogs("");
+  if (relayed) {
+    auto r = relay(c, opts, s.id, cfg.open_stdin() || cfg.tty(), cfg.tty(), &set);
+    if (!r) {
+      (void)c.destroy(s.id);
+      return out.fail(r.error());
+    }
+  }
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   auto wfd = c.waitFd(s.id);
   if (wfd && sfd >= 0) {
@@ -378,6 +401,24 @@ int dispatch(const CommandSpec& spec, const po::variables_map& vm, GlobalFlags& 
     if (!s) return out.fail(s.error());
     launch = std::move(*s);
   }
+  if (launch && vm["agent_api"].as<bool>()) {
+    // As warrend does for `"warren":{"agent_api":true}` (daemon/mapping.cpp):
+    // its second socket, bind-mounted read-only, allowlisted for the volumes isolator.
+    std::string agent_dir = g.options.runtime_dir + "/agent";
+    struct stat sb {};
+    if (::stat((agent_dir + "/warrend.sock").c_str(), &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+      return out.fail(Error(Code::FailedPrecondition, "--agent_api: no warrend agent socket at '" + agent_dir +
+                                                          "/warrend.sock' (start warrend with the same --runtime_dir)"));
+    }
+    auto& allow = g.options.plugin_flags["host_path_allowlist"];
+    allow = allow.empty() ? agent_dir : allow + "," + agent_dir;
+    v1::Volume* v = launch->config.add_volumes();
+    v->set_source(v1::Volume::HOST_PATH);
+    v->set_source_path(agent_dir);
+    v->set_container_path("/run/warren-agent");
+    v->set_read_only(true);
+    (*launch->config.mutable_env())["WARREN_AGENT_SOCKET"] = "/run/warren-agent/warrend.sock";
+  }
   std::optional<v1::ContainerID> id;
   if (std::find(spec.positional.begin(), spec.positional.end(), "id") != spec.positional.end()) {
     auto r = idArg(vm, cmd);
@@ -400,7 +441,14 @@ int dispatch(const CommandSpec& spec, const po::variables_map& vm, GlobalFlags& 
   if (!made) return out.fail(made.error());
   Containerizer& c = **made;
 
-  if (cmd == "run") return runCommand(c, *launch);
+  if (cmd == "run") return runCommand(c, *launch, g.options);
+  if (cmd == "logs") return logsCommand(c, g.options, *id, vm["follow"].as<bool>(), vm["stderr"].as<bool>());
+  if (cmd == "attach") return attachCommand(c, g.options, *id);
+  if (cmd == "exec") {
+    std::vector<std::string> argv;
+    if (vm.count("command")) argv = vm["command"].as<std::vector<std::string>>();
+    return execCommand(c, g.options, *id, argv, vm["interactive"].as<bool>(), vm["tty"].as<bool>());
+  }
   if (cmd == "launch") {
     auto st = c.launch(launch->id, launch->config);
     if (!st) return out.fail(st.error());

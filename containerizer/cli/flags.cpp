@@ -56,7 +56,26 @@ po::options_description launchOptions() {
       ("cap_add", po::value<Strings>()->composing(), "capability kept for the command, added to CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE (repeatable, comma-separated)")
       ("seccomp", po::value<std::string>(), "default, unconfined or PROFILE.json: the seccomp isolator's filter")
       ("gpus", po::value<std::string>(), "whole GPUs for the container (gpu/nvidia)")
-      ("device", po::value<Strings>()->composing(), "a CDI device VENDOR/CLASS=NAME (devices/cdi; repeatable)");
+      ("device", po::value<Strings>()->composing(), "a CDI device VENDOR/CLASS=NAME (devices/cdi; repeatable)")
+      ("agent_api", po::bool_switch(), "mount warrend's agent socket at /run/warren-agent/warrend.sock (read-only; announced in WARREN_AGENT_SOCKET); needs warrend running and the volumes isolator")
+      ("interactive,i", po::bool_switch(), "keep the command's stdin open (run: ours is forwarded to it)")
+      ("tty,t", po::bool_switch(), "give the command a terminal (run: ours in raw mode, its size followed)");
+  return d;
+}
+
+po::options_description logsOptions() {
+  po::options_description d("Options");
+  d.add_options()
+      ("follow,f", po::bool_switch(), "keep printing what the container writes until it ends")
+      ("stderr", po::bool_switch(), "the stderr log instead of stdout");
+  return d;
+}
+
+po::options_description execOptions() {
+  po::options_description d("Options");
+  d.add_options()
+      ("interactive,i", po::bool_switch(), "forward our stdin to the command")
+      ("tty,t", po::bool_switch(), "give the command a terminal (ours in raw mode)");
   return d;
 }
 
@@ -102,6 +121,17 @@ const std::vector<CommandSpec> kCommands = {
     {"launch", "launch [OPTIONS] -- CMD [ARGS...]",
      "Launch a container detached (output goes to files in its sandbox); prints its ID.", launchOptions,
      {"command..."}},
+    {"logs", "logs [-f] [--stderr] ID",
+     "Print a container's stdout (or stderr) log from its sandbox (rotated part first); -f follows it live.",
+     logsOptions, {"id"}},
+    {"attach", "attach ID",
+     "Attach to a running container: its output to ours, our stdin to it when it has one (a terminal in raw "
+     "mode), signals forwarded; exits with its code when it ends.",
+     noOptions, {"id"}},
+    {"exec", "exec [-i] [-t] ID -- CMD [ARGS...]",
+     "Run a command in a running container (a DEBUG container in its namespaces and cgroups, removed after); "
+     "exits with the command's code.",
+     execOptions, {"id", "command..."}},
     {"wait", "wait [OPTIONS] ID",
      "Wait for a container to end; exits with the command's code (128+N when killed by signal N).",
      waitOptions, {"id"}},
@@ -420,8 +450,21 @@ Result<void> parseCommand(const CommandSpec& spec, const std::vector<std::string
     pos.add(name.c_str(), rest ? -1 : 1);
   }
   all.add(hidden);
+  // `-it` / `-ti` as Docker and Podman spell them (sticky short options are
+  // otherwise off): the only two switches that may be joined.
+  std::vector<std::string> expanded;
+  bool rest = false;
+  for (const auto& a : args) {
+    rest = rest || a == "--";
+    if (!rest && (a == "-it" || a == "-ti")) {
+      expanded.push_back("-i");
+      expanded.push_back("-t");
+    } else {
+      expanded.push_back(a);
+    }
+  }
   try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).style(kStyle).run(), vm);
+    po::store(po::command_line_parser(expanded).options(all).positional(pos).style(kStyle).run(), vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::string m = "warren " + spec.name + ": " + e.what();

@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
   }
   if (vm["json"].as<bool>()) out.setJson(true);
   g.json = out.json();
+  if (word == "run") {
+    sigset_t fwd = runForwardedSignals();
+    sigprocmask(SIG_BLOCK, &fwd, nullptr);  // inherited by every thread made from here on
+  }
   auto log = setUpLogging(g.log);
   if (!log) return out.fail(log.error());
   int code = dispatch(*spec, vm, g, *log);

@@ -143,6 +143,27 @@ Reply Api::handle(const Request& req) {
       if (m.has_warren()) s.warren = &m.warren();
       return launch(req, id, s);
     }
+    case Call::LAUNCH_NESTED_CONTAINER_SESSION: {
+      if (auto r = need(call.has_launch_nested_container_session(), "launch_nested_container_session")) return *r;
+      const auto& m = call.launch_nested_container_session();
+      WARREN_API_ID(id, m, "launch");
+      if (!hasParent(id)) {
+        return errorReply(400, "LAUNCH_NESTED_CONTAINER_SESSION needs 'container_id.parent'");
+      }
+      LaunchShape s;
+      if (m.has_command()) s.command = &m.command();
+      if (m.has_container()) s.container = &m.container();
+      if (m.has_warren()) s.warren = &m.warren();
+      return launchSession(req, id, s);
+    }
+    case Call::ATTACH_CONTAINER_OUTPUT: {
+      if (auto r = need(call.has_attach_container_output(), "attach_container_output")) return *r;
+      WARREN_API_ID(id, call.attach_container_output(), "attach to");
+      return attachOutput(req, id);
+    }
+    case Call::ATTACH_CONTAINER_INPUT:
+      return errorReply(400, "ATTACH_CONTAINER_INPUT is a streamed request: send it with Content-Type "
+                             "application/recordio (RecordIO records, chunked)");
     case Call::WAIT_CONTAINER: {
       if (auto r = need(call.has_wait_container(), "wait_container")) return *r;
       WARREN_API_ID(id, call.wait_container(), "wait on");
@@ -198,6 +219,11 @@ Reply Api::handle(const Request& req) {
 Reply Api::launch(const Request& req, const v1::ContainerID& id, const LaunchShape& shape) {
   auto config = toConfig(shape, agent_dir_);
   if (!config) return fromError(config.error());
+  return launchConfig(req, id, *config);
+}
+
+Reply Api::launchConfig(const Request& req, const v1::ContainerID& id, const v1::ContainerConfig& cfg) {
+  const v1::ContainerConfig* config = &cfg;
   std::string cid = formatId(id);
   // Idempotent: the same ID with the same config is accepted again (202),
   // with another config it is a conflict (409).

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -74,7 +75,129 @@ std::string render(const Reply& r, bool keep_alive) {
   return os.str();
 }
 
+bool isRecordIo(const std::string& content_type) {
+  std::string m = content_type.substr(0, content_type.find(';'));
+  for (auto& ch : m) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  while (!m.empty() && m.back() == ' ') m.pop_back();
+  return m == "application/recordio";
+}
+
+// A chunked request body, split into RecordIO records as they arrive.
+class RecordReader {
+ public:
+  // chunked, or else a body of `length` bytes (Content-Length).
+  RecordReader(int fd, std::string pending, const std::atomic<bool>& stopping, bool chunked, uint64_t length)
+      : fd_(fd), raw_(std::move(pending)), stopping_(stopping), chunked_(chunked), left_(length) {}
+
+  bool next(std::string* record) {
+    while (true) {
+      auto eol = data_.find('\n');
+      if (eol != std::string::npos) {
+        if (eol > 20) return false;
+        size_t n = std::strtoull(data_.substr(0, eol).c_str(), nullptr, 10);
+        if (n > kMaxRecord) return false;
+        if (data_.size() >= eol + 1 + n) {
+          *record = data_.substr(eol + 1, n);
+          data_.erase(0, eol + 1 + n);
+          return true;
+        }
+      }
+      if (!more()) return false;
+    }
+  }
+
+ private:
+  static constexpr size_t kMaxRecord = 4u << 20;
+
+  // De-chunks what is buffered, reading more when needed; false at the end.
+  bool more() {
+    while (!chunked_ && !ended_) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(left_, raw_.size()));
+      data_.append(raw_, 0, take);
+      raw_.erase(0, take);
+      left_ -= take;
+      if (left_ == 0) ended_ = true;
+      if (take > 0) return true;
+      if (!readMore()) return false;
+    }
+    while (!ended_) {
+      auto eol = raw_.find("\r\n");
+      if (eol != std::string::npos) {
+        size_t n = std::strtoull(raw_.substr(0, eol).c_str(), nullptr, 16);
+        if (n == 0) {
+          ended_ = true;
+          return false;
+        }
+        if (n > kMaxRecord + 32) return false;
+        if (raw_.size() >= eol + 2 + n + 2) {
+          data_.append(raw_, eol + 2, n);
+          raw_.erase(0, eol + 2 + n + 2);
+          return true;
+        }
+      } else if (raw_.size() > 64) {
+        return false;  // no chunk size line
+      }
+      if (!readMore()) return false;
+    }
+    return false;
+  }
+
+  // An input stream may be idle for long (an interactive shell): wait, but
+  // not past warrend's stop or the client's leaving.
+  bool readMore() {
+    char buf[65536];
+    ssize_t n = -1;
+    while (!stopping_) {
+      n = readSome(fd_, buf, sizeof buf, Clock::now() + std::chrono::seconds(1));
+      if (n >= 0 || clientGone(fd_)) break;
+    }
+    if (n <= 0) return false;
+    raw_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  std::string raw_, data_;
+  const std::atomic<bool>& stopping_;
+  bool chunked_;
+  uint64_t left_;
+  bool ended_ = false;
+};
+
 }  // namespace
+
+void HttpServer::serveInputStream(int fd, const http::request_header<>& hdr, std::string pending,
+                                  uint64_t accepted_ticks) {
+  Reply reply;
+  if (hdr.method() != http::verb::post || hdr.target() != "/api/v1") {
+    reply = errorReply(404, "a streamed request goes to POST /api/v1");
+  } else {
+    auto caller = identify(fd, accepted_ticks, sup_);
+    if (!caller) {
+      reply = errorReply(403, caller.error().message());
+    } else {
+      std::string te(hdr[http::field::transfer_encoding]);
+      for (auto& ch : te) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      uint64_t length = 0;
+      std::string cl(hdr[http::field::content_length]);
+      if (!cl.empty()) length = std::strtoull(cl.c_str(), nullptr, 10);
+      RecordReader reader(fd, std::move(pending), stopping_, te.find("chunked") != std::string::npos, length);
+      Request req;
+      req.content_type = "application/recordio";
+      req.accept = std::string(hdr[http::field::accept]);
+      req.message_content_type = std::string(hdr["Message-Content-Type"]);
+      req.caller = &*caller;
+      req.client_gone = [fd] { return clientGone(fd); };
+      req.fd = fd;
+      req.next_record = [&reader](std::string* r) { return reader.next(r); };
+      reply = api_.handleInputStream(req);
+      if (reply.status >= 400) {
+        log_->info("{} -> {}: {}", caller->describe(), reply.status, reply.body.substr(0, 300));
+      }
+    }
+  }
+  (void)writeAllTimed(fd, render(reply, false), std::chrono::seconds(5));
+}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -196,6 +319,9 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
       }
     }
     auto& hdr = parser.get();
+    if (isRecordIo(std::string(hdr[http::field::content_type]))) {
+      return serveInputStream(fd, hdr, pending, accepted_ticks);
+    }
     auto cl = parser.content_length();
     bool too_big = cl && *cl > opts_.max_body_bytes;
     if (too_big) return refuse(std::to_string(*cl) + " bytes");
@@ -238,7 +364,19 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
         req.caller = &*caller;
         req.client_gone = [fd] { return clientGone(fd); };
         req.fd = fd;
+        req.message_accept = std::string(msg["Message-Accept"]);
         reply = api_.handle(req);
+        if (reply.stream) {
+          // A streamed answer: RecordIO records in chunks until it ends.
+          std::string head = "HTTP/1.1 200 OK\r\nServer: warrend\r\nContent-Type: application/recordio\r\n"
+                             "Message-Content-Type: " + reply.content_type +
+                             "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+          if (writeAllTimed(fd, head, opts_.body_timeout)) {
+            reply.stream(fd);
+            (void)writeAllTimed(fd, "0\r\n\r\n", std::chrono::seconds(1));
+          }
+          return;
+        }
         if (reply.status >= 400) {
           log_->info("{} -> {}: {}", caller->describe(), reply.status, reply.body.substr(0, 300));
         }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/beast/http/message.hpp>
 #include <spdlog/logger.h>
 
 #include "api.hpp"
@@ -45,6 +46,10 @@ class HttpServer {
  private:
   void acceptLoop(int listen_fd);
   void serve(UniqueFd conn, uint64_t accepted_ticks);
+  // Content-Type application/recordio (ATTACH_CONTAINER_INPUT): the body is
+  // read record by record as it arrives, then answered and closed.
+  void serveInputStream(int fd, const boost::beast::http::request_header<>& hdr, std::string pending,
+                        uint64_t accepted_ticks);
 
   ServerOptions opts_;
   Api& api_;

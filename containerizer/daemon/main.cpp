@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   }
   daemon::Supervisor sup(**c, log, flags->worker_threads);
   daemon::Api api(**c, sup, log, agent_dir);
+  api.setRuntimeDir(opts.runtime_dir);
   daemon::ServerOptions so;
   so.max_body_bytes = flags->max_body_bytes;
   so.max_connections = flags->max_connections;

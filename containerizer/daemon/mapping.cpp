@@ -84,6 +84,16 @@ Result<v1::ContainerConfig> toConfig(const LaunchShape& s, const std::string& ag
       return fail(Code::InvalidArgument, "'container.type' DOCKER is not supported (use MESOS)");
     }
     if (s.container->has_hostname()) c.set_hostname(s.container->hostname());
+    if (s.container->has_tty_info()) {
+      c.set_tty(true);
+      const auto& w = s.container->tty_info().window_size();
+      if (w.rows() > 65535 || w.columns() > 65535) {
+        return fail(Code::InvalidArgument, "'container.tty_info.window_size' of " + std::to_string(w.rows()) +
+                                               " x " + std::to_string(w.columns()) + " is too large");
+      }
+      c.set_tty_rows(w.rows());
+      c.set_tty_columns(w.columns());
+    }
   }
   if (s.warren != nullptr && s.warren->agent_api()) {
     v1::Volume v;

@@ -278,6 +278,7 @@ std::string startCommand(const State& st, const User& user, pid_t* out, std::str
   pid_t pid = fork();
   if (pid < 0) return sysError("fork the command");
   if (pid == 0) {
+    ioChildStdio(st);  // relayed I/O: pipes or the terminal onto 0-2
     // Only 0-2 and the report pipe (fd 3, CLOEXEC) stay.
     if (!closeInheritedFds(p[1])) {
       report(p[1], 'S', sysError("close warren-init's fds"));
@@ -286,6 +287,7 @@ std::string startCommand(const State& st, const User& user, pid_t* out, std::str
     const int report_fd = 3;
     resetSignalMaskForChild();
     setsid();
+    ioChildTty(st);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     std::string err = dropPrivileges(st, user);
     if (err.empty()) err = enterWorkingDir(cwd);

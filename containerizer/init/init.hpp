@@ -4,6 +4,7 @@
 // exit_status file.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <string>
@@ -89,7 +90,19 @@ int reap(const State& st, pid_t command, const std::string& exec_error);
 void writeExitStatus(const State& st, int wait_status, const char* reason, const std::string& message);
 
 // Signals warren-init keeps blocked (and forwards / waits for).
+sigset_t reaperSignals();
 void initSignalMask();
 void resetSignalMaskForChild();
+
+// Container I/O when the spec asks for the relay (io.cpp); each is a no-op
+// otherwise. ioOpen: at start, host paths: io.sock + sandbox dir. ioPrepare:
+// before the command, in its root: pipes or pty. ioChildStdio / ioChildTty:
+// in the command child (before its fds are closed / after setsid).
+// ioRelayAndReap replaces reap(): relay until the command ends.
+std::string ioOpen(State& st);
+std::string ioPrepare(State& st);
+void ioChildStdio(const State& st);
+void ioChildTty(const State& st);
+int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error);
 
 }  // namespace warren::init

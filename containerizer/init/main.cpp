@@ -140,6 +140,7 @@ int main(int argc, char** argv) {
     close(st.rundir_fd);
     st.rundir_fd = warren::launcher::kRuntimeDirFd;
   }
+  if (std::string e = ioOpen(st); !e.empty()) failEarly(e);
   for (const auto& n : st.spec.namespaces) {
     if (n.enter) continue;
     if (n.flag == CLONE_NEWNS) st.own_mnt = true;
@@ -189,7 +190,8 @@ int main(int argc, char** argv) {
 
   pid_t cmd = -1;
   std::string exec_error;
-  err = startCommand(st, user, &cmd, &exec_error);
+  err = ioPrepare(st);
+  if (err.empty()) err = startCommand(st, user, &cmd, &exec_error);
   if (!err.empty()) failSetup(st, err);
   sendMsg(warren::launcher::kMsgStarted, "", false);
   close(kControlFd);

@@ -30,6 +30,8 @@ sigset_t waitedSet() {
 
 }  // namespace
 
+sigset_t reaperSignals() { return waitedSet(); }
+
 void initSignalMask() {
   sigset_t set = waitedSet();
   sigprocmask(SIG_SETMASK, &set, nullptr);
@@ -58,6 +60,7 @@ void writeExitStatus(const State& st, int wait_status, const char* reason,
 }
 
 int reap(const State& st, pid_t command, const std::string& exec_error) {
+  if (st.spec.io.relay) return ioRelayAndReap(st, command, exec_error);
   sigset_t set = waitedSet();
   while (true) {
     siginfo_t si;

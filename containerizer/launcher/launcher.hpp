@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "launcher/spec.hpp"
 #include "warren/sdk/fd.hpp"
 #include "warren/sdk/result.hpp"
 #include "warren/v1/launch.pb.h"
@@ -34,6 +35,9 @@ struct LaunchRequest {
   int stdin_fd = -1;   // -1 = /dev/null
   int stdout_fd = -1;  // -1 = /dev/null
   int stderr_fd = -1;  // -1 = /dev/null
+  // Container I/O relayed by warren-init (stdout_fd/stderr_fd are then the
+  // sandbox log files it appends to); see init/io.cpp.
+  Spec::Io io;
   // Pid namespace nesting: when ENTER pid + CREATE pid both appear, the new
   // pid namespace is made a child of the entered one.
 };

@@ -29,6 +29,9 @@ enum Tag : uint8_t {
   kRlimit = 14,
   kPreExec = 15,
   kSeccomp = 16,
+  kIo = 17,  // u8 flags, u16 rows, u16 cols, u64 log_max_bytes
+  kSandboxRoot = 18,
+  kSandboxDir = 19,
 };
 
 // Mount sub-record tags.
@@ -160,6 +163,18 @@ std::string encodeSpec(const Spec& s) {
     put(out, kPreExec, p);
   }
   if (!s.seccomp_bpf.empty()) put(out, kSeccomp, s.seccomp_bpf);
+  if (s.io.relay) {
+    std::string p(1, static_cast<char>(1 | (s.io.tty ? 2 : 0) | (s.io.stdin_open ? 4 : 0) |
+                                        (s.io.hold_output ? 8 : 0)));
+    p.push_back(static_cast<char>(s.io.rows & 0xff));
+    p.push_back(static_cast<char>(s.io.rows >> 8));
+    p.push_back(static_cast<char>(s.io.cols & 0xff));
+    p.push_back(static_cast<char>(s.io.cols >> 8));
+    putU64(p, s.io.log_max_bytes);
+    put(out, kIo, p);
+    put(out, kSandboxRoot, s.io.sandbox_root);
+    put(out, kSandboxDir, s.io.sandbox_dir);
+  }
   return out;
 }
 
@@ -242,6 +257,20 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
         if (p.empty() || p.size() % 8 != 0) return false;  // whole sock_filter entries
         s.seccomp_bpf = p;
         break;
+      case kIo: {
+        if (p.size() != 13) return false;
+        uint8_t f = static_cast<uint8_t>(p[0]);
+        s.io.relay = (f & 1) != 0;
+        s.io.tty = (f & 2) != 0;
+        s.io.stdin_open = (f & 4) != 0;
+        s.io.hold_output = (f & 8) != 0;
+        s.io.rows = static_cast<uint16_t>(getLE(p.data() + 1, 2));
+        s.io.cols = static_cast<uint16_t>(getLE(p.data() + 3, 2));
+        s.io.log_max_bytes = getLE(p.data() + 5, 8);
+        break;
+      }
+      case kSandboxRoot: s.io.sandbox_root = p; break;
+      case kSandboxDir: s.io.sandbox_dir = p; break;
       default: return false;  // unknown tag: launcher and init must match
     }
   }

@@ -62,6 +62,20 @@ struct Spec {
   // A classic BPF seccomp program (struct sock_filter array), installed last
   // before execve; empty = none.
   std::string seccomp_bpf;
+  // Container I/O (issue #15, init/io.cpp). relay: warren-init gives the
+  // command pipes (or a pty) and copies its output to the sandbox logs
+  // (fds 1 and 2 it got from the launcher) and to clients of
+  // `<runtime_dir>/io.sock`; false: the command gets fds 0-2 as they are.
+  struct Io {
+    bool relay = false;
+    bool tty = false;
+    bool stdin_open = false;     // a pipe (or the pty) one client may write to
+    bool hold_output = false;    // keep output until the first client attaches
+    uint16_t rows = 0, cols = 0; // initial window size (tty)
+    uint64_t log_max_bytes = 0;  // rotate stdout/stderr past this (0: never)
+    std::string sandbox_root;    // trusted dir above sandbox_dir (no symlinks below it)
+    std::string sandbox_dir;     // where stdout/stderr(.1) live
+  } io;
 };
 
 std::string encodeSpec(const Spec& spec);

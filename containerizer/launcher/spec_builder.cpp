@@ -200,6 +200,11 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
   }
   s.runtime_dir = req.runtime_dir;
   s.argv = req.argv;
+  if (req.io.relay && (!absolute(req.io.sandbox_root) || !beneath(req.io.sandbox_dir, req.io.sandbox_root))) {
+    return fail(Code::InvalidArgument, "launch: sandbox '" + req.io.sandbox_dir + "' is not below '" +
+                                           req.io.sandbox_root + "'");
+  }
+  s.io = req.io;
   WARREN_TRY(addNamespaces(li, s));
 
   std::map<std::string, std::string> env(li.env().begin(), li.env().end());

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "containerizer_impl.hpp"
@@ -19,6 +20,10 @@ namespace warren::core {
 
 
 namespace {
+
+// Each of a container's sandbox logs (stdout, stderr) is rotated to
+// `<name>.1` when it would grow past this; so at most 2 x 2 x 16 MiB each.
+constexpr uint64_t kLogMaxBytes = 16u << 20;
 
 bool isDir(const std::string& p) {
   struct stat st {};
@@ -387,7 +392,20 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
     if (!out || !err) return failErrno("open stdout/stderr in '" + a.st.sandbox() + "'");
     req.stdout_fd = out.get();
     req.stderr_fd = err.get();
+    // warren-init relays the command's stdio (init/io.cpp): logs + io.sock.
+    req.io.relay = true;
+    req.io.tty = config.tty();
+    req.io.stdin_open = config.open_stdin() || config.tty();
+    req.io.hold_output = req.io.stdin_open;  // attached right after launch: keep what comes first
+    req.io.rows = static_cast<uint16_t>(std::min<uint32_t>(config.tty_rows(), 65535));
+    req.io.cols = static_cast<uint16_t>(std::min<uint32_t>(config.tty_columns(), 65535));
+    req.io.log_max_bytes = kLogMaxBytes;
+    req.io.sandbox_root = store_.layout().sandboxesRoot();
+    req.io.sandbox_dir = a.st.sandbox();
   } else {
+    if (config.tty() || config.open_stdin()) {
+      return fail(Code::InvalidArgument, "tty and open_stdin need warren's I/O relay, not inherit_stdio");
+    }
     req.stdin_fd = 0;
     req.stdout_fd = 1;
     req.stderr_fd = 2;

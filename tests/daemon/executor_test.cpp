@@ -45,6 +45,11 @@ TEST_F(ROOT_DaemonExecutor, ManagesItsOwnNestedContainersAndIsRefusedEverythingE
       {"X5", Json{{"type", "LAUNCH_CONTAINER"},
                   {"launch_container", {{"container_id", cid("top")}, {"command", {{"value", "true"}}}}}}
                  .dump()},
+      // The streaming calls follow the same rules (issue #15).
+      {"X6", ref("ATTACH_CONTAINER_OUTPUT", "attach_container_output", "other")},
+      {"X7", Json{{"type", "LAUNCH_NESTED_CONTAINER_SESSION"},
+                  {"launch_nested_container_session", {{"container_id", cid("other.dbg")}, {"command", {{"value", "ps"}}}}}}
+                 .dump()},
   };
   std::string script = "S=\"$WARREN_AGENT_SOCKET\"; test -S \"$S\" || echo 'NOSOCKET'\n";
   for (const auto& [tag, body] : steps) {
@@ -81,7 +86,7 @@ TEST_F(ROOT_DaemonExecutor, ManagesItsOwnNestedContainersAndIsRefusedEverythingE
   // It sees only its own descendants.
   EXPECT_EQ(got["G"].first, 200) << *out;
   EXPECT_EQ(got["G"].second["get_containers"]["containers"].size(), 2u) << *out;
-  for (const char* x : {"X1", "X2", "X3", "X4", "X5"}) {
+  for (const char* x : {"X1", "X2", "X3", "X4", "X5", "X6", "X7"}) {
     EXPECT_EQ(got[x].first, 403) << x << "\n" << *out;
     EXPECT_NE(std::string(got[x].second.value("error", "")).find("container 'ex'"), std::string::npos)
         << x << "\n" << *out;
@@ -90,6 +95,7 @@ TEST_F(ROOT_DaemonExecutor, ManagesItsOwnNestedContainersAndIsRefusedEverythingE
   EXPECT_EQ(entry("other")["state"], "RUNNING");
   EXPECT_EQ(entry("other.kid")["state"], "RUNNING");
   EXPECT_TRUE(entry("other.evil").is_null());
+  EXPECT_TRUE(entry("other.dbg").is_null());
   EXPECT_TRUE(entry("top").is_null());
 }
 

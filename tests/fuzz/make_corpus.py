@@ -66,6 +66,11 @@ out("spec_decode", "seccomp", spec(
     rec(1, "/run/warren/c1"), rec(2, "/bin/true"),
     # a two-instruction classic BPF program: ld [0]; ret ALLOW
     rec(16, struct.pack("<HBBI", 0x20, 0, 0, 0) + struct.pack("<HBBI", 0x06, 0, 0, 0x7fff0000))))
+out("spec_decode", "io_relay_tty", spec(
+    rec(1, "/run/warren/c1"), rec(2, "/bin/sh"),
+    # relay | tty | stdin | hold, 30 x 100, 16 MiB log cap; sandbox root and dir
+    rec(17, struct.pack("<BHHQ", 1 | 2 | 4 | 8, 30, 100, 16 << 20)),
+    rec(18, "/var/lib/warren/sandboxes"), rec(19, "/var/lib/warren/sandboxes/c1")))
 out("spec_decode", "nested_enter", spec(
     rec(1, "/run/warren/pod.web"), rec(2, "/bin/ps"),
     ns("mnt", b"/proc/9/ns/mnt"), ns("pid", b"/proc/9/ns/pid"), ns("net", b"/proc/9/ns/net")))

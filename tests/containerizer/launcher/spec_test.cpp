@@ -200,5 +200,50 @@ TEST(LauncherSpecBuilder, ChecksIdMappings) {
   expectError(r, "uid/gid mappings need a user namespace (CREATE or ENTER USER)");
 }
 
+TEST(LauncherSpec, IoRoundTripAndSandboxBeneathItsRoot) {
+  Spec s;
+  s.runtime_dir = "/run/x";
+  s.argv = {"sh"};
+  s.io.relay = true;
+  s.io.tty = true;
+  s.io.stdin_open = true;
+  s.io.hold_output = false;
+  s.io.rows = 300;
+  s.io.cols = 65535;
+  s.io.log_max_bytes = 16u << 20;
+  s.io.sandbox_root = "/w/sandboxes";
+  s.io.sandbox_dir = "/w/sandboxes/a/containers/b";
+  std::string wire = encodeSpec(s);
+  Spec d;
+  ASSERT_TRUE(decodeSpec(wire.data(), wire.size(), &d));
+  EXPECT_TRUE(d.io.relay);
+  EXPECT_TRUE(d.io.tty);
+  EXPECT_TRUE(d.io.stdin_open);
+  EXPECT_FALSE(d.io.hold_output);
+  EXPECT_EQ(d.io.rows, 300);
+  EXPECT_EQ(d.io.cols, 65535);
+  EXPECT_EQ(d.io.log_max_bytes, 16u << 20);
+  EXPECT_EQ(d.io.sandbox_dir, s.io.sandbox_dir);
+  // No relay: no I/O records at all.
+  s.io.relay = false;
+  wire = encodeSpec(s);
+  Spec n;
+  ASSERT_TRUE(decodeSpec(wire.data(), wire.size(), &n));
+  EXPECT_FALSE(n.io.relay);
+  EXPECT_TRUE(n.io.sandbox_dir.empty());
+  // A short I/O record is malformed.
+  EXPECT_FALSE(decodeSpec("WSPEC1\n\x11\x01\0\0\0\x01", 13, &d));
+
+  auto r = request();
+  r.io.relay = true;
+  r.io.sandbox_root = "/w/sandboxes";
+  r.io.sandbox_dir = "/w/sandboxes/../../etc";
+  auto b = buildSpec(r);
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().message().find("is not below '/w/sandboxes'"), std::string::npos) << b.error().message();
+  r.io.sandbox_dir = "/w/sandboxes/a";
+  EXPECT_TRUE(buildSpec(r));
+}
+
 }  // namespace
 }  // namespace warren::launcher

@@ -1,0 +1,243 @@
+// The streaming calls (issue #15): ATTACH_CONTAINER_OUTPUT,
+// ATTACH_CONTAINER_INPUT and LAUNCH_NESTED_CONTAINER_SESSION. warrend is a
+// client of each container's I/O socket (served by its warren-init), so a
+// restart of warrend never cuts a container's output: the logs go on being
+// written and a new attach after the restart works.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "api.hpp"
+#include "io_socket.hpp"
+#include "warren/sdk/ids.hpp"
+
+namespace warren::daemon {
+
+namespace {
+
+using agent::v1::ProcessIO;
+
+bool sendAll(int fd, const std::string& data, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t off = 0;
+  while (off < data.size()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLOUT, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r <= 0) continue;
+    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool wantsProtobufMessages(const std::string& accept) {
+  return accept.find("application/x-protobuf") != std::string::npos &&
+         accept.find("application/json") == std::string::npos;
+}
+
+std::string encode(const ProcessIO& m, bool protobuf) {
+  std::string out;
+  if (protobuf) {
+    m.SerializeToString(&out);
+    return out;
+  }
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+bool clientClosed(int fd) {
+  char c;
+  ssize_t n = ::recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+  if (n == 0) return true;
+  if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+  // A client has nothing to send on an output stream: discard it.
+  char buf[4096];
+  (void)::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  return false;
+}
+
+Result<int> attachIo(const std::string& runtime_dir, const v1::ContainerID& id, char mode) {
+  int fd = -1;
+  std::string why;
+  std::string cid = formatId(id);
+  switch (ioAttach(ioSocketPath(runtime_dir, cid), mode, &fd, &why)) {
+    case IoAttach::kAccepted: return fd;
+    case IoAttach::kBusy: return fail(Code::AlreadyExists, "container '" + cid + "': " + why);
+    case IoAttach::kNoStdin: return fail(Code::InvalidArgument, "container '" + cid + "': " + why);
+    case IoAttach::kNoSocket:
+      return fail(Code::FailedPrecondition, "container '" + cid + "' has no live I/O: " + why +
+                                                 " (it ended, or its stdio is inherited)");
+    default: return fail(Code::Internal, "container '" + cid + "': " + why);
+  }
+}
+
+}  // namespace
+
+bool writeRecord(int fd, const std::string& message) {
+  std::string rec = std::to_string(message.size()) + "\n" + message;
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%zx\r\n", rec.size());
+  return sendAll(fd, hex + rec + "\r\n", std::chrono::seconds(10));
+}
+
+bool Api::pumpOutput(int io_fd, int client_fd, bool protobuf) {
+  while (true) {
+    pollfd p[2] = {{io_fd, POLLIN, 0}, {client_fd, POLLIN | POLLRDHUP, 0}};
+    if (::poll(p, 2, 1000) < 0 && errno != EINTR) return false;
+    if (p[1].revents && clientClosed(client_fd)) return false;
+    if (!p[0].revents) continue;
+    int stream = 0;
+    std::string data;
+    if (!ioReadFrame(io_fd, &stream, &data)) return true;  // the container's output ended
+    ProcessIO m;
+    m.set_type(ProcessIO::DATA);
+    m.mutable_data()->set_type(stream == 2 ? ProcessIO::Data::STDERR : ProcessIO::Data::STDOUT);
+    m.mutable_data()->set_data(std::move(data));
+    // A client that does not take a record within 10 s is dropped; the
+    // container's logs never are (warren-init writes them itself).
+    if (!writeRecord(client_fd, encode(m, protobuf))) return false;
+  }
+}
+
+Reply Api::attachOutput(const Request& req, const v1::ContainerID& id) {
+  auto st = c_.status(id);
+  if (!st) return fromError(st.error());
+  auto fd = attachIo(runtime_dir_, id, 'O');
+  if (!fd) return fromError(fd.error());
+  bool pb = wantsProtobufMessages(req.message_accept);
+  log_->info("container_id={} output attached by {}", formatId(id), req.caller->describe());
+  Reply r;
+  r.content_type = pb ? "application/x-protobuf" : "application/json";
+  int io = *fd;
+  r.stream = [this, io, pb](int client) {
+    (void)pumpOutput(io, client, pb);
+    ::close(io);
+  };
+  return r;
+}
+
+Reply Api::launchSession(const Request& req, const v1::ContainerID& id, const LaunchShape& shape) {
+  auto config = toConfig(shape, agent_dir_);
+  if (!config) return fromError(config.error());
+  // As in Mesos: a session is a DEBUG container unless the warren config
+  // asks for another class; its stdin is open for ATTACH_CONTAINER_INPUT.
+  if (config->container_class() == v1::CONTAINER_CLASS_UNSPECIFIED) config->set_container_class(v1::DEBUG);
+  config->set_open_stdin(true);
+  Reply launched = launchConfig(req, id, *config);
+  if (launched.status == 202) {
+    return errorReply(409, "container '" + formatId(id) + "' already exists: a session launches a new one");
+  }
+  if (launched.status != 200) return launched;
+  auto fd = attachIo(runtime_dir_, id, 'O');
+  if (!fd) {
+    (void)c_.kill(id, SIGKILL);
+    (void)sup_.await(id, [] { return false; });
+    (void)c_.destroy(id);
+    sup_.refresh();
+    return fromError(fd.error());
+  }
+  bool pb = wantsProtobufMessages(req.message_accept);
+  std::string who = req.caller->describe();
+  Reply r;
+  r.content_type = pb ? "application/x-protobuf" : "application/json";
+  int io = *fd;
+  r.stream = [this, io, pb, id, who](int client) {
+    bool ended = pumpOutput(io, client, pb);
+    ::close(io);
+    if (ended) return;  // it ended by itself: its record stays for WAIT/REMOVE
+    // The client went away: the session goes with it.
+    std::string cid = formatId(id);
+    (void)c_.kill(id, SIGKILL);
+    (void)sup_.await(id, [] { return false; });
+    auto t = c_.destroy(id);
+    sup_.refresh();
+    log_->info("container_id={} session of {} closed: killed and removed{}", cid, who,
+               t ? "" : " (" + t.error().message() + ")");
+  };
+  return r;
+}
+
+Reply Api::handleInputStream(const Request& req) {
+  if (!ready_) return errorReply(503, "warrend is recovering; try again shortly");
+  const Caller& who = *req.caller;
+  if (!who.host_root && !who.container) {
+    return errorReply(403, who.describe() + " may not call: only the host's root or a container's own processes may");
+  }
+  bool pb = req.message_content_type.find("application/x-protobuf") != std::string::npos;
+  auto parse = [&](const std::string& rec, Call* call) -> std::optional<Reply> {
+    if (pb) {
+      if (!call->ParseFromString(rec)) return errorReply(400, "malformed protobuf record: not an agent Call");
+      return std::nullopt;
+    }
+    auto st = google::protobuf::util::JsonStringToMessage(rec, call);
+    if (!st.ok()) return errorReply(400, "malformed JSON record: " + std::string(st.message()));
+    return std::nullopt;
+  };
+  std::string rec;
+  if (!req.next_record(&rec)) return errorReply(400, "ATTACH_CONTAINER_INPUT: the stream has no first record");
+  Call first;
+  if (auto r = parse(rec, &first)) return *r;
+  if (first.type() != Call::ATTACH_CONTAINER_INPUT || !first.has_attach_container_input() ||
+      first.attach_container_input().type() != Call::AttachContainerInput::CONTAINER_ID) {
+    return errorReply(400, "a streamed request must be ATTACH_CONTAINER_INPUT whose first record has type "
+                           "CONTAINER_ID");
+  }
+  auto id = fromAgentId(first.attach_container_input().container_id(), "container_id");
+  if (!id) return fromError(id.error());
+  auto ok = authorize(who, *id, "attach to");
+  if (!ok) return fromError(ok.error());
+  return attachInput(req, *id);
+}
+
+Reply Api::attachInput(const Request& req, const v1::ContainerID& id) {
+  auto st = c_.status(id);
+  if (!st) return fromError(st.error());
+  auto fd = attachIo(runtime_dir_, id, 'I');
+  if (!fd) return fromError(fd.error());
+  int io = *fd;
+  log_->info("container_id={} input attached by {}", formatId(id), req.caller->describe());
+  bool pb = req.message_content_type.find("application/x-protobuf") != std::string::npos;
+  std::string rec;
+  Reply out{200, "", ""};
+  bool alive = true;
+  while (req.next_record(&rec)) {
+    Call call;
+    bool parsed = pb ? call.ParseFromString(rec)
+                     : google::protobuf::util::JsonStringToMessage(rec, &call).ok();
+    if (!parsed || call.type() != Call::ATTACH_CONTAINER_INPUT ||
+        call.attach_container_input().type() != Call::AttachContainerInput::PROCESS_IO) {
+      out = errorReply(400, "every record after the first must be ATTACH_CONTAINER_INPUT with PROCESS_IO");
+      break;
+    }
+    if (!alive) continue;  // the container's input is gone: the rest is read and dropped
+    const auto& m = call.attach_container_input().process_io();
+    if (m.type() == ProcessIO::DATA) {
+      if (m.data().type() != ProcessIO::Data::STDIN) {
+        out = errorReply(400, "input records carry STDIN data only");
+        break;
+      }
+      alive = m.data().data().empty() ? ioSendEof(io) : ioSendData(io, m.data().data());
+    } else if (m.type() == ProcessIO::CONTROL && m.control().type() == ProcessIO::Control::TTY_INFO) {
+      const auto& w = m.control().tty_info().window_size();
+      alive = ioSendWindow(io, static_cast<uint16_t>(std::min<uint32_t>(w.rows(), 65535)),
+                           static_cast<uint16_t>(std::min<uint32_t>(w.columns(), 65535)));
+    }  // HEARTBEAT and the rest: nothing to do
+  }
+  ::close(io);
+  return out;
+}
+
+}  // namespace warren::daemon
