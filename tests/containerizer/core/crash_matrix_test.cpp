@@ -1,6 +1,7 @@
 // The crash-point matrix (issue #13): the `warren` process is SIGKILLed at
 // every named step of launch and destroy (WARREN_FAULT_KILL_AT, an internal
-// fault-injection point). For each step, `recover` - and separately a plain
+// fault-injection point), and of group launch and update. For each step,
+// `recover` - and separately a plain
 // `destroy` - leaves zero residue, and a container that had started is
 // either running or has its real exit status. Deterministic: the kill
 // happens at the step itself, and every wait below is a positive barrier.
@@ -20,6 +21,9 @@ const char* const kDestroySteps[] = {
     "destroy-begin", "destroy-checkpointed", "destroy-children-killed", "destroy-killed", "destroy-finished",
 };
 
+const char* const kGroupSteps[] = {"group-member-isolated", "group-prepared", "group-decided"};
+const char* const kUpdateSteps[] = {"update-applied"};
+
 bool initAlive(const std::string& runtime_dir) {
   for (const auto& p : listDir("/proc")) {
     if (p.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -33,21 +37,16 @@ struct Point {
   const char* resolver;  // "recover" or "destroy"
 };
 
-std::vector<Point> launchPoints() {
+template <size_t N>
+std::vector<Point> pointsOf(const char* const (&steps)[N]) {
   std::vector<Point> out;
-  for (const char* s : kLaunchSteps) {
+  for (const char* s : steps) {
     for (const char* r : {"recover", "destroy"}) out.push_back({s, r});
   }
   return out;
 }
-
-std::vector<Point> destroyPoints() {
-  std::vector<Point> out;
-  for (const char* s : kDestroySteps) {
-    for (const char* r : {"recover", "destroy"}) out.push_back({s, r});
-  }
-  return out;
-}
+std::vector<Point> launchPoints() { return pointsOf(kLaunchSteps); }
+std::vector<Point> destroyPoints() { return pointsOf(kDestroySteps); }
 
 std::string pointName(const ::testing::TestParamInfo<Point>& p) {
   std::string n = std::string(p.param.step) + "_then_" + p.param.resolver;
@@ -85,6 +84,8 @@ class CrashMatrix : public ContainerizerTest, public ::testing::WithParamInterfa
 
 using ROOT_CrashMatrixLaunch = CrashMatrix;
 using ROOT_CrashMatrixDestroy = CrashMatrix;
+using ROOT_CrashMatrixGroup = CrashMatrix;
+using ROOT_CrashMatrixUpdate = CrashMatrix;
 
 TEST_P(ROOT_CrashMatrixLaunch, RecoverOrDestroyLeavesNothingAndStartedMeansRunning) {
   const Point pt = GetParam();
@@ -147,6 +148,76 @@ TEST_P(ROOT_CrashMatrixDestroy, RecoverOrDestroyFinishesTheDestroy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, ROOT_CrashMatrixDestroy, ::testing::ValuesIn(destroyPoints()), pointName);
+
+// A task group of two under a running parent, the group launch killed at
+// each step. Before the release decision the group is undone by whoever comes
+// next and no member's command ran; after it, both members run: all or
+// nothing either way.
+TEST_P(ROOT_CrashMatrixGroup, AllOrNothingSurvivesTheKill) {
+  const Point pt = GetParam();
+  auto l = warren({"launch", "--id", "gp", "--rootfs", rootfs_, "--", "/bin/sleep", "300"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  std::string member = R"({"name":"%s","config":{"command":{"value":"/bin/sh",)"
+                       R"("arguments":["-c","echo started; exec sleep 300"]}}})";
+  auto m = [&](const char* n) {
+    std::string x = member;
+    return x.replace(x.find("%s"), 2, n);
+  };
+  ASSERT_TRUE(fs::writeFile(env_.root + "/g.json", R"({"name":"g","members":[)" + m("a") + "," + m("b") + "]}"));
+  auto g = warren({"group", "launch", "--parent", "gp", env_.root + "/g.json"},
+                  {std::string("WARREN_FAULT_KILL_AT=") + pt.step});
+  ASSERT_EQ(g.exit_code, 128 + SIGKILL) << pt.step << ": " << g.err;
+  bool decided = std::string(pt.step) == "group-decided";
+  auto sandbox = [&](const char* n) { return env_.work_dir + "/sandboxes/gp/containers/" + n + "/stdout"; };
+  auto out = [&](const char* n) {
+    auto t = fs::readFile(sandbox(n));
+    return t ? *t : std::string();
+  };
+  if (std::string(pt.resolver) == "recover") {
+    auto r = warren({"recover"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* n : {"a", "b"}) {
+      auto s = warren({"status", std::string("gp.") + n});
+      if (decided) {
+        EXPECT_NE(s.out.find("RUNNING"), std::string::npos) << n << ": " << s.out << s.err;
+        EXPECT_TRUE(eventually([&] { return out(n) == "started\n"; })) << n;
+      } else {
+        EXPECT_NE(s.exit_code, 0) << n << " was undone: " << s.out;
+        EXPECT_EQ(out(n), "") << n << "'s command ran before the decision";
+      }
+    }
+    EXPECT_NE(warren({"status", "gp"}).out.find("RUNNING"), std::string::npos) << "the parent is untouched";
+  }
+  auto d = warren({"destroy", "gp"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  expectZeroResidue();
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, ROOT_CrashMatrixGroup, ::testing::ValuesIn(pointsOf(kGroupSteps)), pointName);
+
+// An update killed after the isolators applied it: the container keeps
+// running, a repeated update succeeds, and it is destroyed without residue.
+TEST_P(ROOT_CrashMatrixUpdate, TheContainerKeepsRunningAndUpdatesAgain) {
+  const Point pt = GetParam();
+  auto l = warren({"launch", "--id", "m", "--mem", "96M", "--rootfs", rootfs_, "--", "/bin/sh", "-c",
+                   "echo started; exec sleep 300"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  ASSERT_TRUE(eventually([&] { return stdoutOf("m") == "started\n"; }));
+  auto u = warren({"update", "m", "--mem", "64M"}, {std::string("WARREN_FAULT_KILL_AT=") + pt.step});
+  ASSERT_EQ(u.exit_code, 128 + SIGKILL) << u.err;
+  if (std::string(pt.resolver) == "recover") {
+    auto r = warren({"recover"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(warren({"status", "m"}).out.find("RUNNING"), std::string::npos);
+    auto again = warren({"update", "m", "--mem", "64M"});
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+  }
+  auto d = warren({"destroy", "m"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  expectZeroResidue();
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, ROOT_CrashMatrixUpdate, ::testing::ValuesIn(pointsOf(kUpdateSteps)), pointName);
 
 }  // namespace
 }  // namespace warren::testing
