@@ -31,6 +31,18 @@
 
 namespace warren::sdk {
 
+// The C ABI's codes are warren::Code's numbers: a plugin's error crosses the
+// boundary as a plain int.
+static_assert(WARREN_OK == static_cast<int>(Code::Ok));
+static_assert(WARREN_INVALID_ARGUMENT == static_cast<int>(Code::InvalidArgument));
+static_assert(WARREN_NOT_FOUND == static_cast<int>(Code::NotFound));
+static_assert(WARREN_ALREADY_EXISTS == static_cast<int>(Code::AlreadyExists));
+static_assert(WARREN_PERMISSION_DENIED == static_cast<int>(Code::PermissionDenied));
+static_assert(WARREN_FAILED_PRECONDITION == static_cast<int>(Code::FailedPrecondition));
+static_assert(WARREN_UNAVAILABLE == static_cast<int>(Code::Unavailable));
+static_assert(WARREN_INTERNAL == static_cast<int>(Code::Internal));
+static_assert(WARREN_UNIMPLEMENTED == static_cast<int>(Code::Unimplemented));
+
 namespace detail {
 // The host that last created an instance: where log lines and events go.
 inline const warren_host*& hostSlot() { return logHostSlot(); }
