@@ -55,6 +55,16 @@ struct PluginLog {
   EventSink sink;
 };
 
+// Every PluginLog ever made, reachable from a global for the life of the
+// process: the leak is deliberate (see above), and LeakSanitizer is told so by
+// their staying reachable rather than by a suppression.
+void keepForever(PluginLog* pl) {
+  static std::mutex mu;
+  static auto* all = new std::vector<PluginLog*>();
+  std::lock_guard<std::mutex> g(mu);
+  all->push_back(pl);
+}
+
 void eventFromPlugin(void* ctx, const uint8_t* data, size_t len) {
   try {
     auto* pl = static_cast<PluginLog*>(ctx);
@@ -409,6 +419,7 @@ PluginLog* PluginHostImpl::makePluginLog(const Descriptor& d) {
   pl->short_name = d.short_name;
   pl->sink = opts_.event_sink;
   logs_.push_back(pl);
+  keepForever(pl);
   return pl;
 }
 
