@@ -17,29 +17,13 @@
 #include "api.hpp"
 #include "io_socket.hpp"
 #include "warren/sdk/ids.hpp"
+#include "warren/sdk/socket.hpp"
 
 namespace warren::daemon {
 
 namespace {
 
 using agent::v1::ProcessIO;
-
-bool sendAll(int fd, const std::string& data, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  size_t off = 0;
-  while (off < data.size()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLOUT, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (r <= 0) continue;
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 bool wantsProtobufMessages(const std::string& accept) {
   return accept.find("application/x-protobuf") != std::string::npos &&
@@ -90,7 +74,7 @@ bool writeRecord(int fd, const std::string& message) {
   std::string rec = std::to_string(message.size()) + "\n" + message;
   char hex[32];
   std::snprintf(hex, sizeof hex, "%zx\r\n", rec.size());
-  return sendAll(fd, hex + rec + "\r\n", std::chrono::seconds(10));
+  return net::sendAllBefore(fd, hex + rec + "\r\n", std::chrono::seconds(10));
 }
 
 bool Api::pumpOutput(int io_fd, int client_fd, bool protobuf) {

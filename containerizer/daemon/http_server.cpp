@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "client.hpp"
+#include "warren/sdk/socket.hpp"
 
 namespace warren::daemon {
 
@@ -35,24 +36,6 @@ ssize_t readSome(int fd, char* buf, size_t len, Clock::time_point deadline) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     return n;
   }
-}
-
-bool writeAllTimed(int fd, const std::string& data, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  size_t off = 0;
-  while (off < data.size()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, POLLOUT, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left));
-    if (r < 0 && errno != EINTR) return false;
-    if (r <= 0) continue;
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 bool clientGone(int fd) {
@@ -196,7 +179,7 @@ void HttpServer::serveInputStream(int fd, const http::request_header<>& hdr, std
       }
     }
   }
-  (void)writeAllTimed(fd, render(reply, false), std::chrono::seconds(5));
+  (void)net::sendAllBefore(fd, render(reply, false), std::chrono::seconds(5));
 }
 
 HttpServer::~HttpServer() { stop(); }
@@ -254,7 +237,7 @@ void HttpServer::acceptLoop(int listen_fd) {
     uint64_t ticks = bootTicksNow();
     if (connections_.fetch_add(1) >= opts_.max_connections) {
       connections_.fetch_sub(1);
-      (void)writeAllTimed(conn.get(), render(errorReply(503, "too many connections"), false),
+      (void)net::sendAllBefore(conn.get(), render(errorReply(503, "too many connections"), false),
                           std::chrono::milliseconds(100));
       continue;
     }
@@ -292,7 +275,7 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
     // (never kept) for a moment so that it can read the answer.
     auto refuse = [&](const std::string& size) {
       log_->warn("refused a request body of {} (limit {} bytes)", size, opts_.max_body_bytes);
-      (void)writeAllTimed(fd,
+      (void)net::sendAllBefore(fd,
                           render(errorReply(413, "request body of " + size + " is over the limit of " +
                                                      std::to_string(opts_.max_body_bytes) + " bytes"),
                                  false),
@@ -312,7 +295,7 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
           return refuse(cl ? std::to_string(*cl) + " bytes" : std::string("unknown size"));
         }
         if (ec && ec != http::error::need_more) {
-          (void)writeAllTimed(fd, render(errorReply(400, "malformed HTTP request: " + ec.message()), false),
+          (void)net::sendAllBefore(fd, render(errorReply(400, "malformed HTTP request: " + ec.message()), false),
                               std::chrono::seconds(1));
         }
         return;  // timeout or broken client: drop it
@@ -326,7 +309,7 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
     bool too_big = cl && *cl > opts_.max_body_bytes;
     if (too_big) return refuse(std::to_string(*cl) + " bytes");
     if (hdr[http::field::expect] == "100-continue") {
-      (void)writeAllTimed(fd, "HTTP/1.1 100 Continue\r\n\r\n", std::chrono::seconds(1));
+      (void)net::sendAllBefore(fd, "HTTP/1.1 100 Continue\r\n\r\n", std::chrono::seconds(1));
     }
     auto body_deadline = Clock::now() + opts_.body_timeout;
     while (!parser.is_done()) {
@@ -334,12 +317,12 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
       if (r == 0) return;
       if (r < 0) {
         if (ec == http::error::body_limit) {
-          (void)writeAllTimed(fd, render(errorReply(413, "request body is over the limit of " +
+          (void)net::sendAllBefore(fd, render(errorReply(413, "request body is over the limit of " +
                                                              std::to_string(opts_.max_body_bytes) + " bytes"),
                                          false),
                               std::chrono::seconds(1));
         } else if (ec) {
-          (void)writeAllTimed(fd, render(errorReply(400, "malformed HTTP request: " + ec.message()), false),
+          (void)net::sendAllBefore(fd, render(errorReply(400, "malformed HTTP request: " + ec.message()), false),
                               std::chrono::seconds(1));
         }
         return;
@@ -371,9 +354,9 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
           std::string head = "HTTP/1.1 200 OK\r\nServer: warrend\r\nContent-Type: application/recordio\r\n"
                              "Message-Content-Type: " + reply.content_type +
                              "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-          if (writeAllTimed(fd, head, opts_.body_timeout)) {
+          if (net::sendAllBefore(fd, head, opts_.body_timeout)) {
             reply.stream(fd);
-            (void)writeAllTimed(fd, "0\r\n\r\n", std::chrono::seconds(1));
+            (void)net::sendAllBefore(fd, "0\r\n\r\n", std::chrono::seconds(1));
           }
           return;
         }
@@ -382,7 +365,7 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
         }
       }
     }
-    if (!writeAllTimed(fd, render(reply, keep), opts_.body_timeout)) return;
+    if (!net::sendAllBefore(fd, render(reply, keep), opts_.body_timeout)) return;
     if (!keep) return;
   }
 }

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "warren/sdk/socket.hpp"
+
 namespace warren::daemon {
 namespace {
 
@@ -22,23 +24,12 @@ bool readFull(int fd, char* p, size_t n) {
   return true;
 }
 
-bool writeFull(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 bool sendFrame(int fd, char type, const std::string& payload) {
   std::string f(1, type);
   uint32_t n = static_cast<uint32_t>(payload.size());
   for (int i = 0; i < 4; ++i) f.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   f += payload;
-  return writeFull(fd, f.data(), f.size());
+  return net::sendAll(fd, f);
 }
 
 }  // namespace
@@ -86,7 +77,7 @@ IoAttach ioAttach(const std::string& socket_path, char mode, int* out, std::stri
     return (e == ENOENT || e == ECONNREFUSED) ? IoAttach::kNoSocket : IoAttach::kFailed;
   }
   char reply = 0;
-  if (!writeFull(fd, &mode, 1) || !readFull(fd, &reply, 1)) {
+  if (!net::sendAll(fd, std::string_view(&mode, 1)) || !readFull(fd, &reply, 1)) {
     ::close(fd);
     *error = "its I/O socket closed (the container is ending)";
     return IoAttach::kNoSocket;

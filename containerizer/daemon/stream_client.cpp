@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "warren/sdk/socket.hpp"
+
 namespace warren::daemon {
 namespace {
 
@@ -28,17 +30,6 @@ int connectUnix(const std::string& path, std::string* err) {
     return -1;
   }
   return fd;
-}
-
-bool writeAll(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 // Reads more into s.raw; false on EOF/error/timeout.
@@ -124,7 +115,7 @@ AgentStream openOutputStream(const std::string& socket_path, const std::string& 
   std::string req = "POST /api/v1 HTTP/1.1\r\nHost: warrend\r\nContent-Type: application/json\r\n"
                     "Accept: application/recordio\r\nMessage-Accept: application/json\r\nContent-Length: " +
                     std::to_string(call_json.size()) + "\r\n\r\n" + call_json;
-  if (!writeAll(s.fd, req)) {
+  if (!net::sendAll(s.fd, req)) {
     s.error = "send: " + std::string(std::strerror(errno));
     closeStream(s);
     return s;
@@ -167,7 +158,7 @@ AgentStream openInputStream(const std::string& socket_path) {
   std::string req = "POST /api/v1 HTTP/1.1\r\nHost: warrend\r\nContent-Type: application/recordio\r\n"
                     "Message-Content-Type: application/json\r\nAccept: application/json\r\n"
                     "Transfer-Encoding: chunked\r\n\r\n";
-  if (!writeAll(s.fd, req)) {
+  if (!net::sendAll(s.fd, req)) {
     s.error = "send: " + std::string(std::strerror(errno));
     closeStream(s);
   }
@@ -179,12 +170,12 @@ bool sendRecord(AgentStream& s, const std::string& record_json) {
   std::string rec = std::to_string(record_json.size()) + "\n" + record_json;
   char hex[32];
   std::snprintf(hex, sizeof hex, "%zx\r\n", rec.size());
-  return writeAll(s.fd, hex + rec + "\r\n");
+  return net::sendAll(s.fd, hex + rec + "\r\n");
 }
 
 bool finishInput(AgentStream& s, std::chrono::milliseconds timeout) {
   if (s.fd < 0) return false;
-  (void)writeAll(s.fd, "0\r\n\r\n");
+  (void)net::sendAll(s.fd, "0\r\n\r\n");
   auto deadline = Clock::now() + timeout;
   while (!parseHeader(s)) {
     if (!readMore(s, deadline)) {

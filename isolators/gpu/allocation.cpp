@@ -1,6 +1,5 @@
 #include "allocation.hpp"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
+#include "warren/sdk/record.hpp"
 
 namespace warren::isolators::gpu {
 namespace {
@@ -73,14 +73,7 @@ Result<std::vector<uint32_t>> allocate(const v1::ContainerID& id, uint32_t count
 
 Result<Allocations> loadRecords(const std::string& dir) {
   Allocations all;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return failErrno("open GPU records '" + dir + "'");
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && n.find(".tmp") == std::string::npos) names.push_back(n);
-  }
-  ::closedir(d);
+  WARREN_ASSIGN_OR_RETURN(std::vector<std::string> names, record::listNames(dir, "GPU records"));
   for (const auto& n : names) {
     auto text = fs::readFile(dir + "/" + n);
     if (!text) continue;  // removed meanwhile

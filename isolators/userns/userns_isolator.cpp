@@ -112,14 +112,7 @@ v1::PluginInfo UsernsIsolator::info() const {
 // allocations (its range is unknown and may be in use: fail closed).
 Result<Allocations> UsernsIsolator::load() const {
   Allocations all;
-  DIR* d = ::opendir(records_dir_.c_str());
-  if (d == nullptr) return failErrno("open id range records '" + records_dir_ + "'");
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && n.find(".tmp") == std::string::npos) names.push_back(n);
-  }
-  ::closedir(d);
+  WARREN_ASSIGN_OR_RETURN(std::vector<std::string> names, record::listNames(records_dir_, "id range records"));
   for (const auto& n : names) {
     std::string path = records_dir_ + "/" + n;
     if (n.size() > record::kQuarantineSuffix.size() &&

@@ -6,19 +6,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "warren/sdk/socket.hpp"
+
 namespace warren::plugins::wire {
 namespace {
 
 Result<void> writeAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return fail(Error::errnoNow("write to the plugin socket"));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
+  if (!net::sendAll(fd, std::string_view(p, n))) return fail(Error::errnoNow("write to the plugin socket"));
   return {};
 }
 

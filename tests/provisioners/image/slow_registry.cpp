@@ -10,27 +10,17 @@
 
 #include "image_builder.hpp"
 #include "warren/sdk/fs.hpp"
+#include "warren/sdk/socket.hpp"
 
 namespace warren::testing {
 
 namespace {
 
-bool sendAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 void notFound(int fd, const std::string& why) {
   std::string body = R"({"errors":[{"message":")" + why + R"("}]})";
   std::string r = "HTTP/1.1 404 Not Found\r\nContent-Length: " + std::to_string(body.size()) +
                   "\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + body;
-  sendAll(fd, r.data(), r.size());
+  net::sendAll(fd, r);
 }
 
 // True when the peer closed or reset the connection.
@@ -132,7 +122,7 @@ void SlowRegistry::sendBlob(int fd, const std::string& path, const std::string& 
   std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body->size()) +
                      "\r\nContent-Type: " + type + "\r\nDocker-Content-Digest: " + digest +
                      "\r\nConnection: close\r\n\r\n";
-  if (!sendAll(fd, head.data(), head.size())) return;
+  if (!net::sendAll(fd, head)) return;
   size_t limit = body->size();
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -140,7 +130,7 @@ void SlowRegistry::sendBlob(int fd, const std::string& path, const std::string& 
       limit = stall_after_;
     }
   }
-  if (!sendAll(fd, body->data(), limit)) return;
+  if (!net::sendAll(fd, std::string_view(body->data(), limit))) return;
   if (limit == body->size()) return;
   ++stalled_;
   std::unique_lock<std::mutex> g(mu_);
@@ -152,7 +142,7 @@ void SlowRegistry::sendBlob(int fd, const std::string& path, const std::string& 
     }
   }
   g.unlock();
-  sendAll(fd, body->data() + limit, body->size() - limit);
+  net::sendAll(fd, std::string_view(*body).substr(limit));
 }
 
 }  // namespace warren::testing

@@ -10,11 +10,14 @@
 // record must not make anything else be killed or removed.
 #pragma once
 
+#include <dirent.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/result.hpp"
@@ -72,6 +75,21 @@ inline Result<std::string> unseal(std::string_view bytes) {
   }
   if (crc32(payload) != crc) return fail(Code::Internal, "record checksum mismatch");
   return std::string(payload);
+}
+
+// The names of the records in a directory of per-container records (one file
+// per container, named by its ID), without in-flight ".tmp" files of an
+// atomic write. `what` names the directory in the error.
+inline Result<std::vector<std::string>> listNames(const std::string& dir, std::string_view what) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return failErrno("open " + std::string(what) + " '" + dir + "'");
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != ".." && n.find(".tmp") == std::string::npos) names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return names;
 }
 
 inline Result<void> writeSealed(const std::string& path, std::string_view payload) {
