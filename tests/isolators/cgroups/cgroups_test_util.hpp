@@ -55,7 +55,7 @@ struct Spec {
   uint64_t mem = 0;
   uint64_t pids = 0;
   bool debug = false;
-  std::map<std::string, std::string> settings;
+  std::map<std::string, std::string> settings = {};
 };
 
 inline v1::ContainerConfig configOf(const Spec& s) {
