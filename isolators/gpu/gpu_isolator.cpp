@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 
+#include "driver_volume.hpp"
 #include "warren/isolators/gpu_nvidia/config.pb.h"
 #include "warren/sdk/fd.hpp"
 #include "warren/sdk/fs.hpp"
@@ -63,6 +64,33 @@ Result<UniqueFd> lockFile(const std::string& path) {
   if (!fd) return failErrno("open '" + path + "'");
   if (::flock(fd.get(), LOCK_EX) != 0) return failErrno("flock '" + path + "'");
   return fd;
+}
+
+// The driver's user space from the loader cache and bin dirs, staged once
+// per driver version; "" when the cache lists no library of this version
+// (containers then get the device nodes only, as the log line says).
+Result<std::string> gatherDriver(const Config& cfg, const std::string& version, const std::string& root,
+                                 sdk::Logger& log) {
+  const std::string cache = cfg.ld_cache().empty() ? "/etc/ld.so.cache" : cfg.ld_cache();
+  if (version.empty()) {
+    log.warn("NVML reports no driver version: containers get no {}", kDriverTarget);
+    return std::string();
+  }
+  WARREN_ASSIGN_OR_RETURN(std::string bytes, fs::readFile(cache));
+  WARREN_ASSIGN_OR_RETURN(auto entries, parseLoaderCache(bytes, "loader cache '" + cache + "'"));
+  auto libs = driverLibraries(entries, version);
+  if (libs.empty()) {
+    log.warn("the loader cache '{}' lists no library of NVIDIA driver {}: containers get no {} (set driver_dir)",
+             cache, version, kDriverTarget);
+    return std::string();
+  }
+  std::vector<std::string> dirs(cfg.bin_dirs().begin(), cfg.bin_dirs().end());
+  if (dirs.empty()) dirs = {"/usr/bin", "/usr/sbin", "/bin", "/sbin"};
+  auto bins = driverBinaries(dirs);
+  WARREN_ASSIGN_OR_RETURN(std::string dir, stageDriverVolume(root, version, libs, bins));
+  log.info("driver {}: {} libraries and {} tools in {}, mounted at {}", version, libs.size(), bins.size(), dir,
+           kDriverTarget);
+  return dir;
 }
 
 }  // namespace
@@ -122,11 +150,17 @@ Result<std::unique_ptr<NvidiaGpuIsolator>> NvidiaGpuIsolator::create(const v1::P
   if (ctx.plugin_runtime_dir().empty()) {
     return fail(Code::FailedPrecondition, std::string(kShortName) + ": the host gave no runtime dir");
   }
+  std::string driver_dir = cfg->driver_dir();
+  if (driver_dir.empty() && nvml) {
+    auto found = gatherDriver(*cfg, nvml->driverVersion(), ctx.plugin_runtime_dir() + "/driver", *log);
+    if (!found) return fail(std::move(found.error()).context(kShortName));
+    driver_dir = *found;
+  }
   std::string records = ctx.plugin_runtime_dir() + "/allocations";
   auto made = fs::mkdirs(records, 0700);
   if (!made) return fail(std::move(made.error()).context(kShortName));
   return std::unique_ptr<NvidiaGpuIsolator>(new NvidiaGpuIsolator(
-      std::move(*inv), std::move(nvml), cfg->driver_dir(), records, std::move(log)));
+      std::move(*inv), std::move(nvml), driver_dir, records, std::move(log)));
 }
 
 NvidiaGpuIsolator::NvidiaGpuIsolator(Inventory inv, std::unique_ptr<Nvml> nvml, std::string driver_dir,

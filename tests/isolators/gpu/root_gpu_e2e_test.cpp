@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "driver_test_util.hpp"
 #include "fixture.hpp"
 
 namespace warren::testing {
@@ -52,12 +53,13 @@ class ROOT_NvidiaGpuFake : public ContainerizerTest {
     }
     ::unsetenv("WARREN_FAKE_NVML_MINORS");
   }
-  Containerizer* start() {
+  // `extra`: more fields of gpu/nvidia's config, e.g. `, "ld_cache": "..."`.
+  Containerizer* start(const std::string& extra = "") {
     // cgroups listed first on purpose: gpu/nvidia's PluginInfo.before puts
     // it ahead, so cgroups sees the devices it grants.
     auto o = options({"filesystem/linux", "pid", "cgroups", "gpu/nvidia"});
     o.plugin_configs["gpu/nvidia"] =
-        R"({"nvml_library": ")" + std::string(WARREN_FAKE_NVML_PATH) + R"(", "dev_dir": ")" + dev_ + "\"}";
+        R"({"nvml_library": ")" + std::string(WARREN_FAKE_NVML_PATH) + R"(", "dev_dir": ")" + dev_ + "\"" + extra + "}";
     auto c = Containerizer::create(o);
     EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message());
     c_ = c ? std::move(*c) : nullptr;
@@ -133,6 +135,29 @@ TEST_F(ROOT_NvidiaGpuFake, NodesAppearInTheContainersOwnDev) {
   cfg.mutable_resources()->set_gpus(1);
   EXPECT_EQ(run("a", cfg), "nvidia0\n/dev/nvidia0 opened\nGPU-fake-0\n");
   ASSERT_TRUE(c_->destroy(id("a")));
+}
+
+// The driver's user space found through a real loader cache (made by
+// ldconfig of stand-in libraries for the fake NVML's driver version) and a
+// bin dir, mounted read-only at /usr/local/nvidia of a container with its own
+// rootfs; another driver version's library is left out.
+TEST_F(ROOT_NvidiaGpuFake, DriverLibrariesAndToolsAreMountedReadOnly) {
+  std::string why;
+  std::string cache = makeFakeDriverCache(env_.root + "/ld", &why);
+  ASSERT_FALSE(cache.empty()) << why;
+  std::string bin = env_.root + "/nvbin";
+  ASSERT_TRUE(fs::mkdirs(bin));
+  ASSERT_TRUE(fs::writeFile(bin + "/nvidia-smi", "#!/bin/sh\necho \"GPU 0: $NVIDIA_VISIBLE_DEVICES\"\n"));
+  ASSERT_EQ(::chmod((bin + "/nvidia-smi").c_str(), 0755), 0);
+  ASSERT_TRUE(start(R"(, "ld_cache": ")" + cache + R"(", "bin_dirs": [")" + bin + "\"]"));
+  auto cfg = shell("ls /usr/local/nvidia/lib64; /usr/local/nvidia/bin/nvidia-smi; "
+                   "touch /usr/local/nvidia/lib64/x 2>/dev/null || echo read-only");
+  cfg.mutable_resources()->set_gpus(1);
+  EXPECT_EQ(run("a", cfg), "libcuda.so\nlibcuda.so.1\nlibcuda.so.999.99.99-fake\nGPU 0: GPU-fake-0\nread-only\n");
+  ASSERT_TRUE(c_->destroy(id("a")));
+  // A container without GPUs gets no driver (at most an empty mount point).
+  EXPECT_EQ(run("nogpu", shell("ls -A /usr/local/nvidia 2>/dev/null | wc -l")), "0\n");
+  ASSERT_TRUE(c_->destroy(id("nogpu")));
 }
 
 TEST_F(ROOT_NvidiaGpuFake, NestedChildrenGetSubsetsAndDebugSeesTheParents) {
