@@ -80,8 +80,8 @@ done < <(find "$build/lib" "$build/plugins" "$build/bin" -maxdepth 1 -type l 2>/
 for ld in /lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2; do
   [ -e "$ld" ] && { add_file "$(readlink -f "$ld")"; link_alias "$ld"; }
 done
-# Tools tests call (crun for the bench, ip for network tests) when present.
-for tool in /usr/bin/crun /usr/bin/find; do [ -x "$tool" ] && add_file "$tool"; done
+# Tools tests and the bench call (crun, and unshare + chroot for its floor) when present.
+for tool in /usr/bin/crun /usr/bin/find /usr/bin/unshare /usr/sbin/chroot; do [ -x "$tool" ] && add_file "$tool"; done
 # The source tree's test data (fixtures some tests read).
 src="$(cd "$here/../.." && pwd)"
 mkdir -p "$root$src/tests"
