@@ -22,7 +22,7 @@ namespace warren::isolators::cgroups {
 // collides with a nested container's cgroup.
 inline constexpr const char* kLeaf = "init.leaf";
 
-enum class Controller { Cpu, Cpuacct, Memory, Pids, Devices, Cpuset, Freezer };
+enum class Controller { Cpu, Cpuacct, Memory, Pids, Devices, Cpuset, Freezer, Io };
 const char* controllerName(Controller c);
 
 struct Options {
@@ -32,6 +32,9 @@ struct Options {
   // The v1 cpuset hierarchy is used only when enabled: moving a task into a
   // cpuset costs milliseconds per launch and most containers never pin CPUs.
   bool cpuset = false;
+  // The v1 blkio / v2 io controller, for the cgroups.io_* settings: opt-in
+  // for the same reason.
+  bool io = false;
   std::vector<std::string> extra_devices;   // allowed for every container
   std::chrono::milliseconds kill_timeout{5000};
   std::chrono::milliseconds rmdir_timeout{5000};

@@ -18,13 +18,14 @@ namespace {
 // Attach order: cpuset first (a task cannot join an empty cpuset).
 const Controller kAll[] = {Controller::Cpuset, Controller::Cpu,     Controller::Cpuacct,
                            Controller::Memory, Controller::Pids,    Controller::Devices,
-                           Controller::Freezer};
+                           Controller::Freezer, Controller::Io};
 
 class V1Backend final : public Backend {
  public:
   V1Backend(std::string hierarchy, Options opts) : hierarchy_(std::move(hierarchy)), opts_(std::move(opts)) {
     for (Controller c : kAll) {
       if (c == Controller::Cpuset && !opts_.cpuset) continue;
+      if (c == Controller::Io && !opts_.io) continue;
       std::string dir = hierarchy_ + "/" + controllerName(c);
       if (!isFile(dir + "/cgroup.procs")) continue;
       char real[PATH_MAX];
@@ -57,6 +58,7 @@ class V1Backend final : public Backend {
     if (has(Controller::Cpuset)) {
       WARREN_TRY(cpuset::apply(dir(Controller::Cpuset, rel), l.cpuset_cpus, l.cpuset_mems));
     }
+    if (has(Controller::Io)) WARREN_TRY(io::applyV1(dir(Controller::Io, rel), l.io_weight, l.io_max));
     return {};
   }
 
@@ -197,6 +199,7 @@ const char* controllerName(Controller c) {
     case Controller::Devices: return "devices";
     case Controller::Cpuset: return "cpuset";
     case Controller::Freezer: return "freezer";
+    case Controller::Io: return "blkio";
   }
   return "?";
 }

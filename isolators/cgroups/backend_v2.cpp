@@ -22,7 +22,8 @@ class V2Backend final : public Backend {
     std::string c;
     while (in >> c) available_.insert(c);
     // What we enable for our cgroups, in a fixed order.
-    for (const char* want : {"cpuset", "cpu", "memory", "pids"}) {
+    for (const char* want : {"cpuset", "cpu", "io", "memory", "pids"}) {
+      if (std::string(want) == "io" && !opts_.io) continue;
       if (available_.count(want)) enable_ += std::string(enable_.empty() ? "" : " ") + "+" + want;
     }
     devices_ = devices::supportedV2(root_);
@@ -35,6 +36,7 @@ class V2Backend final : public Backend {
       case Controller::Cpuacct: return true;   // cpu.stat exists in every cgroup
       case Controller::Freezer: return true;   // cgroup.freeze / cgroup.kill
       case Controller::Devices: return devices_;  // an eBPF program per cgroup
+      case Controller::Io: return opts_.io && available_.count("io") > 0;
       default: return available_.count(controllerName(c)) > 0;
     }
   }
@@ -56,6 +58,7 @@ class V2Backend final : public Backend {
     if (l.mem_bytes > 0) WARREN_TRY(memory::applyV2(d, l.mem_bytes, l.swap_bytes));
     if (l.pids > 0) WARREN_TRY(pids::apply(d, l.pids));
     WARREN_TRY(cpuset::apply(d, l.cpuset_cpus, l.cpuset_mems));
+    if (has(Controller::Io)) WARREN_TRY(io::applyV2(d, l.io_weight, l.io_max));
     return {};
   }
 

@@ -11,12 +11,11 @@
 #include "warren/isolators/cgroups/config.pb.h"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
+#include "warren/sdk/record.hpp"
 
 namespace warren::isolators::cgroups {
 
 namespace {
-
-bool isDebug(const v1::ContainerConfig& c) { return c.container_class() == v1::DEBUG; }
 
 Result<bool> parseBoolFlag(const v1::PluginContext& ctx, const std::string& key) {
   auto it = ctx.flags().find(key);
@@ -72,6 +71,7 @@ Result<std::unique_ptr<CgroupsIsolator>> CgroupsIsolator::create(const v1::Plugi
   Options o;
   o.enable_cfs = cfs_flag || cfg.enable_cfs();
   o.cpuset = cfg.enable_cpuset();
+  o.io = cfg.enable_io();
   if (cfg.cfs_period_us() != 0) {
     if (cfg.cfs_period_us() < 1000 || cfg.cfs_period_us() > 1000000) {
       return fail(Code::InvalidArgument, "cfs_period_us=" + std::to_string(cfg.cfs_period_us()) +
@@ -140,6 +140,8 @@ Result<void> CgroupsIsolator::requireControllers(const Limits& l, const std::str
   WARREN_TRY(need(l.pids > 0, Controller::Pids, "resources.pids"));
   WARREN_TRY(need(!l.cpuset_cpus.empty() || !l.cpuset_mems.empty(), Controller::Cpuset,
                   "cgroups.cpuset_cpus/cpuset_mems"));
+  WARREN_TRY(need(l.io_weight > 0 || !l.io_max.empty(), Controller::Io,
+                  "cgroups.io_weight/io_max (set enable_io in the cgroups config)"));
   WARREN_TRY(need(!l.extra_devices.empty(), Controller::Devices,
                   "cgroups.devices_allow or devices granted by an isolator"));
   return {};
@@ -168,6 +170,22 @@ Result<v1::LaunchInfo> CgroupsIsolator::prepare(const v1::PrepareRequest& req) {
   }
   auto limits = limitsFromConfig(c.config());
   if (!limits) return fail(std::move(limits.error().context("container '" + id + "'")));
+  if (limits->share_parent) {
+    if (!hasParent(c.id())) {
+      return fail(Code::InvalidArgument, "container '" + id + "': cgroups.share_parent needs a parent to share with");
+    }
+    if (limits->any() || req.devices_size() > 0) {
+      return fail(Code::InvalidArgument, "container '" + id + "' shares its parent's cgroups "
+                                         "(cgroups.share_parent) and cannot ask for resources, cgroups limits or "
+                                         "devices of its own");
+    }
+    return v1::LaunchInfo{};
+  }
+  if (c.has_parent() && sharesParent(c.parent().config())) {
+    return fail(Code::InvalidArgument, "container '" + id + "': its parent '" + formatId(c.parent().id()) +
+                                           "' shares its own parent's cgroups, so its children must too "
+                                           "(cgroups.share_parent=true)");
+  }
   // Devices granted by the isolators before this one (gpu/nvidia, devices/cdi).
   for (const auto& d : req.devices()) {
     auto rule = deviceRule(d);
@@ -215,21 +233,40 @@ Result<void> CgroupsIsolator::isolate(const v1::IsolateRequest& req) {
   WARREN_TRY(validateId(c.id()));
   std::string id = formatId(c.id());
   if (req.pid() <= 0) return fail(Code::InvalidArgument, "container '" + id + "': invalid pid");
-  // A DEBUG container's processes join its parent's cgroups.
-  v1::ContainerID target = isDebug(c.config()) ? parentOf(c.id()) : c.id();
+  // A DEBUG or sharing container's processes join the cgroups of its
+  // nearest ancestor that has some.
+  v1::ContainerID target = c.id();
+  if (hasNoCgroup(c.config())) {
+    target = parentOf(c.id());
+    while (!backend_->exists(rel(target)) && hasParent(target)) target = parentOf(target);
+  }
   if (!backend_->exists(rel(target))) {
     return fail(Code::NotFound, "container '" + id + "': cgroup '" +
                                     backend_->cgroupPath(rel(target)) + "' does not exist");
   }
   auto r = backend_->attach(rel(target), req.pid());
   if (!r) return fail(std::move(r.error().context("container '" + id + "'")));
+  // oom_score_adj of warren-init, which its command and children inherit.
+  auto l = limitsFromConfig(c.config());
+  if (l && l->has_oom_score_adj) {
+    std::string file = "/proc/" + std::to_string(req.pid()) + "/oom_score_adj";
+    auto w = writeExisting(file, std::to_string(l->oom_score_adj));
+    if (!w) {
+      std::string why = w.error().err() == EACCES ? " (lowering it below the current value needs "
+                                                    "CAP_SYS_RESOURCE, which this warren lacks)"
+                                                  : "";
+      return fail(Code::FailedPrecondition, "container '" + id + "': cgroups.oom_score_adj=" +
+                                                std::to_string(l->oom_score_adj) + ": " + w.error().message() +
+                                                why);
+    }
+  }
   return {};
 }
 
 Result<void> CgroupsIsolator::cleanup(const v1::ContainerRequest& req) {
   if (!validateId(req.id())) return {};  // nothing of ours can be named by it
   std::string id = formatId(req.id());
-  if (req.has_state() && isDebug(req.state().config())) return {};  // parent's cgroups
+  if (req.has_state() && hasNoCgroup(req.state().config())) return {};  // an ancestor's cgroups
   Result<void> r;
   if (backend_->exists(rel(req.id()))) {
     r = backend_->destroy(rel(req.id()));
@@ -250,16 +287,9 @@ Result<void> CgroupsIsolator::recover(const v1::RecoverRequest& req) {
   Result<void> r = removeOrphans(root_rel_, "", known);
   // Records of containers warren no longer knows.
   if (!records_dir_.empty()) {
-    DIR* d = ::opendir(records_dir_.c_str());
-    if (d != nullptr) {
-      std::vector<std::string> stale;
-      while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n == "." || n == ".." || n.find(".tmp") != std::string::npos) continue;
-        if (!known.count(n)) stale.push_back(n);
-      }
-      ::closedir(d);
-      for (const auto& n : stale) ::unlink((records_dir_ + "/" + n).c_str());
+    auto names = record::listNames(records_dir_, "cgroups limit records");
+    for (const auto& n : names ? *names : std::vector<std::string>{}) {
+      if (!known.count(n)) ::unlink((records_dir_ + "/" + n).c_str());
     }
   }
   return r;

@@ -1,6 +1,7 @@
 // The cgroups isolator: every container, nested or not, gets its own cgroup
 // <cgroups_root>/<top>/<child>/... with its own cpu, memory, pids, devices
-// and cpuset limits; DEBUG containers run in their parent's cgroups.
+// and cpuset limits; DEBUG containers (and nested ones with
+// cgroups.share_parent) run in their parent's cgroups.
 //
 // Stateless between calls (several warren processes may drive the same
 // containers): everything is derived from the container ID, the kernel's
@@ -19,6 +20,18 @@
 #include "warren/sdk/plugin.hpp"
 
 namespace warren::isolators::cgroups {
+
+inline bool isDebug(const v1::ContainerConfig& c) { return c.container_class() == v1::DEBUG; }
+
+// "cgroups.share_parent=true" (its syntax is checked by limitsFromConfig).
+inline bool sharesParent(const v1::ContainerConfig& c) {
+  auto it = c.isolator_settings().find("cgroups.share_parent");
+  return it != c.isolator_settings().end() && it->second == "true";
+}
+
+// DEBUG containers and those sharing their parent's cgroups have none of
+// their own: they run in their nearest ancestor's that has one.
+inline bool hasNoCgroup(const v1::ContainerConfig& c) { return isDebug(c) || sharesParent(c); }
 
 class CgroupsIsolator final : public sdk::Isolator {
  public:

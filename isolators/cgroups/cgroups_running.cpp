@@ -15,7 +15,6 @@ namespace warren::isolators::cgroups {
 
 namespace {
 
-bool isDebug(const v1::ContainerConfig& c) { return c.container_class() == v1::DEBUG; }
 
 v1::ContainerID prefixOf(const v1::ContainerID& id, int n) {
   v1::ContainerID p;
@@ -133,9 +132,10 @@ Result<void> CgroupsIsolator::update(const v1::UpdateRequest& req) {
   const auto& c = req.container();
   WARREN_TRY(validateId(c.id()));
   std::string id = formatId(c.id());
-  if (isDebug(c.config())) {
-    return fail(Code::InvalidArgument, "container '" + id + "' is a DEBUG container: it has no "
-                                       "resources of its own to update");
+  if (hasNoCgroup(c.config())) {
+    return fail(Code::InvalidArgument, "container '" + id + "' runs in its parent's cgroups (" +
+                                           (isDebug(c.config()) ? "a DEBUG container" : "cgroups.share_parent") +
+                                           "): it has no resources of its own to update");
   }
   auto l = limitsFromResources(req.resources());
   if (!l) return fail(std::move(l.error().context("update of '" + id + "'")));
@@ -175,9 +175,8 @@ Result<void> CgroupsIsolator::update(const v1::UpdateRequest& req) {
 Result<v1::ResourceStatistics> CgroupsIsolator::usage(const v1::ContainerRequest& req) {
   WARREN_TRY(validateId(req.id()));
   std::string id = formatId(req.id());
-  if (req.has_state() && isDebug(req.state().config())) {
-    return fail(Code::NotFound, "container '" + id + "' is a DEBUG container: it has no cgroup of "
-                                "its own (it shares its parent's)");
+  if (req.has_state() && hasNoCgroup(req.state().config())) {
+    return fail(Code::NotFound, "container '" + id + "' has no cgroup of its own (it shares its parent's)");
   }
   std::string r = rel(req.id());
   if (!backend_->exists(r)) return fail(Code::NotFound, "container '" + id + "': no cgroup");
@@ -205,8 +204,12 @@ Result<v1::ContainerStatus> CgroupsIsolator::status(const v1::ContainerRequest& 
   v1::ContainerStatus out;
   WARREN_TRY(validateId(req.id()));
   *out.mutable_id() = req.id();
-  bool debug = req.has_state() && isDebug(req.state().config());
-  v1::ContainerID target = debug ? parentOf(req.id()) : req.id();
+  bool debug = req.has_state() && hasNoCgroup(req.state().config());
+  v1::ContainerID target = req.id();
+  if (debug) {
+    target = parentOf(req.id());
+    while (!backend_->exists(rel(target)) && hasParent(target)) target = parentOf(target);
+  }
   std::string r = rel(target);
   if (!backend_->exists(r)) return out;
   out.set_cgroup(backend_->cgroupPath(r));

@@ -45,6 +45,12 @@ Result<void> apply(const std::string& dir, uint64_t max);  // same file on v1 an
 void stats(const std::string& dir, Stats& s);
 }  // namespace pids
 
+namespace io {
+uint32_t weightV1(uint32_t weight);  // v2's 1..10000 weight on v1's 1..1000 scale
+Result<void> applyV1(const std::string& dir, uint32_t weight, const std::vector<IoMax>& max);
+Result<void> applyV2(const std::string& dir, uint32_t weight, const std::vector<IoMax>& max);
+}  // namespace io
+
 namespace devices {
 // The devices every container may use: null, zero, full, random, urandom,
 // tty, console, ptmx, pts, and mknod of any node.

@@ -2,6 +2,7 @@
 
 #include "devices_bpf.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -33,6 +34,68 @@ Result<void> validateCpuList(const std::string& key, const std::string& v) {
     }
   }
   return {};
+}
+
+bool allDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Result<int64_t> parseInt(const std::string& key, const std::string& v, int64_t lo, int64_t hi) {
+  std::string t = trim(v);
+  bool neg = !t.empty() && t[0] == '-';
+  if (!allDigits(std::string_view(t).substr(neg ? 1 : 0)) || t.size() > 12) {
+    return fail(Code::InvalidArgument, "setting " + key + "='" + v + "' is not an integer");
+  }
+  int64_t n = std::stoll(t);
+  if (n < lo || n > hi) {
+    return fail(Code::InvalidArgument, "setting " + key + "=" + t + " is outside " + std::to_string(lo) +
+                                           ".." + std::to_string(hi));
+  }
+  return n;
+}
+
+// "8:0 rbps=1M wbps=512k riops=100 wiops=100; 254:16 rbps=10M"
+Result<std::vector<IoMax>> parseIoMax(const std::string& key, const std::string& value) {
+  std::vector<IoMax> out;
+  std::istringstream entries(value);
+  std::string entry;
+  while (std::getline(entries, entry, ';')) {
+    if (trim(entry).empty()) continue;
+    std::istringstream words(entry);
+    IoMax m;
+    words >> m.device;
+    auto colon = m.device.find(':');
+    if (colon == std::string::npos || !allDigits(std::string_view(m.device).substr(0, colon)) ||
+        !allDigits(std::string_view(m.device).substr(colon + 1))) {
+      return fail(Code::InvalidArgument, "setting " + key + ": device '" + m.device +
+                                             "' is not MAJOR:MINOR (e.g. 8:0; see lsblk)");
+    }
+    std::string kv;
+    while (words >> kv) {
+      auto eq = kv.find('=');
+      std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+      uint64_t* slot = k == "rbps" ? &m.rbps : k == "wbps" ? &m.wbps : k == "riops" ? &m.riops
+                       : k == "wiops" ? &m.wiops : nullptr;
+      if (slot == nullptr) {
+        return fail(Code::InvalidArgument, "setting " + key + ": unknown cap '" + k + "' for device " +
+                                               m.device + " (known: rbps, wbps, riops, wiops)");
+      }
+      if (k == "rbps" || k == "wbps") {
+        auto s = parseSize(v);
+        if (!s) return fail(Code::InvalidArgument, "setting " + key + ": " + k + ": " + s.error().message());
+        *slot = *s;
+      } else {
+        WARREN_ASSIGN_OR_RETURN(int64_t n, parseInt(key + " " + k, v, 1, int64_t{1} << 40));
+        *slot = static_cast<uint64_t>(n);
+      }
+    }
+    if (m.rbps == 0 && m.wbps == 0 && m.riops == 0 && m.wiops == 0) {
+      return fail(Code::InvalidArgument, "setting " + key + ": device " + m.device + " has no cap");
+    }
+    out.push_back(m);
+  }
+  if (out.empty()) return fail(Code::InvalidArgument, "setting " + key + " is empty");
+  return out;
 }
 
 }  // namespace
@@ -148,11 +211,26 @@ Result<Limits> limitsFromConfig(const v1::ContainerConfig& config) {
         if (!r) return fail(Code::InvalidArgument, "setting " + key + ": " + r.error().message());
         l.extra_devices.push_back(trim(rule));
       }
+    } else if (k == "io_weight") {
+      WARREN_ASSIGN_OR_RETURN(int64_t w, parseInt(key, value, 1, 10000));
+      l.io_weight = static_cast<uint32_t>(w);
+    } else if (k == "io_max") {
+      WARREN_ASSIGN_OR_RETURN(l.io_max, parseIoMax(key, value));
+    } else if (k == "oom_score_adj") {
+      WARREN_ASSIGN_OR_RETURN(int64_t a, parseInt(key, value, -1000, 1000));
+      l.has_oom_score_adj = true;
+      l.oom_score_adj = static_cast<int>(a);
+    } else if (k == "share_parent") {
+      if (value != "true" && value != "false") {
+        return fail(Code::InvalidArgument, "setting " + key + "='" + value + "' is not true or false");
+      }
+      l.share_parent = value == "true";
     } else {
       return fail(Code::InvalidArgument,
                   "unknown setting '" + key +
                       "' (known: cgroups.cpuset_cpus, cgroups.cpuset_mems, cgroups.memory_swap, "
-                      "cgroups.devices_allow)");
+                      "cgroups.devices_allow, cgroups.io_weight, cgroups.io_max, cgroups.oom_score_adj, "
+                      "cgroups.share_parent)");
     }
   }
   return l;

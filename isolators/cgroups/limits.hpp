@@ -18,6 +18,12 @@ inline constexpr uint64_t kMinMemBytes = 4ULL << 20;  // below this nothing star
 inline constexpr uint64_t kMinPids = 2;               // warren-init and the command
 inline constexpr double kMinCpus = 0.01;              // 1ms per 100ms CFS period
 
+// One "cgroups.io_max" entry: caps for one block device (0: no cap).
+struct IoMax {
+  std::string device;  // "MAJ:MIN"
+  uint64_t rbps = 0, wbps = 0, riops = 0, wiops = 0;
+};
+
 struct Limits {
   double cpus = 0;          // 0: unset
   uint64_t mem_bytes = 0;   // 0: unset
@@ -26,6 +32,14 @@ struct Limits {
   std::string cpuset_cpus;  // "" unset ("cgroups.cpuset_cpus", e.g. "0-1")
   std::string cpuset_mems;  // "" unset ("cgroups.cpuset_mems")
   std::vector<std::string> extra_devices;  // "cgroups.devices_allow": "c 10:200 rwm;..."
+  uint32_t io_weight = 0;                  // "cgroups.io_weight": 1..10000 (v2 scale)
+  std::vector<IoMax> io_max;               // "cgroups.io_max": "8:0 rbps=1M wbps=1M; 254:0 riops=100"
+  // "cgroups.oom_score_adj" (-1000..1000) for the container's processes; unset: inherited.
+  bool has_oom_score_adj = false;
+  int oom_score_adj = 0;
+  // "cgroups.share_parent=true": a nested container with no cgroup of its
+  // own; its processes run in (and count against) its parent's.
+  bool share_parent = false;
   // The CFS quota choice made when the cgroup was created, kept in the
   // isolator's record so a later update applies the same (-1: not recorded,
   // the isolator's current --cgroups_enable_cfs decides).
@@ -34,7 +48,7 @@ struct Limits {
 
   bool any() const {
     return cpus > 0 || mem_bytes > 0 || pids > 0 || swap_bytes > 0 || !cpuset_cpus.empty() ||
-           !cpuset_mems.empty() || !extra_devices.empty();
+           !cpuset_mems.empty() || !extra_devices.empty() || io_weight > 0 || !io_max.empty();
   }
 };
 

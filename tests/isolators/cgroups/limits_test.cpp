@@ -137,5 +137,48 @@ TEST(CgroupsDevices, RuleSyntax) {
   EXPECT_FALSE(validateDeviceRule("c 1:3 r extra"));
 }
 
+TEST(CgroupsLimits, ParsesIoOomAndShareSettings) {
+  v1::ContainerConfig c;
+  auto& s = *c.mutable_isolator_settings();
+  s["cgroups.io_weight"] = "300";
+  s["cgroups.io_max"] = "8:0 rbps=1M wiops=100; 254:16 wbps=512k riops=7";
+  s["cgroups.oom_score_adj"] = "-250";
+  s["cgroups.share_parent"] = "false";
+  auto l = limitsFromConfig(c);
+  ASSERT_TRUE(l) << l.error().message();
+  EXPECT_EQ(l->io_weight, 300u);
+  ASSERT_EQ(l->io_max.size(), 2u);
+  EXPECT_EQ(l->io_max[0].device, "8:0");
+  EXPECT_EQ(l->io_max[0].rbps, 1ull << 20);
+  EXPECT_EQ(l->io_max[0].wiops, 100u);
+  EXPECT_EQ(l->io_max[1].wbps, 512ull << 10);
+  EXPECT_EQ(l->io_max[1].riops, 7u);
+  EXPECT_TRUE(l->has_oom_score_adj);
+  EXPECT_EQ(l->oom_score_adj, -250);
+  EXPECT_FALSE(l->share_parent);
+  EXPECT_TRUE(l->any());
+}
+
+TEST(CgroupsLimits, RefusesBadIoOomAndShareSettings) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"cgroups.io_weight", "0"},           {"cgroups.io_weight", "10001"},
+      {"cgroups.io_weight", "x"},           {"cgroups.io_max", "sda rbps=1M"},
+      {"cgroups.io_max", "8:0 foo=1"},      {"cgroups.io_max", "8:0"},
+      {"cgroups.io_max", "8:0 rbps=0"},     {"cgroups.io_max", "8:0 riops=-3"},
+      {"cgroups.io_max", " ; "},            {"cgroups.oom_score_adj", "2000"},
+      {"cgroups.oom_score_adj", "1e3"},     {"cgroups.share_parent", "yes"}};
+  const char* why[] = {"outside 1..10000", "outside 1..10000", "is not an integer", "is not MAJOR:MINOR",
+                       "unknown cap 'foo'", "has no cap", "must be greater than zero", "is outside 1..",
+                       "is empty", "outside -1000..1000", "is not an integer", "is not true or false"};
+  for (size_t i = 0; i < std::size(bad); ++i) {
+    v1::ContainerConfig c;
+    (*c.mutable_isolator_settings())[bad[i].first] = bad[i].second;
+    auto l = limitsFromConfig(c);
+    ASSERT_FALSE(l) << bad[i].first << "=" << bad[i].second;
+    EXPECT_NE(l.error().message().find(bad[i].first), std::string::npos) << l.error().message();
+    EXPECT_NE(l.error().message().find(why[i]), std::string::npos) << l.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace warren::isolators::cgroups

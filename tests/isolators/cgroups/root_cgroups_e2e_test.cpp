@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -43,9 +45,10 @@ class ROOT_CgroupsE2E : public ContainerizerTest {
   void TearDown() override {
     if (c_) (void)c_->destroy(id("pod"));  // after a failed assertion
   }
-  Containerizer* start(std::map<std::string, std::string> flags = {}) {
+  Containerizer* start(std::map<std::string, std::string> flags = {}, const std::string& config = "") {
     auto o = options({"filesystem/linux", "pid", "cgroups"});
     for (auto& [k, v] : flags) o.plugin_flags[k] = v;
+    if (!config.empty()) o.plugin_configs["cgroups"] = config;
     auto c = Containerizer::create(o);
     EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message());
     c_ = c ? std::move(*c) : nullptr;
@@ -69,7 +72,7 @@ class ROOT_CgroupsE2E : public ContainerizerTest {
   void expectNoCgroups() {
     std::vector<std::string> roots;
     if (v2_) roots.push_back("/sys/fs/cgroup" + env_.cgroups_root);
-    for (const char* c : {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset"}) {
+    for (const char* c : {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset", "blkio"}) {
       roots.push_back("/sys/fs/cgroup/" + std::string(c) + env_.cgroups_root);
     }
     for (const auto& root : roots) {
@@ -377,6 +380,139 @@ TEST_F(ROOT_CgroupsE2E, CfsQuotaChoiceIsKeptWithTheContainer) {
   ASSERT_TRUE(c->update(id("pod"), half));
   EXPECT_EQ(quotaOf("pod"), v2_ ? "max 100000" : "-1") << "a container made without a quota gets none";
   ASSERT_TRUE(c->destroy(id("capped")));
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+// A block device of this machine as MAJ:MIN (from /sys/block), "" if none.
+std::string blockDevice() {
+  auto r = runCmd({"sh", "-c", "for d in /sys/block/*; do case ${d##*/} in loop*|ram*|zram*) continue;; esac; "
+                               "cat $d/dev && break; done"});
+  std::string d = r.out;
+  while (!d.empty() && d.back() == '\n') d.pop_back();
+  return d;
+}
+
+// Issue #19: io.max / io.weight (v1 blkio throttle and weight), opt-in.
+TEST_F(ROOT_CgroupsE2E, IoCapsAndWeightWithEnableIo) {
+  std::string dev = blockDevice();
+  if (dev.empty()) GTEST_SKIP() << "skipped: no block device here to cap";
+  auto capped = shell("sleep 300");
+  (*capped.mutable_isolator_settings())["cgroups.io_max"] = dev + " rbps=1M wiops=100";
+  // Without enable_io the setting is refused, naming what to turn on.
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto off = c->launch(id("pod"), capped);
+  ASSERT_FALSE(off);
+  EXPECT_NE(off.error().message().find("set enable_io in the cgroups config"), std::string::npos)
+      << off.error().message();
+  c = start({}, R"({"enable_io": true})");
+  ASSERT_TRUE(c);
+  auto l = c->launch(id("pod"), capped);
+  ASSERT_TRUE(l) << l.error().message();
+  if (v2_) {
+    EXPECT_EQ(slurp(memDir("pod") + "/io.max"), dev + " rbps=1048576 wbps=max riops=max wiops=100");
+  } else {
+    std::string blkio = "/sys/fs/cgroup/blkio" + env_.cgroups_root + "/pod";
+    EXPECT_EQ(slurp(blkio + "/blkio.throttle.read_bps_device"), dev + " 1048576");
+    EXPECT_EQ(slurp(blkio + "/blkio.throttle.write_iops_device"), dev + " 100");
+    EXPECT_EQ(slurp(blkio + "/blkio.throttle.write_bps_device"), "");
+  }
+  auto weighted = shell("sleep 300");
+  (*weighted.mutable_isolator_settings())["cgroups.io_weight"] = "300";
+  auto w = c->launch(id("pod.w"), weighted);
+  std::string bfq = "/sys/fs/cgroup/blkio" + env_.cgroups_root + "/pod/blkio.bfq.weight";
+  if (v2_) {
+    ASSERT_TRUE(w) << w.error().message();
+    EXPECT_EQ(slurp(memDir("pod/w") + "/io.weight"), "default 300");
+  } else if (fs::exists(bfq)) {
+    ASSERT_TRUE(w) << w.error().message();
+    // BFQ prints the weight alone ("300") or per device after "default 300".
+    std::string got = slurp("/sys/fs/cgroup/blkio" + env_.cgroups_root + "/pod/w/blkio.bfq.weight");
+    EXPECT_TRUE(got == "300" || got.rfind("default 300", 0) == 0) << got;
+  } else {
+    // No BFQ/CFQ scheduler: one clear line, and nothing of pod.w is left.
+    ASSERT_FALSE(w);
+    EXPECT_NE(w.error().message().find("cgroups.io_weight: cgroup v1 blkio has no weight here"), std::string::npos)
+        << w.error().message();
+    EXPECT_FALSE(fs::exists("/sys/fs/cgroup/blkio" + env_.cgroups_root + "/pod/w"));
+    EXPECT_FALSE(fs::exists(memDir("pod/w")));
+  }
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+bool hasCapSysResource() {
+  std::string status = slurp("/proc/self/status");
+  auto p = status.find("CapEff:");
+  if (p == std::string::npos) return false;
+  uint64_t eff = std::strtoull(status.c_str() + p + 7, nullptr, 16);
+  return (eff >> 24) & 1;  // CAP_SYS_RESOURCE
+}
+
+// Issue #19: oom_score_adj per container; lowering it needs CAP_SYS_RESOURCE,
+// which this machine's bounding set lacks: a clear error, nothing left.
+TEST_F(ROOT_CgroupsE2E, OomScoreAdjIsSetAndLoweringWithoutTheCapabilityIsRefused) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto high = shell("cat /proc/self/oom_score_adj");
+  (*high.mutable_isolator_settings())["cgroups.oom_score_adj"] = "500";
+  EXPECT_EQ(runToEnd(*c, "pod", high).second, "500\n");
+  auto low = shell("cat /proc/self/oom_score_adj");
+  (*low.mutable_isolator_settings())["cgroups.oom_score_adj"] = "-500";
+  if (hasCapSysResource()) {
+    EXPECT_EQ(runToEnd(*c, "pod", low).second, "-500\n");
+  } else {
+    auto l = c->launch(id("pod"), low);
+    ASSERT_FALSE(l);
+    EXPECT_NE(l.error().message().find("cgroups.oom_score_adj=-500"), std::string::npos) << l.error().message();
+    EXPECT_NE(l.error().message().find("needs CAP_SYS_RESOURCE"), std::string::npos) << l.error().message();
+    EXPECT_FALSE(c->wait(id("pod"), std::chrono::seconds(1)));  // no such container
+  }
+  expectNoCgroups();
+}
+
+// Issue #19 (Mesos's share_cgroups): a nested container without cgroups of
+// its own runs in its parent's leaf and counts against its limits.
+TEST_F(ROOT_CgroupsE2E, SharedParentRunsInTheParentsCgroup) {
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto shares = [](v1::ContainerConfig cfg) {
+    (*cfg.mutable_isolator_settings())["cgroups.share_parent"] = "true";
+    return cfg;
+  };
+  auto top = c->launch(id("lone"), shares(shell("true")));
+  ASSERT_FALSE(top);
+  EXPECT_NE(top.error().message().find("cgroups.share_parent needs a parent"), std::string::npos)
+      << top.error().message();
+  auto pod = shell("sleep 300");
+  pod.mutable_resources()->set_mem_bytes(64 * kMiB);
+  ASSERT_TRUE(c->launch(id("pod"), pod));
+  std::string leaf = memDir("pod") + "/init.leaf/cgroup.procs";
+  ASSERT_TRUE(eventually([&] { return slurp(leaf).find('\n') != std::string::npos; }, std::chrono::seconds(10)));
+  auto sh = c->launch(id("pod.sh"), shares(child("sleep 300", 0)));
+  ASSERT_TRUE(sh) << sh.error().message();
+  // Its init and command join the pod's leaf: 4 processes there, no cgroup of its own.
+  auto procs = [&] {
+    std::string s = slurp(leaf) + "\n";  // slurp drops the last newline
+    return std::count(s.begin(), s.end(), '\n');
+  };
+  EXPECT_TRUE(eventually([&] { return procs() >= 4; }, std::chrono::seconds(10))) << slurp(leaf);
+  EXPECT_FALSE(fs::exists(memDir("pod/sh")));
+  auto u = c->usage(id("pod.sh"));
+  ASSERT_FALSE(u);
+  EXPECT_NE(u.error().message().find("has no cgroup of its own"), std::string::npos) << u.error().message();
+  auto limited = c->launch(id("pod.big"), shares(child("true", 16 * kMiB)));
+  ASSERT_FALSE(limited);
+  EXPECT_NE(limited.error().message().find("cannot ask for resources"), std::string::npos)
+      << limited.error().message();
+  auto grandchild = c->launch(id("pod.sh.x"), child("true", 0));
+  ASSERT_FALSE(grandchild);
+  EXPECT_NE(grandchild.error().message().find("its children must too"), std::string::npos)
+      << grandchild.error().message();
+  ASSERT_TRUE(c->launch(id("pod.sh.y"), shares(child("sleep 300", 0))));
+  ASSERT_TRUE(c->destroy(id("pod.sh")));
+  EXPECT_TRUE(fs::exists(memDir("pod")));  // the pod's cgroup stays with the pod
   ASSERT_TRUE(c->destroy(id("pod")));
   expectNoCgroups();
 }
