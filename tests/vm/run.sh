@@ -90,7 +90,7 @@ echo "root:x:0:" > "$root/etc/group"
 
 # Kernel modules the tests may need, decompressed (busybox insmod reads plain .ko).
 moddir="$kernel_dir/lib/modules/$kver/kernel"
-for m in net/802/stp net/llc/llc net/bridge/bridge drivers/net/veth fs/overlayfs/overlay; do
+for m in net/802/stp net/llc/llc net/bridge/bridge drivers/net/veth fs/overlayfs/overlay drivers/block/loop; do
   for f in "$moddir/$m.ko" "$moddir/$m.ko.xz"; do
     [ -e "$f" ] || continue
     case "$f" in *.xz) xz -dc "$f" > "$root/modules/$(basename "$m").ko" ;; *) cp "$f" "$root/modules/" ;; esac

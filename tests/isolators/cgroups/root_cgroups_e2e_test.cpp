@@ -384,10 +384,11 @@ TEST_F(ROOT_CgroupsE2E, CfsQuotaChoiceIsKeptWithTheContainer) {
   expectNoCgroups();
 }
 
-// A block device of this machine as MAJ:MIN (from /sys/block), "" if none.
+// A block device of this machine as MAJ:MIN (from /sys/block), a disk if
+// there is one, else a loop device (the VM lane's guest has no disk), "" if none.
 std::string blockDevice() {
   auto r = runCmd({"sh", "-c", "for d in /sys/block/*; do case ${d##*/} in loop*|ram*|zram*) continue;; esac; "
-                               "cat $d/dev && break; done"});
+                               "cat $d/dev && exit; done; cat /sys/block/loop0/dev 2>/dev/null"});
   std::string d = r.out;
   while (!d.empty() && d.back() == '\n') d.pop_back();
   return d;
