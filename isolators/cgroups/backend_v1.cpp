@@ -1,19 +1,35 @@
 // cgroup v1: one hierarchy per controller (or co-mounted groups of them,
 // e.g. cpu,cpuacct), each under <hierarchy>/<controller>. Every hierarchy we
-// use gets the same relative path for a container.
+// use gets the same relative path for a container. On a hybrid host (a
+// controller-less cgroup2 mounted at <hierarchy>/unified, as systemd's
+// "hybrid" mode does) the container gets the same path there too: a
+// tracking cgroup with no limits, through which every process of the
+// container is killed at once (cgroup.kill) and its pressure (PSI) read.
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
 
 #include <map>
 #include <set>
 
 #include "cgroupfs.hpp"
 #include "controllers.hpp"
+#include "devices_bpf.hpp"
 
 namespace warren::isolators::cgroups {
 
 namespace {
+
+bool kernelAtLeast(int major, int minor) {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  int ma = 0, mi = 0;
+  if (std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
 
 // Attach order: cpuset first (a task cannot join an empty cpuset).
 const Controller kAll[] = {Controller::Cpuset, Controller::Cpu,     Controller::Cpuacct,
@@ -33,11 +49,22 @@ class V1Backend final : public Backend {
       dirs_[c] = dir;
       if (seen_.insert(key).second) mounts_.push_back(dir);  // co-mounts once
     }
+    // The hybrid tracking hierarchy: only a real cgroup2 mount (a
+    // cgroupfs-shaped test directory has none), and only with cgroup.kill
+    // (Linux 5.14; the root cgroup never has the file), which is what it is for.
+    std::string unified = hierarchy_ + "/unified";
+    if (!mounts_.empty() && isFile(unified + "/cgroup.procs") && kernelAtLeast(5, 14) &&
+        devices::isCgroup2(unified)) {
+      unified_ = unified;
+      mounts_.push_back(unified);
+    }
   }
 
   int version() const override { return 1; }
   bool has(Controller c) const override { return dirs_.count(c) > 0; }
-  std::string describe() const override { return "cgroup v1 at " + hierarchy_; }
+  std::string describe() const override {
+    return "cgroup v1 at " + hierarchy_ + (unified_.empty() ? "" : " (processes tracked in " + unified_ + ")");
+  }
   bool empty() const { return mounts_.empty(); }
 
   Result<void> create(const std::string& rel, const Limits& l) override {
@@ -110,6 +137,13 @@ class V1Backend final : public Backend {
       if (isDir(m + "/" + rel)) dirs.push_back(m + "/" + rel);
     }
     if (dirs.empty()) return {};
+    // Every process of the container sits in the tracking cgroup too:
+    // cgroup.kill takes the whole subtree at once, forks included, with no
+    // freeze and thaw. The v1 hierarchies are then checked empty as well.
+    if (!unified_.empty() && isDir(unified_ + "/" + rel)) {
+      WARREN_TRY(kill::killV2(unified_ + "/" + rel, opts_.kill_timeout));
+      return kill::freezeAndKillV1("", dirs, opts_.kill_timeout);
+    }
     std::string freezer = has(Controller::Freezer) ? dir(Controller::Freezer, rel) : "";
     return kill::freezeAndKillV1(freezer, dirs, opts_.kill_timeout);
   }
@@ -186,6 +220,7 @@ class V1Backend final : public Backend {
   std::map<Controller, std::string> dirs_;
   std::set<std::string> seen_;
   std::vector<std::string> mounts_;
+  std::string unified_;  // the hybrid tracking hierarchy, "" when none
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 // nested containers, the cgroups isolator loaded like any other plugin.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/utsname.h>
 
 #include <thread>
 
@@ -72,7 +73,7 @@ class ROOT_CgroupsE2E : public ContainerizerTest {
   void expectNoCgroups() {
     std::vector<std::string> roots;
     if (v2_) roots.push_back("/sys/fs/cgroup" + env_.cgroups_root);
-    for (const char* c : {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset", "blkio"}) {
+    for (const char* c : {"cpu", "cpuacct", "memory", "pids", "devices", "freezer", "cpuset", "blkio", "unified"}) {
       roots.push_back("/sys/fs/cgroup/" + std::string(c) + env_.cgroups_root);
     }
     for (const auto& root : roots) {
@@ -515,6 +516,34 @@ TEST_F(ROOT_CgroupsE2E, SharedParentRunsInTheParentsCgroup) {
   ASSERT_TRUE(c->destroy(id("pod.sh")));
   EXPECT_TRUE(fs::exists(memDir("pod")));  // the pod's cgroup stays with the pod
   ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
+// Issue #19: on a hybrid host (v1 controllers plus a controller-less cgroup2
+// at unified/) every container is also tracked there, and destroyed through
+// cgroup.kill: a process that forks in a loop is gone with its cgroups.
+TEST_F(ROOT_CgroupsE2E, HybridHostTracksAndKillsThroughTheUnifiedHierarchy) {
+  utsname u{};
+  int major = 0, minor = 0;
+  if (::uname(&u) == 0) std::sscanf(u.release, "%d.%d", &major, &minor);
+  if (v2_ || !fs::exists("/sys/fs/cgroup/unified/cgroup.procs") || major * 100 + minor < 514) {
+    GTEST_SKIP() << "skipped: not a hybrid host (needs v1 controllers and a cgroup2 at unified/ on Linux >= 5.14)";
+  }
+  auto* c = start();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->launch(id("pod"), shell("while true; do sleep 0.01 & done")));
+  ASSERT_TRUE(c->launch(id("pod.web"), child("sleep 300", 0)));
+  std::string tracked = "/sys/fs/cgroup/unified" + env_.cgroups_root + "/pod";
+  ASSERT_TRUE(eventually([&] { return !slurp(tracked + "/init.leaf/cgroup.procs").empty(); },
+                         std::chrono::seconds(10)));
+  ASSERT_TRUE(eventually([&] { return !slurp(tracked + "/web/init.leaf/cgroup.procs").empty(); },
+                         std::chrono::seconds(10)));
+  // The same processes as in the memory hierarchy's leaf.
+  std::string mem_leaf = slurp(memDir("pod/web") + "/init.leaf/cgroup.procs");
+  EXPECT_EQ(slurp(tracked + "/web/init.leaf/cgroup.procs"), mem_leaf);
+  EXPECT_NE(slurp(tracked + "/cgroup.events").find("populated 1"), std::string::npos);
+  ASSERT_TRUE(c->destroy(id("pod")));
+  EXPECT_FALSE(fs::exists(tracked));
   expectNoCgroups();
 }
 
