@@ -89,7 +89,10 @@ std::vector<std::string> childDirs(const std::string& dir) {
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
     if (n == "." || n == "..") continue;
-    if (isDir(dir + "/" + n)) out.push_back(n);
+    // cgroupfs (kernfs) fills d_type: no stat per interface file, of which a
+    // v1 memory cgroup alone has ~30 (the destroy path walks every level).
+    bool dir_entry = e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && isDir(dir + "/" + n));
+    if (dir_entry) out.push_back(n);
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
