@@ -388,6 +388,9 @@ void ioChildStdio(const State& st) {
 
 void ioChildTty(const State& st) {
   if (st.spec.io.relay && st.spec.io.tty) ioctl(0, TIOCSCTTY, 0);
+  // OCI terminal (warren-oci): the pty slave it got as stdio becomes the
+  // command's controlling terminal, as runc's console socket gives.
+  if (!st.spec.io.relay && st.spec.hold_until_start && isatty(0)) ioctl(0, TIOCSCTTY, 0);
 }
 
 int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error) {

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "init/init.hpp"
 #include "init/sys.hpp"
+#include "launcher/exit_status.hpp"
 
 namespace warren::init {
 namespace {
@@ -102,6 +104,25 @@ bool releasedWithoutLauncher(const State& st) {
          faccessat(st.rundir_fd, "decision", F_OK, 0) == 0;
 }
 
+// OCI create/start: everything that could fail is done. Tell the launcher the
+// container is created (its launch returns), then wait until `start` opens
+// the fifo for reading. Signals stay blocked meanwhile (only SIGKILL ends us).
+std::string holdUntilStart(const State& st) {
+  const char* fifo = launcher::kStartFifo;
+  unlinkat(st.rundir_fd, fifo, 0);
+  if (mkfifoat(st.rundir_fd, fifo, 0600) != 0) return sysError("create the start fifo");
+  sendMsg(launcher::kMsgStarted, "", false);
+  int fd;
+  while ((fd = openat(st.rundir_fd, fifo, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR) {}
+  if (fd < 0) return sysError("open the start fifo");
+  unlinkat(st.rundir_fd, fifo, 0);  // from here on the container reads as started
+  signal(SIGPIPE, SIG_IGN);          // a reader that already left is still a start
+  (void)!write(fd, "0", 1);
+  signal(SIGPIPE, SIG_DFL);
+  close(fd);
+  return "";
+}
+
 }  // namespace
 
 std::string sysError(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -188,12 +209,17 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (st.spec.hold_until_start) {
+    err = holdUntilStart(st);
+    if (!err.empty()) failSetup(st, err);
+  }
+
   pid_t cmd = -1;
   std::string exec_error;
   err = ioPrepare(st);
   if (err.empty()) err = startCommand(st, user, &cmd, &exec_error);
   if (!err.empty()) failSetup(st, err);
-  sendMsg(warren::launcher::kMsgStarted, "", false);
+  if (!st.spec.hold_until_start) sendMsg(warren::launcher::kMsgStarted, "", false);
   close(kControlFd);
   return reap(st, cmd, exec_error);
 }

@@ -13,6 +13,8 @@
 namespace warren::launcher {
 
 inline constexpr const char* kExitStatusFile = "exit_status";
+// OCI create/start: the fifo a held warren-init waits on (Spec::hold_until_start).
+inline constexpr const char* kStartFifo = "start";
 
 struct ExitStatus {
   int wait_status = 0;

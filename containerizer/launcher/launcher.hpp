@@ -38,6 +38,9 @@ struct LaunchRequest {
   // Container I/O relayed by warren-init (stdout_fd/stderr_fd are then the
   // sandbox log files it appends to); see init/io.cpp.
   Spec::Io io;
+  // OCI create/start: warren-init waits on `<runtime_dir>/start` before
+  // starting the command (Spec::hold_until_start).
+  bool hold_until_start = false;
   // Pid namespace nesting: when ENTER pid + CREATE pid both appear, the new
   // pid namespace is made a child of the entered one.
 };

@@ -32,6 +32,7 @@ enum Tag : uint8_t {
   kIo = 17,  // u8 flags, u16 rows, u16 cols, u64 log_max_bytes
   kSandboxRoot = 18,
   kSandboxDir = 19,
+  kHoldUntilStart = 20,  // empty (presence)
 };
 
 // Mount sub-record tags.
@@ -163,6 +164,7 @@ std::string encodeSpec(const Spec& s) {
     put(out, kPreExec, p);
   }
   if (!s.seccomp_bpf.empty()) put(out, kSeccomp, s.seccomp_bpf);
+  if (s.hold_until_start) put(out, kHoldUntilStart, "");
   if (s.io.relay) {
     std::string p(1, static_cast<char>(1 | (s.io.tty ? 2 : 0) | (s.io.stdin_open ? 4 : 0) |
                                         (s.io.hold_output ? 8 : 0)));
@@ -205,6 +207,7 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
       }
       case kRootfs: s.rootfs = p; break;
       case kReadonlyRootfs: s.readonly_rootfs = true; break;
+      case kHoldUntilStart: s.hold_until_start = true; break;
       case kMount: {
         MountSpec m;
         Reader mr{p.data(), p.data() + p.size()};

@@ -62,6 +62,9 @@ struct Spec {
   // A classic BPF seccomp program (struct sock_filter array), installed last
   // before execve; empty = none.
   std::string seccomp_bpf;
+  // OCI create/start: after setup, report started and wait on the fifo
+  // `<runtime_dir>/start` (kStartFifo) before starting the command.
+  bool hold_until_start = false;
   // Container I/O (issue #15, init/io.cpp). relay: warren-init gives the
   // command pipes (or a pty) and copies its output to the sandbox logs
   // (fds 1 and 2 it got from the launcher) and to clients of

@@ -205,6 +205,7 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
                                            req.io.sandbox_root + "'");
   }
   s.io = req.io;
+  s.hold_until_start = req.hold_until_start;
   WARREN_TRY(addNamespaces(li, s));
 
   std::map<std::string, std::string> env(li.env().begin(), li.env().end());

@@ -13,6 +13,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "host/flag_check.hpp"
+#include "launcher/exit_status.hpp"
 #include "host/install_layout.hpp"
 #include "proc.hpp"
 #include "warren/sdk/fs.hpp"
@@ -444,6 +445,8 @@ Result<std::vector<ContainerInfo>> ContainerizerImpl::containers() {
     if (st.state() == v1::RUNNING && !running(st)) ci.state = v1::TERMINATED;
     ci.pid = st.pid();
     if (st.has_termination()) ci.termination = st.termination();
+    ci.held = ci.state == v1::RUNNING &&
+              ::access((store_.layout().runtimeDir(st.id()) + "/" + launcher::kStartFifo).c_str(), F_OK) == 0;
     ci.checkpoint = st;
     out.push_back(std::move(ci));
   }
@@ -499,3 +502,39 @@ std::vector<std::string> ContainerizerImpl::pluginErrors() const {
 
 }  // namespace core
 }  // namespace warren
+
+namespace warren::core {
+
+// OCI start: warren-init (held after setup, init/main.cpp) blocks opening
+// the fifo for writing; opening it for reading releases it, and the one byte
+// it writes says it took the start. Polled, so an init that dies meanwhile
+// is an error, not a hang.
+Result<void> ContainerizerImpl::start(const v1::ContainerID& id) {
+  WARREN_TRY(validateId(id));
+  WARREN_ASSIGN_OR_RETURN(auto st, store_.load(id));
+  std::string cid = formatId(id);
+  if (st.state() != v1::RUNNING || !running(st)) {
+    return fail(Code::FailedPrecondition, "container '" + cid + "' is not running");
+  }
+  std::string fifo = store_.layout().runtimeDir(id) + "/" + launcher::kStartFifo;
+  UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return fail(Code::FailedPrecondition, "container '" + cid + "' was already started");
+  if (!fd) return failErrno("open start fifo '" + fifo + "'");
+  WARREN_ASSIGN_OR_RETURN(auto pfd, openProcess(st.pid(), st.start_time()));
+  for (int i = 0; i < 3000; ++i) {  // 30 s: warren-init opens it at once
+    char c;
+    ssize_t n = ::read(fd.get(), &c, 1);
+    if (n == 1) {
+      log_->info("container_id={} started", cid);
+      return {};
+    }
+    // 0: warren-init has not opened its end yet (EOF without a writer); go on polling.
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return failErrno("read start fifo '" + fifo + "'");
+    if (waitExit(pfd.get(), std::chrono::milliseconds(10))) {
+      return fail(Code::FailedPrecondition, "container '" + cid + "' ended before it started");
+    }
+  }
+  return fail(Code::Unavailable, "container '" + cid + "': warren-init did not take the start within 30 s");
+}
+
+}  // namespace warren::core

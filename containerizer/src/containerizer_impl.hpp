@@ -35,6 +35,7 @@ class ContainerizerImpl final : public Containerizer {
   void waitAsync(const v1::ContainerID& id,
                  std::function<void(Result<v1::Termination>)> cb) override;
   Result<void> kill(const v1::ContainerID& id, int signal) override;
+  Result<void> start(const v1::ContainerID& id) override;
   Result<v1::Termination> destroy(const v1::ContainerID& id,
                                   std::optional<std::chrono::milliseconds> grace = {}) override;
   Result<void> update(const v1::ContainerID& id, const v1::Resources& resources) override;

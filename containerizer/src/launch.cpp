@@ -410,6 +410,7 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
     req.stdout_fd = 1;
     req.stderr_fd = 2;
   }
+  req.hold_until_start = opts_.hold_until_start && !a.has_parent;
   a.step = "spawn";
   a.st.set_state(v1::ISOLATING);
   WARREN_TRY(store_.save(a.st));

@@ -53,6 +53,12 @@ struct Options {
   // even if it traps the signal and exits 0 (warrend: a kill through the API
   // is a kill). Default: only SIGKILL does.
   bool signal_marks_killed = false;
+  // OCI create/start (warren-oci): every container this instance launches
+  // is held once set up - warren-init has made its namespaces, mounts and
+  // user, and waits before starting the command - until start(id). launch()
+  // returns when it is held. Not checkpointed: a held container is one whose
+  // `<runtime dir>/start` fifo exists.
+  bool hold_until_start = false;
 };
 
 // The claim file of a cgroups root: <claims_dir>/<root, '%' and '/' escaped>.
@@ -72,6 +78,9 @@ struct ContainerInfo {
   int pid = -1;
   std::optional<v1::Termination> termination;
   v1::ContainerState checkpoint;
+  // Launched with Options::hold_until_start and not start()ed yet: its
+  // warren-init is set up and waits; the command does not exist.
+  bool held = false;
 };
 
 class Containerizer {
@@ -103,6 +112,11 @@ class Containerizer {
   // Callback flavour of wait: runs `cb` on a background thread.
   virtual void waitAsync(const v1::ContainerID& id,
                          std::function<void(Result<v1::Termination>)> cb) = 0;
+
+  // A container launched with Options::hold_until_start (OCI create): let its
+  // warren-init start the command. Returns once warren-init took the start;
+  // FailedPrecondition when it is not held (already started, or ended).
+  virtual Result<void> start(const v1::ContainerID& id) = 0;
 
   // Send a signal (default SIGKILL) to the container's command.
   virtual Result<void> kill(const v1::ContainerID& id, int signal = 9) = 0;

@@ -1,0 +1,1 @@
+// engines test (ctr, podman) - filled in below
