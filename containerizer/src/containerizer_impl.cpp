@@ -531,6 +531,8 @@ Result<void> ContainerizerImpl::start(const v1::ContainerID& id) {
     // 0: warren-init has not opened its end yet (EOF without a writer); go on polling.
     if (n < 0 && errno != EAGAIN && errno != EINTR) return failErrno("read start fifo '" + fifo + "'");
     if (waitExit(pfd.get(), std::chrono::milliseconds(10))) {
+      // A command that ran and ended within the wait: its byte is there.
+      if (::read(fd.get(), &c, 1) == 1) return {};
       return fail(Code::FailedPrecondition, "container '" + cid + "' ended before it started");
     }
   }

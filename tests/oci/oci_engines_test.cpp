@@ -1,1 +1,181 @@
-// engines test (ctr, podman) - filled in below
+// warren-oci under the engines that drive runc: containerd (`ctr run
+// --runc-binary`, through containerd-shim-runc-v2) and Podman (`--runtime`,
+// through conmon). Each test has its own state: a containerd started here
+// with its own --root/--state/--address (stopped by pid), a Podman root,
+// runroot and containers.conf in the test's temp dir; images come from an
+// OCI archive built here from the busybox rootfs (umoci). Skipped, saying
+// so, when a tool is not installed (scripts/setup.sh installs them).
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "oci_helpers.hpp"
+
+namespace warren::testing::oci {
+namespace {
+
+bool have(const std::string& tool) {
+  return runCmd({"sh", "-c", "command -v " + tool}).exit_code == 0;
+}
+
+// An OCI image archive (oci-archive tar) of the busybox rootfs.
+std::string buildArchive(TestEnv& env) {
+  std::string layout = env.root + "/layout", tar = env.root + "/busybox-oci.tar";
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"umoci", "init", "--layout", layout},
+           {"umoci", "new", "--image", layout + ":test"},
+           {"umoci", "insert", "--image", layout + ":test", TestEnv::busyboxRootfs(), "/"},
+           {"umoci", "config", "--image", layout + ":test", "--config.cmd", "/bin/sh"},
+           {"tar", "-C", layout, "-cf", tar, "."}}) {
+    auto r = runCmd(argv);
+    EXPECT_EQ(r.exit_code, 0) << argv[0] << " " << argv[1] << ": " << r.err;
+    if (r.exit_code != 0) return "";
+  }
+  return tar;
+}
+
+class OciContainerd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WARREN_REQUIRE_ROOT();
+    for (const char* t : {"containerd", "ctr", "containerd-shim-runc-v2", "umoci"}) {
+      if (!have(t)) GTEST_SKIP() << "skipped: " << t << " is not installed (scripts/setup.sh installs it)";
+    }
+    dir_ = env_.root + "/containerd";
+    sock_ = dir_ + "/containerd.sock";
+    ASSERT_EQ(runCmd({"mkdir", "-p", dir_ + "/root", dir_ + "/state"}).exit_code, 0);
+    std::ofstream(dir_ + "/config.toml") << "version = 2\n"
+                                         << "root = \"" << dir_ << "/root\"\n"
+                                         << "state = \"" << dir_ << "/state\"\n"
+                                         << "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+                                         << "[grpc]\n  address = \"" << sock_ << "\"\n"
+                                         << "[ttrpc]\n  address = \"" << sock_ << ".ttrpc\"\n"
+                                         << "[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n";
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string log = dir_ + "/containerd.log";
+      FILE* f = freopen(log.c_str(), "w", stdout);
+      (void)f;
+      dup2(1, 2);
+      execlp("containerd", "containerd", "--config", (dir_ + "/config.toml").c_str(), nullptr);
+      _exit(127);
+    }
+    ASSERT_TRUE(eventually([&] { return ctr({"version"}).exit_code == 0; }, std::chrono::seconds(30)))
+        << readFileOr(dir_ + "/containerd.log");
+  }
+  void TearDown() override {
+    if (pid_ <= 0) return;
+    ctr({"images", "rm", "--sync", "localhost/warren-busybox:test"});
+    auto ns = ctr({"namespaces", "rm", tag()});
+    EXPECT_EQ(ns.exit_code, 0) << "containerd namespace left: " << ns.err;
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    // containerd's own mounts under its root (none once its snapshots are gone).
+    EXPECT_EQ(runCmd({"sh", "-c", "grep -c ' " + dir_ + "' /proc/self/mountinfo"}).out, "0\n");
+    EXPECT_TRUE(removeTagCgroups());
+  }
+  CmdResult ctr(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    std::vector<std::string> argv = {"ctr", "--address", sock_, "--namespace", tag()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCmd(argv, timeout);
+  }
+
+  TestEnv env_;
+  std::string dir_, sock_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(OciContainerd, ROOT_CtrRunWithWarrenOciReturnsTheExitCode) {
+  std::string tar = buildArchive(env_);
+  ASSERT_FALSE(tar.empty());
+  auto imp = ctr({"images", "import", "--base-name", "localhost/warren-busybox", tar});
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  auto run = ctr({"run", "--rm", "--runc-binary", ociBin(), "--runc-root", dir_ + "/warren-oci", "--cgroup",
+                  "/" + tag() + "/c1", "localhost/warren-busybox:test", "c1", "/bin/sh", "-c",
+                  "echo hello from ctr; test -d /proc/self; exit 3"});
+  EXPECT_EQ(run.exit_code, 3) << run.err << readFileOr(dir_ + "/containerd.log");
+  EXPECT_EQ(run.out, "hello from ctr\n");
+  EXPECT_EQ(ctr({"containers", "ls", "-q"}).out, "");
+  EXPECT_NE(access(("/sys/fs/cgroup/memory/" + tag() + "/c1").c_str(), F_OK), 0) << "container cgroup left";
+}
+
+class OciPodman : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WARREN_REQUIRE_ROOT();
+    for (const char* t : {"podman", "conmon", "umoci"}) {
+      if (!have(t)) GTEST_SKIP() << "skipped: " << t << " is not installed (scripts/setup.sh installs it)";
+    }
+    dir_ = env_.root + "/podman";
+    ASSERT_EQ(runCmd({"mkdir", "-p", dir_ + "/tmp"}).exit_code, 0);
+    // Podman 4.3 passes the host's ulimits (raising them needs
+    // CAP_SYS_RESOURCE) unless default_ulimits is empty; no network
+    // backend is needed with netns none.
+    std::ofstream(dir_ + "/containers.conf") << "[containers]\ndefault_ulimits = []\ndefault_sysctls = []\n"
+                                             << "netns = \"none\"\nlog_driver = \"k8s-file\"\n"
+                                             << "[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n"
+                                             << "events_logfile_path = \"" << dir_ << "/events.log\"\n";
+    std::ofstream(dir_ + "/storage.conf") << "[storage]\ndriver = \"vfs\"\nrunroot = \"" << dir_
+                                          << "/runroot\"\ngraphroot = \"" << dir_ << "/root\"\n";
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    podman({"rm", "--all", "--force", "--time", "0"});
+    auto reset = podman({"system", "reset", "--force"});
+    EXPECT_EQ(reset.exit_code, 0) << reset.err;
+    EXPECT_EQ(runCmd({"sh", "-c", "grep -c ' " + dir_ + "' /proc/self/mountinfo"}).out, "0\n");
+    EXPECT_TRUE(removeTagCgroups());
+  }
+  CmdResult podman(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    std::vector<std::string> argv = {"podman", "--root", dir_ + "/root", "--runroot", dir_ + "/runroot",
+                                     "--tmpdir", dir_ + "/tmp", "--runtime", ociBin(), "--cgroup-manager",
+                                     "cgroupfs"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCmd(argv, timeout,
+                  {"CONTAINERS_CONF=" + dir_ + "/containers.conf",
+                   "CONTAINERS_STORAGE_CONF=" + dir_ + "/storage.conf"});
+  }
+  void loadImage() {
+    std::string tar = buildArchive(env_);
+    ASSERT_FALSE(tar.empty());
+    auto pull = podman({"pull", "-q", "oci-archive:" + tar});
+    ASSERT_EQ(pull.exit_code, 0) << pull.err;
+    std::string id = pull.out.substr(0, pull.out.find('\n'));
+    ASSERT_EQ(podman({"tag", id, "localhost/warren-busybox:test"}).exit_code, 0);
+  }
+
+  TestEnv env_;
+  std::string dir_;
+};
+
+TEST_F(OciPodman, ROOT_PodmanRunRmReturnsTheExitCode) {
+  loadImage();
+  auto run = podman({"run", "--pull", "never", "--rm", "--cgroup-parent", "/" + tag(),
+                     "localhost/warren-busybox:test", "sh", "-c", "echo hello from podman; exit 4"});
+  EXPECT_EQ(run.exit_code, 4) << run.err;
+  EXPECT_EQ(run.out, "hello from podman\n");
+  EXPECT_EQ(podman({"ps", "-aq"}).out, "");
+}
+
+TEST_F(OciPodman, ROOT_PodmanRunDetachedThenStopAndRm) {
+  loadImage();
+  auto run = podman({"run", "--pull", "never", "-d", "--name", "w1", "--cgroup-parent", "/" + tag(),
+                     "localhost/warren-busybox:test", "sleep", "600"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto ps = podman({"ps", "--format", "{{.Names}} {{.Status}}"});
+  EXPECT_EQ(ps.out.substr(0, 6), "w1 Up ") << ps.out;
+  auto stop = podman({"stop", "--time", "2", "w1"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  auto inspect = podman({"inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "w1"});
+  EXPECT_EQ(inspect.out, "exited 143\n") << inspect.err;
+  EXPECT_EQ(podman({"rm", "w1"}).exit_code, 0);
+  EXPECT_EQ(podman({"ps", "-aq"}).out, "");
+}
+
+}  // namespace
+}  // namespace warren::testing::oci

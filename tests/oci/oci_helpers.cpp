@@ -1,5 +1,6 @@
 #include "oci_helpers.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -75,12 +76,29 @@ void writeConfig(const std::string& dir, const nlohmann::json& config) {
   std::ofstream(dir + "/config.json") << config.dump(2);
 }
 
+namespace {
+// Depth first: cgroup directories hold only control files (not removable,
+// not in the way of rmdir) and child cgroups.
+bool removeCgroupTree(const std::string& dir) {
+  bool ok = true;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (e->d_type == DT_DIR && n != "." && n != "..") ok = removeCgroupTree(dir + "/" + n) && ok;
+    }
+    closedir(d);
+  }
+  return rmdir(dir.c_str()) == 0 && ok;
+}
+}  // namespace
+
 bool removeTagCgroups() {
   bool clean = true;
-  for (const char* c : {"memory", "cpu", "cpuacct", "pids", "freezer", "devices", "blkio"}) {
+  for (const char* c : {"memory", "cpu", "cpuacct", "pids", "freezer", "devices", "blkio", "cpuset", "net_cls",
+                        "perf_event", "hugetlb", "systemd"}) {
     std::string d = std::string("/sys/fs/cgroup/") + c + "/" + tag();
     if (access(d.c_str(), F_OK) != 0) continue;
-    if (rmdir(d.c_str()) != 0) clean = false;
+    if (!removeCgroupTree(d)) clean = false;
   }
   return clean;
 }
