@@ -20,6 +20,9 @@ apt-get install -y --no-install-recommends \
   clang-14 libclang-rt-14-dev llvm-14 \
   libseccomp-dev crun golang-github-containers-common \
   zsh
+# warren-oci's engine tests (tests/oci): containerd (ctr, the runc shim) and
+# Podman (conmon) drive warren-oci as their OCI runtime.
+apt-get install -y --no-install-recommends containerd podman conmon
 # The cgroup-v2 VM lane (tests/vm): Debian's cloud kernel, unpacked (not
 # installed) into a cache dir that tests/vm/run.sh boots under qemu.
 vm_kernel_dir=/var/cache/warren-vm/kernel
