@@ -2,7 +2,9 @@
 // its spec arrives on fd 3 (the control socket). See launcher/README.md.
 #include <fcntl.h>
 #include <sched.h>
+#include <termios.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -102,6 +104,47 @@ char waitForGo() {
 bool releasedWithoutLauncher(const State& st) {
   return faccessat(st.rundir_fd, "release", F_OK, 0) == 0 ||
          faccessat(st.rundir_fd, "decision", F_OK, 0) == 0;
+}
+
+// OCI process.terminal: a pty of the container's own devpts (so the command
+// sees /dev/pts/N inside), its slave on 0-2 for the command, its master to
+// the launcher (SCM_RIGHTS), which hands it to the console socket.
+std::string openConsole(const State& st) {
+  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) return sysError("open the container's /dev/ptmx");
+  int unlock = 0;
+  if (ioctl(m, TIOCSPTLCK, &unlock) != 0) return sysError("unlock the pty");
+  int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (s < 0) return sysError("open the pty's slave");
+  if (st.spec.console_rows != 0 && st.spec.console_cols != 0) {
+    winsize ws{};
+    ws.ws_row = st.spec.console_rows;
+    ws.ws_col = st.spec.console_cols;
+    ioctl(m, TIOCSWINSZ, &ws);
+  }
+  for (int fd = 0; fd < 3; ++fd) {
+    if (dup2(s, fd) < 0) return sysError("pty onto stdio");
+  }
+  close(s);
+  char type = launcher::kMsgConsole;
+  iovec iov{&type, 1};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+  std::memset(cbuf, 0, sizeof cbuf);
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &m, sizeof m);
+  ssize_t n;
+  while ((n = sendmsg(kControlFd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+  close(m);
+  return n == 1 ? "" : sysError("send the pty to the launcher");
 }
 
 // OCI create/start: everything that could fail is done. Tell the launcher the
@@ -209,6 +252,10 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (st.spec.console) {
+    err = openConsole(st);
+    if (!err.empty()) failSetup(st, err);
+  }
   if (st.spec.hold_until_start) {
     err = holdUntilStart(st);
     if (!err.empty()) failSetup(st, err);

@@ -70,6 +70,7 @@ struct Message {
   char type = 0;
   std::string body;
   pid_t sender = -1;  // from SCM_CREDENTIALS, in our pid namespace
+  UniqueFd fd;        // from SCM_RIGHTS (kMsgConsole)
 };
 
 // One control message; type 0 = EOF (every holder of the other end is gone).
@@ -80,7 +81,7 @@ Result<Message> receive(int fd, int timeout_ms) {
   if (r < 0) return failErrno("poll warren-init control socket");
   if (r == 0) return fail(Code::Unavailable, "timed out waiting for warren-init");
   char buf[4096];
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(ucred))];
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int))];
   iovec iov{buf, sizeof buf};
   msghdr mh{};
   mh.msg_iov = &iov;
@@ -100,6 +101,11 @@ Result<Message> receive(int fd, int timeout_ms) {
       ucred cr;
       std::memcpy(&cr, CMSG_DATA(c), sizeof cr);
       m.sender = cr.pid;
+    }
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      m.fd.reset(fd);
     }
   }
   return m;
@@ -406,6 +412,10 @@ Result<void> release(Launched& l) {
   }
   // No timeout: pre-exec steps may run long; EOF tells us init died.
   auto msg = receive(l.control.get(), -1);
+  if (msg && msg->type == kMsgConsole && msg->fd) {
+    l.console = std::move(msg->fd);  // the pty master, then kMsgStarted
+    msg = receive(l.control.get(), -1);
+  }
   if (msg && msg->type == kMsgStarted) {
     l.control.reset();
     return {};

@@ -41,6 +41,11 @@ struct LaunchRequest {
   // OCI create/start: warren-init waits on `<runtime_dir>/start` before
   // starting the command (Spec::hold_until_start).
   bool hold_until_start = false;
+  // OCI process.terminal: warren-init opens a pty in the container's own
+  // /dev/pts, makes its slave the command's stdio and sends the master back
+  // (Launched::console). Needs hold_until_start (warren-oci).
+  bool console = false;
+  uint16_t console_rows = 0, console_cols = 0;
   // Pid namespace nesting: when ENTER pid + CREATE pid both appear, the new
   // pid namespace is made a child of the entered one.
 };
@@ -54,6 +59,7 @@ struct Launched {
   uint64_t start_time = 0;  // /proc/<pid>/stat field 22
   UniqueFd pidfd;           // pidfd_open(pid)
   UniqueFd control;         // control socket to warren-init
+  UniqueFd console;         // LaunchRequest::console: the pty master, after release
 };
 
 // warren-init runs from a sealed memfd copy of itself (the CVE-2019-5736

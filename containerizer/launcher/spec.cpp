@@ -33,6 +33,7 @@ enum Tag : uint8_t {
   kSandboxRoot = 18,
   kSandboxDir = 19,
   kHoldUntilStart = 20,  // empty (presence)
+  kConsole = 21,         // u16 rows, u16 cols
 };
 
 // Mount sub-record tags.
@@ -165,6 +166,14 @@ std::string encodeSpec(const Spec& s) {
   }
   if (!s.seccomp_bpf.empty()) put(out, kSeccomp, s.seccomp_bpf);
   if (s.hold_until_start) put(out, kHoldUntilStart, "");
+  if (s.console) {
+    std::string p;
+    p.push_back(static_cast<char>(s.console_rows & 0xff));
+    p.push_back(static_cast<char>(s.console_rows >> 8));
+    p.push_back(static_cast<char>(s.console_cols & 0xff));
+    p.push_back(static_cast<char>(s.console_cols >> 8));
+    put(out, kConsole, p);
+  }
   if (s.io.relay) {
     std::string p(1, static_cast<char>(1 | (s.io.tty ? 2 : 0) | (s.io.stdin_open ? 4 : 0) |
                                         (s.io.hold_output ? 8 : 0)));
@@ -208,6 +217,12 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
       case kRootfs: s.rootfs = p; break;
       case kReadonlyRootfs: s.readonly_rootfs = true; break;
       case kHoldUntilStart: s.hold_until_start = true; break;
+      case kConsole:
+        if (p.size() != 4) return false;
+        s.console = true;
+        s.console_rows = static_cast<uint16_t>(getLE(p.data(), 2));
+        s.console_cols = static_cast<uint16_t>(getLE(p.data() + 2, 2));
+        break;
       case kMount: {
         MountSpec m;
         Reader mr{p.data(), p.data() + p.size()};

@@ -65,6 +65,10 @@ struct Spec {
   // OCI create/start: after setup, report started and wait on the fifo
   // `<runtime_dir>/start` (kStartFifo) before starting the command.
   bool hold_until_start = false;
+  // With hold: a pty from the container's /dev/pts as the command's stdio,
+  // its master sent to the launcher (kMsgConsole) before kMsgStarted.
+  bool console = false;
+  uint16_t console_rows = 0, console_cols = 0;
   // Container I/O (issue #15, init/io.cpp). relay: warren-init gives the
   // command pipes (or a pty) and copies its output to the sandbox logs
   // (fds 1 and 2 it got from the launcher) and to clients of
@@ -105,6 +109,7 @@ inline constexpr char kMsgPrepare = 'P';  // launcher -> init: set up, report kM
 inline constexpr char kMsgPrepared = 'D'; // init -> launcher: every fallible setup step done
 inline constexpr char kMsgReady = 'R';    // init -> launcher: blocked, creds attached
 inline constexpr char kMsgStarted = 'O';  // init -> launcher: command exec'd (or exec failed)
+inline constexpr char kMsgConsole = 'T';  // init -> launcher: pty master (SCM_RIGHTS), then kMsgStarted
 inline constexpr char kMsgError = 'E';    // init -> launcher: one-line error follows
 inline constexpr char kMsgExecInit = 'X'; // clone child -> launcher: execve(init) failed, errno
 

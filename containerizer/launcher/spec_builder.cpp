@@ -206,6 +206,12 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
   }
   s.io = req.io;
   s.hold_until_start = req.hold_until_start;
+  if (req.console && !req.hold_until_start) {
+    return fail(Code::InvalidArgument, "launch: a console needs hold_until_start");
+  }
+  s.console = req.console;
+  s.console_rows = req.console_rows;
+  s.console_cols = req.console_cols;
   WARREN_TRY(addNamespaces(li, s));
 
   std::map<std::string, std::string> env(li.env().begin(), li.env().end());

@@ -27,8 +27,13 @@ using json = nlohmann::json;
 constexpr const char* kOciVersion = "1.1.0";
 constexpr const char* kCgroupHierarchy = "/sys/fs/cgroup";
 
-Result<std::unique_ptr<Containerizer>> containerizer(const Context& ctx) {
+Result<std::unique_ptr<Containerizer>> containerizer(const Context& ctx, const std::string& console_socket = "") {
   Options o;
+  if (!console_socket.empty()) {
+    o.console_sink = [console_socket](const v1::ContainerID&, UniqueFd master) {
+      return sendConsole(console_socket, master.get());
+    };
+  }
   o.work_dir = ctx.global.root + "/work";
   o.runtime_dir = ctx.global.root + "/run";
   // cgroups are the oci isolator's, at linux.cgroupsPath: no warren root
@@ -160,24 +165,12 @@ Result<int> create(Context& ctx) {
   if (!spec.terminal && !console.empty()) {
     return fail(Code::InvalidArgument, "--console-socket given but process.terminal is false");
   }
-  WARREN_ASSIGN_OR_RETURN(auto c, containerizer(ctx));
-  // With a terminal the command's stdio is the pty's slave end: put it on
-  // our 0-2 while launching (inherit_stdio passes 0-2 on), then restore.
-  UniqueFd saved[3];
-  if (spec.terminal) {
-    WARREN_ASSIGN_OR_RETURN(auto pty, openPty(config.tty_rows(), config.tty_columns()));
-    WARREN_TRY(sendConsole(console, pty.master.get()));
-    for (int i = 0; i < 3; ++i) {
-      saved[i].reset(::fcntl(i, F_DUPFD_CLOEXEC, 10));
-      ::dup2(pty.slave.get(), i);
-    }
-  }
+  // A terminal: warren-init opens a pty in the container's own /dev/pts
+  // (its slave becomes the command's stdio and controlling terminal) and
+  // the master reaches the console socket through Options::console_sink.
+  config.set_tty(spec.terminal);
+  WARREN_ASSIGN_OR_RETURN(auto c, containerizer(ctx, spec.terminal ? console : ""));
   auto st = c->launch(id, config);
-  if (spec.terminal) {
-    for (int i = 0; i < 3; ++i) {
-      if (saved[i]) ::dup2(saved[i].get(), i);
-    }
-  }
   if (!st) return fail(std::move(st.error()));
   if (cmd.has("pid-file")) {
     auto w = writePidFile(cmd.get("pid-file"), st->pid());

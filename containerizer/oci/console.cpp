@@ -12,24 +12,6 @@
 
 namespace warren::oci {
 
-Result<Pty> openPty(unsigned rows, unsigned cols) {
-  Pty p;
-  p.master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!p.master) return failErrno("open a pseudo-terminal (/dev/ptmx)");
-  if (::grantpt(p.master.get()) != 0 || ::unlockpt(p.master.get()) != 0) return failErrno("unlock the pseudo-terminal");
-  char name[128];
-  if (::ptsname_r(p.master.get(), name, sizeof name) != 0) return failErrno("name the pseudo-terminal");
-  p.slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!p.slave) return failErrno(std::string("open '") + name + "'");
-  if (rows != 0 && cols != 0) {
-    winsize ws{};
-    ws.ws_row = static_cast<unsigned short>(rows);
-    ws.ws_col = static_cast<unsigned short>(cols);
-    (void)::ioctl(p.master.get(), TIOCSWINSZ, &ws);
-  }
-  return p;
-}
-
 // The console socket protocol of runc: connect to the Unix socket and send
 // the pty master as SCM_RIGHTS with the pty's name as data.
 Result<void> sendConsole(const std::string& socket_path, int master) {

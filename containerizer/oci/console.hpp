@@ -1,6 +1,5 @@
-// process.terminal: a pseudo-terminal whose master goes to the caller's
-// console socket (SCM_RIGHTS, as runc) and whose slave is the command's
-// stdio and controlling terminal.
+// process.terminal: warren-init opens the pty in the container; its master
+// goes to the caller's console socket (SCM_RIGHTS, as runc does).
 #pragma once
 
 #include <string>
@@ -10,11 +9,6 @@
 
 namespace warren::oci {
 
-struct Pty {
-  UniqueFd master, slave;
-};
-
-Result<Pty> openPty(unsigned rows, unsigned cols);
 Result<void> sendConsole(const std::string& socket_path, int master);
 
 }  // namespace warren::oci

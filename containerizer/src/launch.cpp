@@ -403,9 +403,13 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
     req.io.sandbox_root = store_.layout().sandboxesRoot();
     req.io.sandbox_dir = a.st.sandbox();
   } else {
-    if (config.tty() || config.open_stdin()) {
+    bool console = config.tty() && opts_.hold_until_start && opts_.console_sink && !a.has_parent;
+    if ((config.tty() && !console) || config.open_stdin()) {
       return fail(Code::InvalidArgument, "tty and open_stdin need warren's I/O relay, not inherit_stdio");
     }
+    req.console = console;
+    req.console_rows = static_cast<uint16_t>(std::min<uint32_t>(config.tty_rows(), 65535));
+    req.console_cols = static_cast<uint16_t>(std::min<uint32_t>(config.tty_columns(), 65535));
     req.stdin_fd = 0;
     req.stdout_fd = 1;
     req.stderr_fd = 2;
@@ -442,6 +446,9 @@ Result<void> ContainerizerImpl::commitAttempt(Attempt& a) {
   a.step = "release";
   WARREN_TRY(launcher::release(a.launched));
   faultPoint("launch-released");
+  if (a.launched.console && opts_.console_sink) {
+    WARREN_TRY(opts_.console_sink(a.st.id(), std::move(a.launched.console)));
+  }
   log_->info("container_id={} running (pid {})", formatId(a.st.id()), a.launched.pid);
   return {};
 }

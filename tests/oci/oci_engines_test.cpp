@@ -179,3 +179,24 @@ TEST_F(OciPodman, ROOT_PodmanRunDetachedThenStopAndRm) {
 
 }  // namespace
 }  // namespace warren::testing::oci
+
+namespace warren::testing::oci {
+namespace {
+
+TEST_F(OciPodman, ROOT_PodmanRunItGivesATerminalFromTheContainersDevpts) {
+  if (!have("script")) GTEST_SKIP() << "skipped: script (util-linux) is not installed";
+  loadImage();
+  // `script` gives podman a terminal, as a user's shell would.
+  std::string podman_line = "podman --root " + dir_ + "/root --runroot " + dir_ + "/runroot --tmpdir " + dir_ +
+                            "/tmp --runtime " + ociBin() + " --cgroup-manager cgroupfs run --pull never --rm -it" +
+                            " --cgroup-parent /" + tag() +
+                            " localhost/warren-busybox:test sh -c 'tty; test -t 0 && echo stdin-is-a-tty; exit 5'";
+  auto r = runCmd({"script", "-qec", podman_line, "/dev/null"}, std::chrono::seconds(120),
+                  {"CONTAINERS_CONF=" + dir_ + "/containers.conf", "CONTAINERS_STORAGE_CONF=" + dir_ + "/storage.conf"});
+  EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
+  EXPECT_NE(r.out.find("/dev/pts/0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stdin-is-a-tty"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace warren::testing::oci

@@ -59,6 +59,11 @@ struct Options {
   // returns when it is held. Not checkpointed: a held container is one whose
   // `<runtime dir>/start` fifo exists.
   bool hold_until_start = false;
+  // With hold_until_start, a container whose config has tty and
+  // inherit_stdio gets a pty of its own /dev/pts as the command's stdio and
+  // controlling terminal; its master is handed here once the container is
+  // created (warren-oci sends it to the OCI console socket). Needed then.
+  std::function<Result<void>(const v1::ContainerID& id, UniqueFd pty_master)> console_sink;
 };
 
 // The claim file of a cgroups root: <claims_dir>/<root, '%' and '/' escaped>.
