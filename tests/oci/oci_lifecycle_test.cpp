@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "oci_helpers.hpp"
@@ -114,6 +116,17 @@ TEST_F(OciLifecycle, ROOT_KillForwardsTheSignalAndDeleteNeedsForceWhileRunning) 
   auto ps = oci({"ps", "--format", "json", "kill1"});
   ASSERT_EQ(ps.code, 0) << ps.err;
   EXPECT_EQ(json::parse(ps.out).size(), 2u) << ps.out;  // warren-init and sleep
+  // pause/resume through the freezer at cgroupsPath; update the memory limit.
+  std::string freezer = "/sys/fs/cgroup/freezer/" + tag() + "/kill1/freezer.state";
+  ASSERT_EQ(oci({"pause", "kill1"}).code, 0);
+  EXPECT_EQ(state("kill1")["status"], "paused");
+  EXPECT_EQ(readFileOr(freezer).substr(0, 6), "FROZEN");
+  ASSERT_EQ(oci({"resume", "kill1"}).code, 0);
+  EXPECT_EQ(state("kill1")["status"], "running");
+  std::ofstream(dir + "/res.json") << R"({"memory": {"limit": 33554432}})";
+  auto up = oci({"update", "--resources", dir + "/res.json", "kill1"});
+  ASSERT_EQ(up.code, 0) << up.err;
+  EXPECT_EQ(readFileOr("/sys/fs/cgroup/memory/" + tag() + "/kill1/memory.limit_in_bytes"), "33554432\n");
   auto d = oci({"delete", "kill1"});
   EXPECT_EQ(d.code, 1);
   EXPECT_NE(d.err.find("--force"), std::string::npos) << d.err;
