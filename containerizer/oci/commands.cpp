@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "console.hpp"
+#include "exec.hpp"
 #include "log.hpp"
 #include "oci_spec.hpp"
 #include "warren/sdk/fs.hpp"
@@ -303,6 +304,41 @@ Result<int> update(Context& ctx) {
   return 0;
 }
 
+Result<int> execCmd(Context& ctx) {
+  const auto& cmd = ctx.cmd;
+  std::string from = cmd.get("process");
+  if (from.empty()) return fail(Code::InvalidArgument, "exec: --process FILE|- is needed");
+  if (cmd.get("preserve-fds", "0") != "0") return fail(Code::Unimplemented, "exec: --preserve-fds is not supported yet");
+  std::string text;
+  if (from == "-") {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(0, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  } else {
+    WARREN_ASSIGN_OR_RETURN(text, fs::readFile(from));
+  }
+  ExecRequest req;
+  WARREN_ASSIGN_OR_RETURN(req.spec, parseProcessSpec(text));
+  bool tty = req.spec.terminal || cmd.has("tty");
+  req.console_socket = cmd.get("console-socket");
+  if (tty && req.console_socket.empty()) return fail(Code::InvalidArgument, "exec: a terminal needs --console-socket");
+  if (!tty && !req.console_socket.empty()) {
+    return fail(Code::InvalidArgument, "exec: --console-socket given but process.terminal is false");
+  }
+  WARREN_ASSIGN_OR_RETURN(auto c, containerizer(ctx));
+  WARREN_ASSIGN_OR_RETURN(auto f, find(*c, cmd.args[0]));
+  if (f.status != "running" && f.status != "created") {
+    return fail(Code::FailedPrecondition, "cannot exec in container '" + cmd.args[0] + "': it is " + f.status);
+  }
+  req.container_launch = f.info.checkpoint.launch_info();
+  req.cgroup_path = cgroupPath(f.info);
+  req.init_pid = f.info.pid;
+  req.pid_file = cmd.get("pid-file");
+  req.detach = cmd.has("detach");
+  c.reset();  // nothing of the Containerizer (plugin threads) lives on into the fork
+  return execProcess(req);
+}
+
 Result<int> list(Context& ctx) {
   WARREN_ASSIGN_OR_RETURN(auto c, containerizer(ctx));
   WARREN_ASSIGN_OR_RETURN(auto all, c->containers());
@@ -396,6 +432,7 @@ int run(Context& ctx) {
   else if (n == "resume") r = freeze(ctx, false);
   else if (n == "update") r = update(ctx);
   else if (n == "list") r = list(ctx);
+  else if (n == "exec") r = execCmd(ctx);
   else if (n == "features") r = features();
   else if (n == "spec") r = specCmd(ctx);
   else r = fail(Code::Unimplemented, "'" + n + "' is not implemented by warren-oci yet");

@@ -481,6 +481,18 @@ Result<Spec> parseSpec(const std::string& text, const std::string& bundle, const
   return s;
 }
 
+Result<Spec> parseProcessSpec(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    return fail(Code::InvalidArgument, std::string("process.json: not JSON: ") + e.what());
+  }
+  Spec s;
+  WARREN_TRY(parseProcess(j, "", s));
+  return s;
+}
+
 Result<CgroupSettings> parseResources(const std::string& text, CgroupSettings base) {
   json j;
   try {

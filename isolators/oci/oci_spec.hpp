@@ -60,6 +60,10 @@ struct Spec {
 // and relative bind sources resolve against it), `id` the container ID.
 Result<Spec> parseSpec(const std::string& text, const std::string& bundle, const std::string& id);
 
+// `exec --process FILE`: a config.json "process" object alone (config and
+// launch.capabilities/rlimits filled; errors name process.* fields).
+Result<Spec> parseProcessSpec(const std::string& text);
+
 // resources as `update --resources` gives them (linux.resources' shape).
 Result<CgroupSettings> parseResources(const std::string& json, CgroupSettings base);
 

@@ -169,6 +169,10 @@ TEST_F(OciPodman, ROOT_PodmanRunDetachedThenStopAndRm) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto ps = podman({"ps", "--format", "{{.Names}} {{.Status}}"});
   EXPECT_EQ(ps.out.substr(0, 6), "w1 Up ") << ps.out;
+  // exec: a second process in the same namespaces, reaped by conmon.
+  auto ex = podman({"exec", "w1", "sh", "-c", "echo exec-in-$(hostname); ps -o comm | grep -c sleep; exit 6"});
+  EXPECT_EQ(ex.exit_code, 6) << ex.err;
+  EXPECT_EQ(ex.out, "exec-in-" + podman({"inspect", "--format", "{{.Id}}", "w1"}).out.substr(0, 12) + "\n1\n") << ex.err;
   auto stop = podman({"stop", "--time", "2", "w1"});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   auto inspect = podman({"inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "w1"});
