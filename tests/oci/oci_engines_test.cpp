@@ -104,6 +104,23 @@ TEST_F(OciContainerd, ROOT_CtrRunWithWarrenOciReturnsTheExitCode) {
   EXPECT_NE(access(("/sys/fs/cgroup/memory/" + tag() + "/c1").c_str(), F_OK), 0) << "container cgroup left";
 }
 
+TEST_F(OciContainerd, ROOT_CtrRunDetachedExecKillDelete) {
+  std::string tar = buildArchive(env_);
+  ASSERT_FALSE(tar.empty());
+  ASSERT_EQ(ctr({"images", "import", "--base-name", "localhost/warren-busybox", tar}).exit_code, 0);
+  auto run = ctr({"run", "-d", "--runc-binary", ociBin(), "--runc-root", dir_ + "/warren-oci", "--cgroup",
+                  "/" + tag() + "/c2", "localhost/warren-busybox:test", "c2", "/bin/sleep", "600"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto ex = ctr({"tasks", "exec", "--exec-id", "e1", "c2", "/bin/sh", "-c", "echo from-exec; exit 6"});
+  EXPECT_EQ(ex.exit_code, 6) << ex.err;
+  EXPECT_EQ(ex.out, "from-exec\n");
+  EXPECT_EQ(ctr({"tasks", "kill", "--signal", "SIGKILL", "c2"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return ctr({"tasks", "ls"}).out.find("STOPPED") != std::string::npos; }));
+  EXPECT_EQ(ctr({"tasks", "delete", "c2"}).exit_code, 0);
+  EXPECT_EQ(ctr({"containers", "delete", "c2"}).exit_code, 0);
+  EXPECT_NE(access(("/sys/fs/cgroup/memory/" + tag() + "/c2").c_str(), F_OK), 0) << "container cgroup left";
+}
+
 class OciPodman : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -116,6 +116,15 @@ TEST_F(OciLifecycle, ROOT_KillForwardsTheSignalAndDeleteNeedsForceWhileRunning) 
   auto ps = oci({"ps", "--format", "json", "kill1"});
   ASSERT_EQ(ps.code, 0) << ps.err;
   EXPECT_EQ(json::parse(ps.out).size(), 2u) << ps.out;  // warren-init and sleep
+  // exec (not detached): its exit code; it runs in the container's pid
+  // namespace (sleep is pid 2 there, after warren-init) and cgroup.
+  std::ofstream(dir + "/proc.json") << json{{"args", {"/bin/sh", "-c", "test \"$(cat /proc/2/comm)\" = sleep && exit 9"}},
+                                            {"cwd", "/"}, {"env", {"PATH=/bin"}}}.dump();
+  auto ex = oci({"exec", "--process", dir + "/proc.json", "kill1"});
+  EXPECT_EQ(ex.code, 9) << ex.err;
+  auto bad = oci({"exec", "--process", dir + "/proc.json", "--console-socket", "/nonexistent", "kill1"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("process.terminal is false"), std::string::npos) << bad.err;
   // pause/resume through the freezer at cgroupsPath; update the memory limit.
   std::string freezer = "/sys/fs/cgroup/freezer/" + tag() + "/kill1/freezer.state";
   ASSERT_EQ(oci({"pause", "kill1"}).code, 0);
