@@ -26,7 +26,7 @@ json base() {
                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
                {"destination": "/etc/hostname", "type": "bind", "source": "/etc/hostname", "options": ["rbind", "ro"]},
                {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}],
-    "linux": {"namespaces": [{"type": "pid"}, {"type": "network", "path": "/proc/1/ns/net"}, {"type": "ipc"},
+    "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
                              {"type": "uts"}, {"type": "mount"}],
               "cgroupsPath": "/default/c1",
               "resources": {"memory": {"limit": 1048576}, "cpu": {"shares": 512, "quota": 50000, "period": 100000},
@@ -58,13 +58,12 @@ TEST(OciSpec, MapsProcessRootMountsNamespacesAndResources) {
   ASSERT_EQ(li.capabilities_size(), 2);
   ASSERT_EQ(li.rlimits_size(), 1);
   EXPECT_EQ(li.rlimits(0).soft(), 512u);
-  // pid: new; network: joined by path; mount/uts/ipc are warren's own.
+  // pid, network: new (lo brought up); mount/uts/ipc are warren's own.
   ASSERT_EQ(li.namespaces_size(), 2);
   EXPECT_EQ(li.namespaces(0).type(), v1::Namespace::PID);
   EXPECT_EQ(li.namespaces(0).action(), v1::Namespace::CREATE);
-  EXPECT_EQ(li.namespaces(1).action(), v1::Namespace::ENTER);
-  EXPECT_EQ(li.namespaces(1).path(), "/proc/1/ns/net");
-  EXPECT_FALSE(s->new_netns);
+  EXPECT_EQ(li.namespaces(1).type(), v1::Namespace::NET);
+  EXPECT_TRUE(s->new_netns);
   // /dev tmpfs brings the default device nodes; a file bind is create_file;
   // cgroup = tmpfs + the container's own cgroup per hierarchy, read-only.
   int devs = 0, cgroup_binds = 0;
@@ -102,6 +101,8 @@ TEST(OciSpec, RefusesWhatItCannotHonourNamingTheField) {
        [](json& j) { j["process"]["capabilities"]["effective"] = {"CAP_KILL"}; }},
       {"config.json: linux.namespaces[5].type: 'user' namespaces are not supported",
        [](json& j) { j["linux"]["namespaces"].push_back({{"type", "user"}}); }},
+      {"config.json: linux.namespaces[1].path: joining an existing network namespace is not supported",
+       [](json& j) { j["linux"]["namespaces"][1]["path"] = "/proc/1/ns/net"; }},
       {"config.json: linux.namespaces[2].path: joining an existing ipc namespace is not supported",
        [](json& j) { j["linux"]["namespaces"][2]["path"] = "/proc/1/ns/ipc"; }},
       {"config.json: linux.namespaces: warren always gives a container its own uts namespace",
