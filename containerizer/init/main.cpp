@@ -219,6 +219,27 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // again: a fork in enterNamespaces keeps it, be explicit
 
   sendMsg(warren::launcher::kMsgReady, "", true);
+  // While the host isolates us (cgroup migration costs milliseconds on v1),
+  // build the container's file system view: the root, its mounts, the
+  // hostname and the user. None of it runs anything of the container's or
+  // depends on the cgroup; an error is held and reported at release, as
+  // before. What must happen inside the container's cgroup - the cgroup
+  // namespace, pre-exec steps, the command - waits for the go. (A cgroup
+  // file system mounted by the spec depends on the cgroup namespace: then
+  // everything waits, as it must be mounted from inside it.)
+  bool early = true;
+  for (const auto& m : st.spec.mounts) early = early && m.type != "cgroup" && m.type != "cgroup2";
+  User user;
+  auto buildView = [&st, &user]() -> std::string {
+    std::string e = setupMounts(st);
+    if (e.empty() && !st.spec.hostname.empty() &&
+        sethostname(st.spec.hostname.data(), st.spec.hostname.size()) != 0) {
+      e = sysError("set hostname '" + st.spec.hostname + "'");
+    }
+    if (e.empty()) e = resolveUser(st, &user);
+    return e;
+  };
+  if (early) err = buildView();
   char go = waitForGo();
   if (go == 0 && !releasedWithoutLauncher(st)) {
     // The launcher is gone before releasing us: the command never runs.
@@ -226,18 +247,12 @@ int main(int argc, char** argv) {
     writeExitStatus(st, 1 << 8, "setup_failed", "launcher exited before releasing the container");
     _exit(1);
   }
+  if (!err.empty()) failSetup(st, err);
 
   if (st.create_cgroup && unshare(CLONE_NEWCGROUP) != 0) {
     failSetup(st, sysError("create cgroup namespace"));
   }
-  err = setupMounts(st);
-  if (!err.empty()) failSetup(st, err);
-  if (!st.spec.hostname.empty() &&
-      sethostname(st.spec.hostname.data(), st.spec.hostname.size()) != 0) {
-    failSetup(st, sysError("set hostname '" + st.spec.hostname + "'"));
-  }
-  User user;
-  err = resolveUser(st, &user);
+  if (!early) err = buildView();
   if (err.empty()) err = runPreExec(st);
   if (err.empty()) err = finishMounts(st);
   if (!err.empty()) failSetup(st, err);

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "warren/sdk/fs.hpp"
+
 namespace warren::testing {
 
 std::vector<std::string> listDir(const std::string& path) {
@@ -96,7 +98,7 @@ std::vector<std::string> findResidue(const std::string& tag) {
           busy = true;
         }
       }
-      std::ifstream procs(base + "/" + n + "/cgroup.procs");
+      std::istringstream procs(fs::readFile(base + "/" + n + "/cgroup.procs").value_or(""));
       std::string pid;
       if (procs >> pid) {
         out.push_back("process " + pid + " in cgroup " + base + "/" + n);
@@ -138,8 +140,9 @@ std::vector<std::string> findResidue(const std::string& tag) {
   for (const auto& p : listDir("/proc")) {
     if (p.find_first_not_of("0123456789") != std::string::npos) continue;
     if (p == self) continue;
-    std::ifstream cf("/proc/" + p + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(cf)), std::istreambuf_iterator<char>());
+    // A process that exits meanwhile reads as empty (an ifstream would throw
+    // ESRCH from underflow): fs::readFile reports it instead.
+    std::string cmd = fs::readFile("/proc/" + p + "/cmdline").value_or("");
     for (auto& c : cmd) if (c == '\0') c = ' ';
     if (cmd.find("residue_check") != std::string::npos) continue;
     bool ours = mentionsTag(cmd, tag);

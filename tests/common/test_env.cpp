@@ -147,8 +147,9 @@ CmdResult runCmd(const std::vector<std::string>& argv, std::chrono::milliseconds
 }
 
 std::string initRuntimeDir(const std::string& pid) {
-  std::ifstream cf("/proc/" + pid + "/cmdline");
-  std::string cmd((std::istreambuf_iterator<char>(cf)), std::istreambuf_iterator<char>());
+  // fs::readFile, not an ifstream: a process that exits meanwhile must read
+  // as "not ours", not throw ESRCH out of the stream's underflow.
+  std::string cmd = fs::readFile("/proc/" + pid + "/cmdline").value_or("");
   if (cmd != std::string("warren-init") + '\0') return "";
   char buf[4096];
   ssize_t n = ::readlink(("/proc/" + pid + "/fd/4").c_str(), buf, sizeof buf - 1);
