@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 source scripts/sanitizer_env.sh
-TARGETS="spec_decode volume_spec group_spec image_manifest layer_extract"
+TARGETS="spec_decode volume_spec group_spec image_manifest layer_extract api_request"
 seconds=${FUZZ_SECONDS:-60}
 targets=${*:-$TARGETS}
 

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
+#include "api_decode.hpp"
 #include "warren/sdk/ids.hpp"
 
 namespace warren::daemon {
@@ -39,13 +40,6 @@ bool wantsProtobuf(const std::string& accept) {
          accept.find("application/json") == std::string::npos;
 }
 
-std::string mediaType(const std::string& ct) {
-  std::string m = ct.substr(0, ct.find(';'));
-  while (!m.empty() && m.back() == ' ') m.pop_back();
-  for (auto& ch : m) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return m;
-}
-
 }  // namespace
 
 Reply errorReply(int status, const std::string& message) {
@@ -56,20 +50,7 @@ Reply errorReply(int status, const std::string& message) {
   return {status, "application/json", "{\"error\":\"" + jsonEscape(one) + "\"}\n"};
 }
 
-Reply Api::fromError(const Error& e) {
-  int status = 500;
-  switch (e.code()) {
-    case Code::InvalidArgument: status = 400; break;
-    case Code::NotFound: status = 404; break;
-    case Code::AlreadyExists: status = 409; break;
-    case Code::PermissionDenied: status = 403; break;
-    case Code::FailedPrecondition: status = 409; break;
-    case Code::Unavailable: status = 503; break;
-    case Code::Unimplemented: status = 501; break;
-    default: status = 500; break;
-  }
-  return errorReply(status, e.message());
-}
+Reply Api::fromError(const Error& e) { return errorReply(httpStatus(e.code()), e.message()); }
 
 Reply Api::respond(const Request& req, const Response& r) {
   if (wantsProtobuf(req.accept)) {
@@ -87,139 +68,50 @@ Reply Api::respond(const Request& req, const Response& r) {
 
 Reply Api::handle(const Request& req) {
   if (!ready_) return errorReply(503, "warrend is recovering; try again shortly");
-  Call call;
-  std::string media = mediaType(req.content_type);
-  if (media == "application/x-protobuf") {
-    if (!call.ParseFromString(req.body)) return errorReply(400, "malformed protobuf body: not an agent Call");
-  } else if (media == "application/json" || media.empty()) {
-    google::protobuf::util::JsonParseOptions o;
-    o.ignore_unknown_fields = false;
-    auto st = google::protobuf::util::JsonStringToMessage(req.body, &call, o);
-    if (!st.ok()) return errorReply(400, "malformed JSON body: " + std::string(st.message()));
-  } else {
-    return errorReply(415, "unsupported Content-Type '" + req.content_type +
-                               "' (application/json or application/x-protobuf)");
-  }
+  auto call = decodeCall(req.content_type, req.body);
+  if (!call) return errorReply(call.error().status, call.error().message);
   const Caller& who = *req.caller;
   if (!who.host_root && !who.container) {
     return errorReply(403, who.describe() +
                                " may not call: only the host's root or a container's own processes may");
   }
-  auto need = [&](bool has, const char* field) -> std::optional<Reply> {
-    if (has) return std::nullopt;
-    return errorReply(400, std::string("call ") + Call::Type_Name(call.type()) + " needs '" + field + "'");
-  };
-  auto idOf = [&](const agent::v1::ContainerID& id, const char* field,
-                  const char* what) -> Result<v1::ContainerID> {
-    WARREN_ASSIGN_OR_RETURN(auto wid, fromAgentId(id, field));
-    WARREN_TRY(authorize(who, wid, what));
-    return wid;
-  };
-#define WARREN_API_ID(var, msg, what)                                        \
-  auto var##_r = idOf((msg).container_id(), "container_id", what);           \
-  if (!var##_r) return fromError(var##_r.error());                           \
-  const v1::ContainerID& var = *var##_r;
-
-  switch (call.type()) {
-    case Call::LAUNCH_CONTAINER: {
-      if (auto r = need(call.has_launch_container(), "launch_container")) return *r;
-      const auto& m = call.launch_container();
-      WARREN_API_ID(id, m, "launch");
-      LaunchShape s;
-      if (m.has_command()) s.command = &m.command();
-      s.resources = &m.resources();
-      if (m.has_container()) s.container = &m.container();
-      if (m.has_warren()) s.warren = &m.warren();
-      return launch(req, id, s);
-    }
-    case Call::LAUNCH_NESTED_CONTAINER: {
-      if (auto r = need(call.has_launch_nested_container(), "launch_nested_container")) return *r;
-      const auto& m = call.launch_nested_container();
-      WARREN_API_ID(id, m, "launch");
-      if (!hasParent(id)) return errorReply(400, "LAUNCH_NESTED_CONTAINER needs 'container_id.parent'");
-      LaunchShape s;
-      if (m.has_command()) s.command = &m.command();
-      if (m.has_container()) s.container = &m.container();
-      if (m.has_warren()) s.warren = &m.warren();
-      return launch(req, id, s);
-    }
-    case Call::LAUNCH_NESTED_CONTAINER_SESSION: {
-      if (auto r = need(call.has_launch_nested_container_session(), "launch_nested_container_session")) return *r;
-      const auto& m = call.launch_nested_container_session();
-      WARREN_API_ID(id, m, "launch");
-      if (!hasParent(id)) {
-        return errorReply(400, "LAUNCH_NESTED_CONTAINER_SESSION needs 'container_id.parent'");
-      }
-      LaunchShape s;
-      if (m.has_command()) s.command = &m.command();
-      if (m.has_container()) s.container = &m.container();
-      if (m.has_warren()) s.warren = &m.warren();
-      return launchSession(req, id, s);
-    }
-    case Call::ATTACH_CONTAINER_OUTPUT: {
-      if (auto r = need(call.has_attach_container_output(), "attach_container_output")) return *r;
-      WARREN_API_ID(id, call.attach_container_output(), "attach to");
-      return attachOutput(req, id);
-    }
-    case Call::ATTACH_CONTAINER_INPUT:
-      return errorReply(400, "ATTACH_CONTAINER_INPUT is a streamed request: send it with Content-Type "
-                             "application/recordio (RecordIO records, chunked)");
-    case Call::WAIT_CONTAINER: {
-      if (auto r = need(call.has_wait_container(), "wait_container")) return *r;
-      WARREN_API_ID(id, call.wait_container(), "wait on");
-      return wait(req, id, false);
-    }
-    case Call::WAIT_NESTED_CONTAINER: {
-      if (auto r = need(call.has_wait_nested_container(), "wait_nested_container")) return *r;
-      WARREN_API_ID(id, call.wait_nested_container(), "wait on");
-      return wait(req, id, true);
-    }
-    case Call::KILL_CONTAINER: {
-      if (auto r = need(call.has_kill_container(), "kill_container")) return *r;
-      WARREN_API_ID(id, call.kill_container(), "kill");
-      return kill(req, id, call.kill_container().has_signal() ? call.kill_container().signal() : SIGKILL);
-    }
-    case Call::KILL_NESTED_CONTAINER: {
-      if (auto r = need(call.has_kill_nested_container(), "kill_nested_container")) return *r;
-      const auto& m = call.kill_nested_container();
-      WARREN_API_ID(id, m, "kill");
-      return kill(req, id, m.has_signal() ? m.signal() : SIGKILL);
-    }
-    case Call::REMOVE_CONTAINER: {
-      if (auto r = need(call.has_remove_container(), "remove_container")) return *r;
-      WARREN_API_ID(id, call.remove_container(), "remove");
-      return remove(req, id);
-    }
-    case Call::REMOVE_NESTED_CONTAINER: {
-      if (auto r = need(call.has_remove_nested_container(), "remove_nested_container")) return *r;
-      WARREN_API_ID(id, call.remove_nested_container(), "remove");
-      return remove(req, id);
-    }
-    case Call::UPDATE_CONTAINER:
-      if (auto r = need(call.has_update_container(), "update_container")) return *r;
-      return update(req, call.update_container());
-    case Call::GET_CONTAINERS:
-      return getContainers(req, call.get_containers());
-    case Call::LAUNCH_GROUP:
-      if (auto r = need(call.has_launch_group(), "launch_group")) return *r;
-      return launchGroup(req, call.launch_group());
-    case Call::WAIT_GROUP:
-      if (auto r = need(call.has_wait_group(), "wait_group")) return *r;
-      return waitGroup(req, call.wait_group());
-    case Call::KILL_GROUP:
-      if (auto r = need(call.has_kill_group(), "kill_group")) return *r;
-      return killGroup(req, call.kill_group());
-    default:
-      return errorReply(400, "unknown or unsupported call type " + std::to_string(call.type()) + " (" +
-                                 Call::Type_Name(call.type()) + ")");
+  auto api = decodeApiCall(std::move(*call), agent_dir_);
+  if (!api) return errorReply(api.error().status, api.error().message);
+  if (api->target) {
+    auto ok = api->group ? authorizeParent(who, *api->target, api->verb) : authorize(who, *api->target, api->verb);
+    if (!ok) return fromError(ok.error());
   }
-#undef WARREN_API_ID
-}
-
-Reply Api::launch(const Request& req, const v1::ContainerID& id, const LaunchShape& shape) {
-  auto config = toConfig(shape, agent_dir_);
-  if (!config) return fromError(config.error());
-  return launchConfig(req, id, *config);
+  const Call& c = api->call;
+  switch (c.type()) {
+    case Call::LAUNCH_CONTAINER:
+    case Call::LAUNCH_NESTED_CONTAINER:
+      return launchConfig(req, *api->target, *api->config);
+    case Call::LAUNCH_NESTED_CONTAINER_SESSION:
+      return launchSession(req, *api->target, std::move(*api->config));
+    case Call::ATTACH_CONTAINER_OUTPUT:
+      return attachOutput(req, *api->target);
+    case Call::WAIT_CONTAINER:
+    case Call::WAIT_NESTED_CONTAINER:
+      return wait(req, *api->target, c.type() == Call::WAIT_NESTED_CONTAINER);
+    case Call::KILL_CONTAINER:
+    case Call::KILL_NESTED_CONTAINER:
+      return kill(req, *api->target, api->signal);
+    case Call::REMOVE_CONTAINER:
+    case Call::REMOVE_NESTED_CONTAINER:
+      return remove(req, *api->target);
+    case Call::UPDATE_CONTAINER:
+      return update(req, *api->target, c.update_container());
+    case Call::GET_CONTAINERS:
+      return getContainers(req, c.get_containers());
+    case Call::LAUNCH_GROUP:
+      return launchGroup(req, *api->target, c.launch_group());
+    case Call::WAIT_GROUP:
+      return waitGroup(req, *api->target, c.wait_group());
+    case Call::KILL_GROUP:
+      return killGroup(req, *api->target, c.kill_group().name(), api->signal);
+    default:  // decodeApiCall refuses every other type
+      return errorReply(500, "call type " + std::string(Call::Type_Name(c.type())) + " decoded but not handled");
+  }
 }
 
 Reply Api::launchConfig(const Request& req, const v1::ContainerID& id, const v1::ContainerConfig& cfg) {
@@ -266,7 +158,6 @@ Reply Api::wait(const Request& req, const v1::ContainerID& id, bool nested) {
 }
 
 Reply Api::kill(const Request& req, const v1::ContainerID& id, int signal) {
-  if (signal <= 0 || signal >= 65) return errorReply(400, "invalid signal " + std::to_string(signal));
   auto st = c_.status(id);
   if (!st) return fromError(st.error());
   if (sup_.ended(id)) return {200, "", ""};  // already over: nothing to do
@@ -303,12 +194,8 @@ Reply Api::remove(const Request& req, const v1::ContainerID& id) {
   return {200, "", ""};
 }
 
-Reply Api::update(const Request& req, const Call::UpdateContainer& u) {
-  auto id = fromAgentId(u.container_id(), "container_id");
-  if (!id) return fromError(id.error());
-  auto ok = authorize(*req.caller, *id, "update");
-  if (!ok) return fromError(ok.error());
-  auto r = c_.update(*id, u.limits());
+Reply Api::update(const Request&, const v1::ContainerID& id, const Call::UpdateContainer& u) {
+  auto r = c_.update(id, u.limits());
   if (!r) return fromError(r.error());
   return {200, "", ""};
 }
@@ -338,12 +225,8 @@ Reply Api::getContainers(const Request& req, const Call::GetContainers& g) {
   return respond(req, r);
 }
 
-Reply Api::launchGroup(const Request& req, const Call::LaunchGroup& g) {
-  auto parent = fromAgentId(g.parent(), "parent");
-  if (!parent) return fromError(parent.error());
-  auto ok = authorizeParent(*req.caller, *parent, "launch a task group under");
-  if (!ok) return fromError(ok.error());
-  auto st = c_.launchGroup(*parent, g.task_group());
+Reply Api::launchGroup(const Request& req, const v1::ContainerID& parent, const Call::LaunchGroup& g) {
+  auto st = c_.launchGroup(parent, g.task_group());
   sup_.refresh();
   if (!st) return fromError(st.error());
   Response r;
@@ -353,27 +236,23 @@ Reply Api::launchGroup(const Request& req, const Call::LaunchGroup& g) {
     *m->mutable_container_id() = toAgentId(s.id());
     *m->mutable_status() = s;
   }
-  log_->info("task group '{}' under '{}' launched by {}", g.task_group().name(), formatId(*parent),
+  log_->info("task group '{}' under '{}' launched by {}", g.task_group().name(), formatId(parent),
              req.caller->describe());
   return respond(req, r);
 }
 
-Reply Api::waitGroup(const Request& req, const Call::GroupRef& g) {
-  auto parent = fromAgentId(g.parent(), "parent");
-  if (!parent) return fromError(parent.error());
-  auto ok = authorizeParent(*req.caller, *parent, "wait on a task group under");
-  if (!ok) return fromError(ok.error());
+Reply Api::waitGroup(const Request& req, const v1::ContainerID& parent, const Call::GroupRef& g) {
   auto all = c_.containers();
   if (!all) return fromError(all.error());
   std::vector<v1::ContainerID> members;
   for (const auto& ci : *all) {
     if (ci.checkpoint.group() == g.name() && hasParent(ci.id) &&
-        formatId(parentOf(ci.id)) == formatId(*parent)) {
+        formatId(parentOf(ci.id)) == formatId(parent)) {
       members.push_back(ci.id);
     }
   }
   if (members.empty()) {
-    return errorReply(404, "unknown task group '" + g.name() + "' under '" + formatId(*parent) + "'");
+    return errorReply(404, "unknown task group '" + g.name() + "' under '" + formatId(parent) + "'");
   }
   Response r;
   r.set_type(Response::WAIT_GROUP);
@@ -387,14 +266,8 @@ Reply Api::waitGroup(const Request& req, const Call::GroupRef& g) {
   return respond(req, r);
 }
 
-Reply Api::killGroup(const Request& req, const Call::GroupRef& g) {
-  auto parent = fromAgentId(g.parent(), "parent");
-  if (!parent) return fromError(parent.error());
-  auto ok = authorizeParent(*req.caller, *parent, "kill a task group under");
-  if (!ok) return fromError(ok.error());
-  int sig = g.has_signal() ? g.signal() : SIGKILL;
-  if (sig <= 0 || sig >= 65) return errorReply(400, "invalid signal " + std::to_string(sig));
-  auto r = c_.killGroup(*parent, g.name(), sig);
+Reply Api::killGroup(const Request&, const v1::ContainerID& parent, const std::string& name, int signal) {
+  auto r = c_.killGroup(parent, name, signal);
   if (!r) return fromError(r.error());
   return {200, "", ""};
 }

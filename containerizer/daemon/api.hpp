@@ -72,20 +72,19 @@ class Api {
   using Call = agent::v1::Call;
   using Response = agent::v1::Response;
 
-  Reply launch(const Request& req, const v1::ContainerID& id, const LaunchShape& shape);
   Reply launchConfig(const Request& req, const v1::ContainerID& id, const v1::ContainerConfig& config);
   Reply wait(const Request& req, const v1::ContainerID& id, bool nested);
   Reply kill(const Request& req, const v1::ContainerID& id, int signal);
   Reply remove(const Request& req, const v1::ContainerID& id);
-  Reply update(const Request& req, const Call::UpdateContainer& u);
+  Reply update(const Request& req, const v1::ContainerID& id, const Call::UpdateContainer& u);
   Reply getContainers(const Request& req, const Call::GetContainers& g);
-  Reply launchGroup(const Request& req, const Call::LaunchGroup& g);
-  Reply waitGroup(const Request& req, const Call::GroupRef& g);
-  Reply killGroup(const Request& req, const Call::GroupRef& g);
+  Reply launchGroup(const Request& req, const v1::ContainerID& parent, const Call::LaunchGroup& g);
+  Reply waitGroup(const Request& req, const v1::ContainerID& parent, const Call::GroupRef& g);
+  Reply killGroup(const Request& req, const v1::ContainerID& parent, const std::string& name, int signal);
 
   // api_io.cpp: the streaming calls.
   Reply attachOutput(const Request& req, const v1::ContainerID& id);
-  Reply launchSession(const Request& req, const v1::ContainerID& id, const LaunchShape& shape);
+  Reply launchSession(const Request& req, const v1::ContainerID& id, v1::ContainerConfig config);
   Reply attachInput(const Request& req, const v1::ContainerID& id);
   // Copies a container's output (its io.sock) to the client as ProcessIO
   // records; true when the output ended, false when the client went away.

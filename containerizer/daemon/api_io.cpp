@@ -15,6 +15,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "api.hpp"
+#include "api_decode.hpp"
 #include "io_socket.hpp"
 #include "warren/sdk/ids.hpp"
 #include "warren/sdk/socket.hpp"
@@ -113,14 +114,12 @@ Reply Api::attachOutput(const Request& req, const v1::ContainerID& id) {
   return r;
 }
 
-Reply Api::launchSession(const Request& req, const v1::ContainerID& id, const LaunchShape& shape) {
-  auto config = toConfig(shape, agent_dir_);
-  if (!config) return fromError(config.error());
+Reply Api::launchSession(const Request& req, const v1::ContainerID& id, v1::ContainerConfig config) {
   // As in Mesos: a session is a DEBUG container unless the warren config
   // asks for another class; its stdin is open for ATTACH_CONTAINER_INPUT.
-  if (config->container_class() == v1::CONTAINER_CLASS_UNSPECIFIED) config->set_container_class(v1::DEBUG);
-  config->set_open_stdin(true);
-  Reply launched = launchConfig(req, id, *config);
+  if (config.container_class() == v1::CONTAINER_CLASS_UNSPECIFIED) config.set_container_class(v1::DEBUG);
+  config.set_open_stdin(true);
+  Reply launched = launchConfig(req, id, config);
   if (launched.status == 202) {
     return errorReply(409, "container '" + formatId(id) + "' already exists: a session launches a new one");
   }
@@ -160,27 +159,12 @@ Reply Api::handleInputStream(const Request& req) {
   if (!who.host_root && !who.container) {
     return errorReply(403, who.describe() + " may not call: only the host's root or a container's own processes may");
   }
-  bool pb = req.message_content_type.find("application/x-protobuf") != std::string::npos;
-  auto parse = [&](const std::string& rec, Call* call) -> std::optional<Reply> {
-    if (pb) {
-      if (!call->ParseFromString(rec)) return errorReply(400, "malformed protobuf record: not an agent Call");
-      return std::nullopt;
-    }
-    auto st = google::protobuf::util::JsonStringToMessage(rec, call);
-    if (!st.ok()) return errorReply(400, "malformed JSON record: " + std::string(st.message()));
-    return std::nullopt;
-  };
   std::string rec;
   if (!req.next_record(&rec)) return errorReply(400, "ATTACH_CONTAINER_INPUT: the stream has no first record");
-  Call first;
-  if (auto r = parse(rec, &first)) return *r;
-  if (first.type() != Call::ATTACH_CONTAINER_INPUT || !first.has_attach_container_input() ||
-      first.attach_container_input().type() != Call::AttachContainerInput::CONTAINER_ID) {
-    return errorReply(400, "a streamed request must be ATTACH_CONTAINER_INPUT whose first record has type "
-                           "CONTAINER_ID");
-  }
-  auto id = fromAgentId(first.attach_container_input().container_id(), "container_id");
-  if (!id) return fromError(id.error());
+  auto first = decodeRecord(req.message_content_type, rec);
+  if (!first) return errorReply(first.error().status, first.error().message);
+  auto id = decodeInputHead(*first);
+  if (!id) return errorReply(id.error().status, id.error().message);
   auto ok = authorize(who, *id, "attach to");
   if (!ok) return fromError(ok.error());
   return attachInput(req, *id);
@@ -193,29 +177,21 @@ Reply Api::attachInput(const Request& req, const v1::ContainerID& id) {
   if (!fd) return fromError(fd.error());
   int io = *fd;
   log_->info("container_id={} input attached by {}", formatId(id), req.caller->describe());
-  bool pb = req.message_content_type.find("application/x-protobuf") != std::string::npos;
   std::string rec;
   Reply out{200, "", ""};
   bool alive = true;
   while (req.next_record(&rec)) {
-    Call call;
-    bool parsed = pb ? call.ParseFromString(rec)
-                     : google::protobuf::util::JsonStringToMessage(rec, &call).ok();
-    if (!parsed || call.type() != Call::ATTACH_CONTAINER_INPUT ||
-        call.attach_container_input().type() != Call::AttachContainerInput::PROCESS_IO) {
-      out = errorReply(400, "every record after the first must be ATTACH_CONTAINER_INPUT with PROCESS_IO");
+    auto m = decodeRecord(req.message_content_type, rec).and_then(
+        [](const Call& call) { return decodeInputBody(call); });
+    if (!m) {
+      out = errorReply(m.error().status, m.error().message);
       break;
     }
     if (!alive) continue;  // the container's input is gone: the rest is read and dropped
-    const auto& m = call.attach_container_input().process_io();
-    if (m.type() == ProcessIO::DATA) {
-      if (m.data().type() != ProcessIO::Data::STDIN) {
-        out = errorReply(400, "input records carry STDIN data only");
-        break;
-      }
-      alive = m.data().data().empty() ? ioSendEof(io) : ioSendData(io, m.data().data());
-    } else if (m.type() == ProcessIO::CONTROL && m.control().type() == ProcessIO::Control::TTY_INFO) {
-      const auto& w = m.control().tty_info().window_size();
+    if (m->type() == ProcessIO::DATA) {
+      alive = m->data().data().empty() ? ioSendEof(io) : ioSendData(io, m->data().data());
+    } else if (m->type() == ProcessIO::CONTROL && m->control().type() == ProcessIO::Control::TTY_INFO) {
+      const auto& w = m->control().tty_info().window_size();
       alive = ioSendWindow(io, static_cast<uint16_t>(std::min<uint32_t>(w.rows(), 65535)),
                            static_cast<uint16_t>(std::min<uint32_t>(w.columns(), 65535)));
     }  // HEARTBEAT and the rest: nothing to do

@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "client.hpp"
+#include "http_request.hpp"
 #include "warren/sdk/socket.hpp"
 
 namespace warren::daemon {
@@ -58,73 +59,29 @@ std::string render(const Reply& r, bool keep_alive) {
   return os.str();
 }
 
-bool isRecordIo(const std::string& content_type) {
-  std::string m = content_type.substr(0, content_type.find(';'));
-  for (auto& ch : m) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  while (!m.empty() && m.back() == ' ') m.pop_back();
-  return m == "application/recordio";
-}
-
-// A chunked request body, split into RecordIO records as they arrive.
+// A streamed request body, read record by record as it arrives.
 class RecordReader {
  public:
-  // chunked, or else a body of `length` bytes (Content-Length).
   RecordReader(int fd, std::string pending, const std::atomic<bool>& stopping, bool chunked, uint64_t length)
-      : fd_(fd), raw_(std::move(pending)), stopping_(stopping), chunked_(chunked), left_(length) {}
+      : fd_(fd), stopping_(stopping), decoder_(chunked, length) {
+    decoder_.append(pending);
+  }
 
   bool next(std::string* record) {
     while (true) {
-      auto eol = data_.find('\n');
-      if (eol != std::string::npos) {
-        if (eol > 20) return false;
-        size_t n = std::strtoull(data_.substr(0, eol).c_str(), nullptr, 10);
-        if (n > kMaxRecord) return false;
-        if (data_.size() >= eol + 1 + n) {
-          *record = data_.substr(eol + 1, n);
-          data_.erase(0, eol + 1 + n);
-          return true;
-        }
+      auto step = decoder_.next(record);
+      if (!step) {
+        error_ = step.error();
+        return false;
       }
-      if (!more()) return false;
+      if (*step == RecordDecoder::Step::kRecord) return true;
+      if (*step == RecordDecoder::Step::kEnd || !readMore()) return false;
     }
   }
+  // Why the stream ended early, if it was malformed.
+  const std::optional<HttpError>& error() const { return error_; }
 
  private:
-  static constexpr size_t kMaxRecord = 4u << 20;
-
-  // De-chunks what is buffered, reading more when needed; false at the end.
-  bool more() {
-    while (!chunked_ && !ended_) {
-      size_t take = static_cast<size_t>(std::min<uint64_t>(left_, raw_.size()));
-      data_.append(raw_, 0, take);
-      raw_.erase(0, take);
-      left_ -= take;
-      if (left_ == 0) ended_ = true;
-      if (take > 0) return true;
-      if (!readMore()) return false;
-    }
-    while (!ended_) {
-      auto eol = raw_.find("\r\n");
-      if (eol != std::string::npos) {
-        size_t n = std::strtoull(raw_.substr(0, eol).c_str(), nullptr, 16);
-        if (n == 0) {
-          ended_ = true;
-          return false;
-        }
-        if (n > kMaxRecord + 32) return false;
-        if (raw_.size() >= eol + 2 + n + 2) {
-          data_.append(raw_, eol + 2, n);
-          raw_.erase(0, eol + 2 + n + 2);
-          return true;
-        }
-      } else if (raw_.size() > 64) {
-        return false;  // no chunk size line
-      }
-      if (!readMore()) return false;
-    }
-    return false;
-  }
-
   // An input stream may be idle for long (an interactive shell): wait, but
   // not past warrend's stop or the client's leaving.
   bool readMore() {
@@ -135,45 +92,39 @@ class RecordReader {
       if (n >= 0 || clientGone(fd_)) break;
     }
     if (n <= 0) return false;
-    raw_.append(buf, static_cast<size_t>(n));
+    decoder_.append(std::string_view(buf, static_cast<size_t>(n)));
     return true;
   }
 
   int fd_;
-  std::string raw_, data_;
   const std::atomic<bool>& stopping_;
-  bool chunked_;
-  uint64_t left_;
-  bool ended_ = false;
+  RecordDecoder decoder_;
+  std::optional<HttpError> error_;
 };
 
 }  // namespace
 
-void HttpServer::serveInputStream(int fd, const http::request_header<>& hdr, std::string pending,
-                                  uint64_t accepted_ticks) {
+void HttpServer::serveInputStream(int fd, const HttpRequest& hdr, std::string pending, uint64_t accepted_ticks) {
   Reply reply;
-  if (hdr.method() != http::verb::post || hdr.target() != "/api/v1") {
+  if (hdr.method != "POST" || hdr.target != "/api/v1") {
     reply = errorReply(404, "a streamed request goes to POST /api/v1");
   } else {
     auto caller = identify(fd, accepted_ticks, sup_);
     if (!caller) {
       reply = errorReply(403, caller.error().message());
     } else {
-      std::string te(hdr[http::field::transfer_encoding]);
-      for (auto& ch : te) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      uint64_t length = 0;
-      std::string cl(hdr[http::field::content_length]);
-      if (!cl.empty()) length = std::strtoull(cl.c_str(), nullptr, 10);
-      RecordReader reader(fd, std::move(pending), stopping_, te.find("chunked") != std::string::npos, length);
+      RecordReader reader(fd, std::move(pending), stopping_, hdr.chunked, hdr.content_length.value_or(0));
       Request req;
       req.content_type = "application/recordio";
-      req.accept = std::string(hdr[http::field::accept]);
-      req.message_content_type = std::string(hdr["Message-Content-Type"]);
+      req.accept = hdr.accept;
+      req.message_content_type = hdr.message_content_type;
       req.caller = &*caller;
       req.client_gone = [fd] { return clientGone(fd); };
       req.fd = fd;
       req.next_record = [&reader](std::string* r) { return reader.next(r); };
       reply = api_.handleInputStream(req);
+      // A malformed stream is the answer, whatever the call made of its end.
+      if (reader.error() && reply.status < 400) reply = errorReply(reader.error()->status, reader.error()->message);
       if (reply.status >= 400) {
         log_->info("{} -> {}: {}", caller->describe(), reply.status, reply.body.substr(0, 300));
       }
@@ -252,102 +203,64 @@ void HttpServer::serve(UniqueFd conn, uint64_t accepted_ticks) {
   int fd = conn.get();
   std::string pending;  // bytes read past the previous request
   char buf[16384];
+  HttpLimits limits;
+  limits.max_body_bytes = opts_.max_body_bytes;
+  // Bytes until the framer has a header (or the whole request): 1, 0 when
+  // the client closed or the deadline passed, -1 when the request is refused
+  // (answered here).
+  auto frame = [&](RequestFramer& framer, RequestFramer::Step until, Clock::time_point deadline) -> int {
+    while (true) {
+      auto step = framer.feed(&pending);
+      if (!step) {
+        const HttpError& e = step.error();
+        if (e.status == 413) {
+          // What the client still sends is discarded (never kept) for a
+          // moment, so that it can read the answer.
+          log_->warn("refused a request: {}", e.message);
+          (void)net::sendAllBefore(fd, render(errorReply(413, e.message), false), std::chrono::seconds(1));
+          ::shutdown(fd, SHUT_WR);
+          auto end = Clock::now() + std::chrono::seconds(2);
+          while (readSome(fd, buf, sizeof buf, end) > 0) {
+          }
+        } else {
+          (void)net::sendAllBefore(fd, render(errorReply(e.status, e.message), false), std::chrono::seconds(1));
+        }
+        return -1;
+      }
+      if (*step == until || *step == RequestFramer::Step::kComplete) return 1;
+      if (*step == RequestFramer::Step::kNeedMore) {
+        ssize_t n = readSome(fd, buf, sizeof buf, deadline);
+        if (n <= 0) return 0;  // closed, broken or too slow: drop it
+        pending.append(buf, static_cast<size_t>(n));
+      }
+    }
+  };
   while (!stopping_) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(16 * 1024);
-    parser.body_limit(opts_.max_body_bytes);
-    boost::beast::error_code ec;
-    auto feed = [&](Clock::time_point deadline) -> int {  // 1 progress, 0 closed, -1 error
-      if (!pending.empty()) {
-        size_t used = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
-        pending.erase(0, used);
-        if (!ec) return 1;
-        if (ec != http::error::need_more) return -1;
-        ec = {};
-        if (used > 0) return 1;
-      }
-      ssize_t n = readSome(fd, buf, sizeof buf, deadline);
-      if (n <= 0) return n == 0 ? 0 : -1;
-      pending.append(buf, static_cast<size_t>(n));
-      return 1;
-    };
-    // 413 from the header alone; what the client still sends is discarded
-    // (never kept) for a moment so that it can read the answer.
-    auto refuse = [&](const std::string& size) {
-      log_->warn("refused a request body of {} (limit {} bytes)", size, opts_.max_body_bytes);
-      (void)net::sendAllBefore(fd,
-                          render(errorReply(413, "request body of " + size + " is over the limit of " +
-                                                     std::to_string(opts_.max_body_bytes) + " bytes"),
-                                 false),
-                          std::chrono::seconds(1));
-      ::shutdown(fd, SHUT_WR);
-      auto end = Clock::now() + std::chrono::seconds(2);
-      while (readSome(fd, buf, sizeof buf, end) > 0) {
-      }
-    };
-    auto header_deadline = Clock::now() + opts_.header_timeout;
-    while (!parser.is_header_done()) {
-      int r = feed(header_deadline);
-      if (r == 0) return;
-      if (r < 0) {
-        if (ec == http::error::body_limit) {
-          auto cl = parser.content_length();
-          return refuse(cl ? std::to_string(*cl) + " bytes" : std::string("unknown size"));
-        }
-        if (ec && ec != http::error::need_more) {
-          (void)net::sendAllBefore(fd, render(errorReply(400, "malformed HTTP request: " + ec.message()), false),
-                              std::chrono::seconds(1));
-        }
-        return;  // timeout or broken client: drop it
-      }
-    }
-    auto& hdr = parser.get();
-    if (isRecordIo(std::string(hdr[http::field::content_type]))) {
-      return serveInputStream(fd, hdr, pending, accepted_ticks);
-    }
-    auto cl = parser.content_length();
-    bool too_big = cl && *cl > opts_.max_body_bytes;
-    if (too_big) return refuse(std::to_string(*cl) + " bytes");
-    if (hdr[http::field::expect] == "100-continue") {
-      (void)net::sendAllBefore(fd, "HTTP/1.1 100 Continue\r\n\r\n", std::chrono::seconds(1));
-    }
-    auto body_deadline = Clock::now() + opts_.body_timeout;
-    while (!parser.is_done()) {
-      int r = feed(body_deadline);
-      if (r == 0) return;
-      if (r < 0) {
-        if (ec == http::error::body_limit) {
-          (void)net::sendAllBefore(fd, render(errorReply(413, "request body is over the limit of " +
-                                                             std::to_string(opts_.max_body_bytes) + " bytes"),
-                                         false),
-                              std::chrono::seconds(1));
-        } else if (ec) {
-          (void)net::sendAllBefore(fd, render(errorReply(400, "malformed HTTP request: " + ec.message()), false),
-                              std::chrono::seconds(1));
-        }
-        return;
-      }
-    }
-    auto& msg = parser.get();
-    bool keep = msg.keep_alive();
+    RequestFramer framer(limits);
+    if (frame(framer, RequestFramer::Step::kHeader, Clock::now() + opts_.header_timeout) <= 0) return;
+    HttpRequest& msg = framer.request();
+    if (msg.record_io) return serveInputStream(fd, msg, std::move(pending), accepted_ticks);
+    if (msg.expect_continue) (void)net::sendAllBefore(fd, "HTTP/1.1 100 Continue\r\n\r\n", std::chrono::seconds(1));
+    if (frame(framer, RequestFramer::Step::kComplete, Clock::now() + opts_.body_timeout) <= 0) return;
+    bool keep = msg.keep_alive;
     Reply reply;
-    if (msg.method() != http::verb::post) {
-      reply = errorReply(405, "method " + std::string(msg.method_string()) + " not allowed (POST /api/v1)");
-    } else if (msg.target() != "/api/v1") {
-      reply = errorReply(404, "unknown path '" + std::string(msg.target()) + "' (POST /api/v1)");
+    if (msg.method != "POST") {
+      reply = errorReply(405, "method " + msg.method + " not allowed (POST /api/v1)");
+    } else if (msg.target != "/api/v1") {
+      reply = errorReply(404, "unknown path '" + msg.target + "' (POST /api/v1)");
     } else {
       auto caller = identify(fd, accepted_ticks, sup_);
       if (!caller) {
         reply = errorReply(403, caller.error().message());
       } else {
         Request req;
-        req.content_type = std::string(msg[http::field::content_type]);
-        req.accept = std::string(msg[http::field::accept]);
-        req.body = std::move(msg.body());
+        req.content_type = msg.content_type;
+        req.accept = msg.accept;
+        req.body = std::move(msg.body);
         req.caller = &*caller;
         req.client_gone = [fd] { return clientGone(fd); };
         req.fd = fd;
-        req.message_accept = std::string(msg["Message-Accept"]);
+        req.message_accept = msg.message_accept;
         reply = api_.handle(req);
         if (reply.stream) {
           // A streamed answer: RecordIO records in chunks until it ends.

@@ -1,4 +1,6 @@
-// HTTP/1.1 on Unix sockets, parsed with Boost.Beast's parser over plain fds.
+// HTTP/1.1 on Unix sockets over plain fds. The bytes are framed by
+// http_request.hpp (Boost.Beast's parser; no I/O there, so it is fuzzed);
+// this file moves them and keeps the deadlines.
 //
 // One thread per connection (a long-polling WAIT holds its thread, never the
 // others'), at most max_connections at once (more get 503 and are closed).
@@ -16,10 +18,10 @@
 #include <thread>
 #include <vector>
 
-#include <boost/beast/http/message.hpp>
 #include <spdlog/logger.h>
 
 #include "api.hpp"
+#include "http_request.hpp"
 #include "warren/sdk/fd.hpp"
 
 namespace warren::daemon {
@@ -48,8 +50,7 @@ class HttpServer {
   void serve(UniqueFd conn, uint64_t accepted_ticks);
   // Content-Type application/recordio (ATTACH_CONTAINER_INPUT): the body is
   // read record by record as it arrives, then answered and closed.
-  void serveInputStream(int fd, const boost::beast::http::request_header<>& hdr, std::string pending,
-                        uint64_t accepted_ticks);
+  void serveInputStream(int fd, const HttpRequest& hdr, std::string pending, uint64_t accepted_ticks);
 
   ServerOptions opts_;
   Api& api_;

@@ -166,3 +166,160 @@ out("layer_extract", "hardlink_via_symlink.tar", tar([
     {"name": "h", "type": LNK, "link": "up/decoy"}]))
 out("layer_extract", "whiteout_via_symlink.tar", tar([
     {"name": "up", "type": SYM, "link": "../outside"}, {"name": "up/.wh.decoy"}]))
+
+
+# 6. api_request: byte 0 picks the mode (bit 7: a bare body, bit 6: protobuf)
+#    and limits (bits 0-1 body, bit 2 header, bits 3-5 read splits); then the
+#    bytes a client sends to warrend (tests/daemon's requests, one per call).
+def http(body, content_type="application/json", extra="", keep=False):
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    head = ("POST /api/v1 HTTP/1.1\r\nHost: warrend\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n%s\r\n"
+            % (content_type, "Accept: application/json\r\n", len(body),
+               ("" if keep else "Connection: close\r\n") + extra))
+    return head.encode() + body
+
+
+def chunked(body, pieces=3, content_type="application/json", extra=""):
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    step = max(1, len(body) // pieces)
+    parts = [body[i:i + step] for i in range(0, len(body), step)]
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+    return ("POST /api/v1 HTTP/1.1\r\nContent-Type: %s\r\n%sTransfer-Encoding: chunked\r\n\r\n"
+            % (content_type, extra)).encode() + chunks
+
+
+def cid(*path):
+    out_id = None
+    for name in path:
+        out_id = {"value": name, **({"parent": out_id} if out_id else {})}
+    return out_id
+
+
+def call(kind, field=None, msg=None):
+    c = {"type": kind}
+    if field:
+        c[field] = msg
+    return c
+
+
+launch = call("LAUNCH_CONTAINER", "launch_container", {
+    "container_id": cid("c1"), "command": {"value": "exit 3"},
+    "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}},
+                  {"name": "mem", "type": "SCALAR", "scalar": {"value": 64}}],
+    "container": {"type": "MESOS", "hostname": "h1", "tty_info": {"window_size": {"rows": 24, "columns": 80}}},
+    "warren": {"config": {"rootfs": "/srv/rootfs", "env": {"A": "1"}}, "agent_api": True}})
+nested = call("LAUNCH_NESTED_CONTAINER", "launch_nested_container", {
+    "container_id": cid("pod", "web"),
+    "command": {"value": "/bin/echo", "shell": False, "arguments": ["echo", "hi"],
+                "environment": {"variables": [{"name": "X", "value": "y"}]}, "user": "nobody"}})
+session = call("LAUNCH_NESTED_CONTAINER_SESSION", "launch_nested_container_session", {
+    "container_id": cid("pod", "dbg"), "command": {"value": "sh"},
+    "container": {"type": "MESOS", "tty_info": {}}})
+calls = {
+    "launch": launch, "launch_nested": nested, "session": session,
+    "wait": call("WAIT_CONTAINER", "wait_container", {"container_id": cid("c1")}),
+    "wait_nested": call("WAIT_NESTED_CONTAINER", "wait_nested_container", {"container_id": cid("pod", "web")}),
+    "kill": call("KILL_CONTAINER", "kill_container", {"container_id": cid("c1"), "signal": 15}),
+    "kill_nested": call("KILL_NESTED_CONTAINER", "kill_nested_container", {"container_id": cid("pod", "web")}),
+    "remove": call("REMOVE_CONTAINER", "remove_container", {"container_id": cid("c1")}),
+    "remove_nested": call("REMOVE_NESTED_CONTAINER", "remove_nested_container",
+                          {"container_id": cid("pod", "web")}),
+    "get_containers": call("GET_CONTAINERS", "get_containers", {"show_nested": True}),
+    "attach_output": call("ATTACH_CONTAINER_OUTPUT", "attach_container_output", {"container_id": cid("c1")}),
+    "update": call("UPDATE_CONTAINER", "update_container",
+                   {"container_id": cid("c1"), "limits": {"cpus": 1.5, "mem_bytes": "67108864"}}),
+    "launch_group": call("LAUNCH_GROUP", "launch_group", {
+        "parent": cid("pod"), "task_group": {"name": "g", "members": [
+            {"name": "a", "config": {"command": {"value": "sleep 1"}}},
+            {"name": "b", "config": {"command": {"value": "true"}}}]}}),
+    "wait_group": call("WAIT_GROUP", "wait_group", {"parent": cid("pod"), "name": "g"}),
+    "kill_group": call("KILL_GROUP", "kill_group", {"parent": cid("pod"), "name": "g", "signal": 9}),
+}
+for name, c in calls.items():
+    out("api_request", "http_" + name, b"\0" + http(c))
+    out("api_request", "json_" + name, b"\x80" + json.dumps(c).encode())
+# Framing: chunked, keep-alive, Expect, limits, malformed.
+out("api_request", "chunked_launch", b"\x08" + chunked(launch))
+out("api_request", "keepalive_three", b"\x10" + http(calls["wait"], keep=True) +
+    http(calls["get_containers"], keep=True) + http(calls["remove"]))
+out("api_request", "expect_continue", b"\0" + http(calls["kill"], extra="Expect: 100-continue\r\n"))
+out("api_request", "over_limit_16", b"\x01" + http(calls["wait"]))
+out("api_request", "chunked_over_limit_300", b"\x02" + chunked(launch, pieces=8))
+out("api_request", "header_limit_200", b"\x04" + http(calls["get_containers"], extra="X-Pad: " + "p" * 200 + "\r\n"))
+out("api_request", "get_method", b"\0GET /api/v1 HTTP/1.1\r\nHost: x\r\n\r\n")
+out("api_request", "bad_content_type", b"\0" + http(calls["get_containers"], content_type="text/plain"))
+out("api_request", "bad_json", b"\0" + http('{"type": "GET_CONTAINERS",'))
+out("api_request", "http10", b"\0POST /api/v1 HTTP/1.0\r\nContent-Length: 25\r\n\r\n{\"type\":\"GET_CONTAINERS\"}")
+
+
+# ATTACH_CONTAINER_INPUT: RecordIO records ("<length>\n<bytes>") in chunks.
+def records(*msgs):
+    return b"".join(b"%d\n%s" % (len(m), m) for m in msgs)
+
+
+def stream(body, content_type="application/json", chunk=True):
+    head = ("POST /api/v1 HTTP/1.1\r\nContent-Type: application/recordio\r\nMessage-Content-Type: %s\r\n"
+            % content_type)
+    if not chunk:
+        return (head + "Content-Length: %d\r\n\r\n" % len(body)).encode() + body
+    step = 17
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + step]), body[i:i + step])
+                      for i in range(0, len(body), step))
+    return (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + chunks + b"0\r\n\r\n"
+
+
+J = lambda o: json.dumps(o).encode()  # noqa: E731
+first = J({"type": "ATTACH_CONTAINER_INPUT",
+           "attach_container_input": {"type": "CONTAINER_ID", "container_id": cid("pod", "dbg")}})
+data = J({"type": "ATTACH_CONTAINER_INPUT", "attach_container_input": {
+    "type": "PROCESS_IO", "process_io": {"type": "DATA", "data": {"type": "STDIN", "data": "aGkK"}}}})
+tty = J({"type": "ATTACH_CONTAINER_INPUT", "attach_container_input": {
+    "type": "PROCESS_IO", "process_io": {"type": "CONTROL", "control": {
+        "type": "TTY_INFO", "tty_info": {"window_size": {"rows": 40, "columns": 120}}}}}})
+eof = J({"type": "ATTACH_CONTAINER_INPUT", "attach_container_input": {
+    "type": "PROCESS_IO", "process_io": {"type": "DATA", "data": {"type": "STDIN", "data": ""}}}})
+out("api_request", "input_stream", b"\0" + stream(records(first, data, tty, eof)))
+out("api_request", "input_stream_length", b"\x18" + stream(records(first, data), chunk=False))
+
+
+# Protobuf bodies, encoded by hand (no python protobuf needed).
+def varint(n):
+    b = b""
+    while True:
+        if n < 0x80:
+            return b + bytes([n])
+        b += bytes([(n & 0x7f) | 0x80])
+        n >>= 7
+
+
+def field(num, value):
+    if isinstance(value, int):
+        return varint(num << 3) + varint(value)
+    if isinstance(value, str):
+        value = value.encode()
+    return varint(num << 3 | 2) + varint(len(value)) + value
+
+
+def pb_id(*path):
+    enc = b""
+    for name in path:
+        enc = field(1, name) + (field(2, enc) if enc else b"")
+    return enc
+
+
+pb_launch = field(1, 22) + field(13, field(1, pb_id("c1")) + field(2, field(3, "sleep 600")))
+pb_nested = field(1, 14) + field(6, field(1, pb_id("pod", "web")) + field(2, field(3, "true")))
+pb_kill = field(1, 16) + field(8, field(1, pb_id("pod", "web")) + field(2, 15))
+pb_get = field(1, 10) + field(20, field(1, 1))
+for name, body in {"launch": pb_launch, "nested": pb_nested, "kill": pb_kill, "get": pb_get}.items():
+    out("api_request", "pb_" + name, b"\xc0" + body)
+    out("api_request", "http_pb_" + name, b"\0" + http(body, content_type="application/x-protobuf"))
+pb_first = field(1, 18) + field(10, field(1, 1) + field(2, pb_id("pod", "dbg")))
+pb_data = field(1, 18) + field(10, field(1, 2) + field(3, field(1, 1) + field(2, field(1, 1) + field(2, "hi\n"))))
+out("api_request", "input_stream_pb", b"\0" + stream(records(pb_first, pb_data), content_type="application/x-protobuf"))
