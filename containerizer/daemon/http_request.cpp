@@ -44,7 +44,9 @@ std::string mediaType(std::string_view content_type) {
 }
 
 RequestFramer::RequestFramer(const HttpLimits& limits) : limits_(limits) {
-  parser_.header_limit(limits_.max_header_bytes);
+  // The header limit is enforced in feed() (Beast's own check depends on
+  // how the bytes were split into reads); Beast's is only a backstop.
+  parser_.header_limit(limits_.max_header_bytes + 1);
   parser_.body_limit(limits_.max_body_bytes);
 }
 
@@ -73,9 +75,17 @@ HttpResult<RequestFramer::Step> RequestFramer::feed(std::string* pending) {
     }
     if (pending->empty()) return Step::kNeedMore;
     boost::beast::error_code ec;
-    size_t used = parser_.put(boost::asio::buffer(pending->data(), pending->size()), ec);
+    // While in the header, Beast never sees past max_header_bytes.
+    bool in_header = !parser_.is_header_done();
+    size_t room = in_header ? limits_.max_header_bytes - header_used_ : pending->size();
+    size_t give = std::min(pending->size(), room);
+    size_t used = parser_.put(boost::asio::buffer(pending->data(), give), ec);
     pending->erase(0, used);
+    if (in_header) header_used_ += used;
     if (ec == http::error::need_more) {
+      if (used == 0 && in_header && give == room) {
+        return tl::make_unexpected(HttpError{400, "malformed HTTP request: header limit exceeded"});
+      }
       if (used == 0) return Step::kNeedMore;
     } else if (ec == http::error::body_limit) {
       // From the header's Content-Length, nothing of the body read: the
@@ -116,35 +126,43 @@ HttpResult<bool> RecordDecoder::dechunk() {
     return take > 0 || ended_;
   }
   bool moved = false;
+  // A malformed chunk after good ones: what the good ones carried is
+  // delivered first (as when they arrived in reads of their own); the
+  // error comes on the next call, which finds the same bytes.
+  auto refuse = [&](HttpError e) -> HttpResult<bool> {
+    if (moved) return true;
+    return tl::make_unexpected(std::move(e));
+  };
   while (!ended_) {
+    // 1*HEXDIG [ ";" extension ] CRLF, at most 64 bytes. Checked on what
+    // has arrived of it, in the same order, so that a line is refused for
+    // the same fault whether it came at once or byte by byte.
     auto eol = raw_.find("\r\n");
-    if (eol == std::string::npos) {
-      if (raw_.size() > 64) return tl::make_unexpected(HttpError{400, "malformed chunk: no chunk size line"});
-      return moved;
-    }
-    // 1*HEXDIG [ ";" extension ]
+    size_t line = eol != std::string::npos ? eol : raw_.size() - (!raw_.empty() && raw_.back() == '\r');
     uint64_t n = 0;
     size_t i = 0;
-    for (; i < eol && std::isxdigit(static_cast<unsigned char>(raw_[i])); ++i) {
-      if (i >= 15) return tl::make_unexpected(HttpError{400, "malformed chunk: chunk size too long"});
+    for (; i < line && std::isxdigit(static_cast<unsigned char>(raw_[i])); ++i) {
+      if (i >= 15) return refuse({400, "malformed chunk: chunk size too long"});
       n = n * 16 + hexValue(raw_[i]);
     }
-    if (i == 0 || (i < eol && raw_[i] != ';' && raw_[i] != ' ' && raw_[i] != '\t')) {
-      return tl::make_unexpected(HttpError{400, "malformed chunk: bad chunk size line"});
+    if ((i < line && raw_[i] != ';' && raw_[i] != ' ' && raw_[i] != '\t') ||
+        (i == 0 && eol != std::string::npos)) {
+      return refuse({400, "malformed chunk: bad chunk size line"});
     }
+    if (line > 64) return refuse({400, "malformed chunk: chunk size line over 64 bytes"});
+    if (eol == std::string::npos) return moved;
     if (n == 0) {  // the last chunk; trailers are not read
       ended_ = true;
       raw_.erase(0, eol + 2);
       return true;
     }
     if (n > kMaxRecord + 32) {
-      return tl::make_unexpected(
-          HttpError{413, "a chunk of " + std::to_string(n) + " bytes is over the limit of " +
-                             std::to_string(kMaxRecord + 32) + " bytes"});
+      return refuse({413, "a chunk of " + std::to_string(n) + " bytes is over the limit of " +
+                              std::to_string(kMaxRecord + 32) + " bytes"});
     }
     if (raw_.size() < eol + 2 + n + 2) return moved;
     if (raw_.compare(eol + 2 + n, 2, "\r\n") != 0) {
-      return tl::make_unexpected(HttpError{400, "malformed chunk: data not followed by CRLF"});
+      return refuse({400, "malformed chunk: data not followed by CRLF"});
     }
     data_.append(raw_, eol + 2, n);
     raw_.erase(0, eol + 2 + n + 2);

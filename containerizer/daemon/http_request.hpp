@@ -78,6 +78,7 @@ class RequestFramer {
   HttpLimits limits_;
   boost::beast::http::request_parser<boost::beast::http::string_body> parser_;
   HttpRequest req_;
+  size_t header_used_ = 0;  // bytes of the header Beast took
   bool header_reported_ = false;
   bool complete_ = false;
 };

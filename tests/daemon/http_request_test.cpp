@@ -158,7 +158,7 @@ TEST(DaemonRecordDecoder, MalformedStreamsAreRefusedWithWhy) {
   std::vector<Case> cases = {
       {true, 0, "zz\r\n", 400, "malformed chunk: bad chunk size line"},
       {true, 0, "3\r\n1\nabc", 400, "malformed chunk: data not followed by CRLF"},
-      {true, 0, std::string(70, '1'), 400, "malformed chunk: no chunk size line"},
+      {true, 0, "1;" + std::string(70, 'x'), 400, "malformed chunk: chunk size line over 64 bytes"},
       {true, 0, "10000000000000000\r\n", 400, "malformed chunk: chunk size too long"},
       {true, 0, "500000\r\n", 413, "a chunk of 5242880 bytes is over the limit of 4194336 bytes"},
       {false, 3, "x\nab", 400, "malformed RecordIO: a record length is not a decimal number"},

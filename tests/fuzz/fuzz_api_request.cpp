@@ -16,7 +16,8 @@
 //   bits 3-5   how the bytes are split into reads (see below)
 // Invariants beyond "no crash, no UB, no exception":
 // - the same bytes give the same requests, records and errors whether they
-//   arrive at once or split into reads of 1..n bytes;
+//   arrive at once or split into reads of 1..n bytes (except when a bad
+//   header line is noticed: see sameOutcome);
 // - a complete body is within the limit and matches its Content-Length;
 //   a record is within RecordDecoder::kMaxRecord; a refusal is 400 or 413
 //   (framing) and 400 or 415 (decoding), with a one-line message;
@@ -245,6 +246,27 @@ Outcome frame(const std::string& bytes, const HttpLimits& limits, unsigned split
   return o;
 }
 
+// Equal, except in when a malformed header is noticed: Beast parses the
+// fields of a header it has whole line by line (a bad field is refused at
+// once) but waits for the header's end when it came in pieces, so the same
+// bytes can end "refused 400" one way and "incomplete" (the server would
+// wait for its header deadline) the other, or be refused for another of
+// their faults (a bad value, the header limit). Nothing is accepted
+// differently: every request before the last line must be the same.
+bool sameOutcome(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  auto lastLine = [](const std::string& t) {
+    size_t end = t.size() - 1, start = t.rfind('\n', end - 1);
+    return start == std::string::npos ? 0 : start + 1;
+  };
+  if (a.empty() || b.empty()) return false;
+  size_t la = lastLine(a), lb = lastLine(b);
+  if (a.compare(0, la, b, 0, lb) != 0 || la != lb) return false;
+  std::string ea = a.substr(la), eb = b.substr(lb);
+  auto early = [](const std::string& l) { return l.rfind("refused 400: malformed HTTP request: ", 0) == 0; };
+  return (ea == "incomplete\n" || early(ea)) && (eb == "incomplete\n" || early(eb));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -265,8 +287,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Outcome whole = frame(rest, limits, 0);
   Outcome pieces = frame(rest, limits, split);
-  FUZZ_CHECK(whole.transcript == pieces.transcript, "split %u reads change the outcome:\n%s---\n%s", split,
-             whole.transcript.c_str(), pieces.transcript.c_str());
+  FUZZ_CHECK(sameOutcome(whole.transcript, pieces.transcript), "split %u reads change the outcome:\n%s---\n%s",
+             split, whole.transcript.c_str(), pieces.transcript.c_str());
   FUZZ_CHECK(whole.bodies == pieces.bodies && whole.records == pieces.records,
              "split %u reads change a body or a record", split);
   for (const auto& [ct, body] : whole.bodies) decodeBody(ct, body);
