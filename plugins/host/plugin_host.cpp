@@ -106,7 +106,23 @@ struct CallData {
   int32_t rc = WARREN_INTERNAL;
   bool threw = false;
   void* instance = nullptr;  // create()'s result
+  // A create past its deadline is abandoned; whoever of the two (the late
+  // create, the host) comes second destroys what it made, so nothing leaks.
+  std::mutex mu;
+  bool abandoned = false;
+  bool finished = false;
 };
+
+// The instance of an abandoned create, destroyed by the plugin that made it.
+void destroyAbandoned(const warren_plugin_descriptor* raw, CallData& data) {
+  if (data.rc == WARREN_OK && data.instance != nullptr) {
+    try {
+      raw->destroy(data.instance);
+    } catch (...) {
+    }
+    data.instance = nullptr;
+  }
+}
 
 class PluginHostImpl;
 
@@ -513,9 +529,17 @@ Result<std::unique_ptr<HostedPlugin>> PluginHostImpl::createInProcess(LoadedLibr
         } catch (...) {
           data->threw = true;
         }
+        std::lock_guard l(data->mu);
+        data->finished = true;
+        if (data->abandoned) destroyAbandoned(raw, *data);
       },
       opts_.call_deadline);
   if (!in_time) {
+    {
+      std::lock_guard l(data->mu);
+      data->abandoned = true;
+      if (data->finished) destroyAbandoned(raw, *data);
+    }
     wedged_creates_.insert(d.path);
     return fail(Code::Unavailable, prefix(d) + "create exceeded its deadline of " + deadlineText());
   }
