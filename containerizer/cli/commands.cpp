@@ -193,7 +193,7 @@ int runCommand(Containerizer& c, const LaunchSpec& s, const Options& opts) {
       if (p[0].revents) break;
       if (p[1].revents) {
         signalfd_siginfo si{};
-        if (read(sfd, &si, sizeof si) == sizeof si) (void)c.kill(s.id, static_cast<int>(si.ssi_signo));
+        if (read(sfd, &si, sizeof si) == sizeof si) (void)c.forwardSignal(s.id, static_cast<int>(si.ssi_signo));
       }
     }
   }

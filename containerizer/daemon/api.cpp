@@ -177,13 +177,14 @@ Reply Api::handle(const Request& req) {
     case Call::KILL_CONTAINER: {
       if (auto r = need(call.has_kill_container(), "kill_container")) return *r;
       WARREN_API_ID(id, call.kill_container(), "kill");
-      return kill(req, id, call.kill_container().has_signal() ? call.kill_container().signal() : SIGKILL);
+      const auto& m = call.kill_container();
+      return kill(req, id, m.has_signal() ? m.signal() : SIGKILL, m.forwarded());
     }
     case Call::KILL_NESTED_CONTAINER: {
       if (auto r = need(call.has_kill_nested_container(), "kill_nested_container")) return *r;
       const auto& m = call.kill_nested_container();
       WARREN_API_ID(id, m, "kill");
-      return kill(req, id, m.has_signal() ? m.signal() : SIGKILL);
+      return kill(req, id, m.has_signal() ? m.signal() : SIGKILL, m.forwarded());
     }
     case Call::REMOVE_CONTAINER: {
       if (auto r = need(call.has_remove_container(), "remove_container")) return *r;
@@ -209,6 +210,8 @@ Reply Api::handle(const Request& req) {
     case Call::KILL_GROUP:
       if (auto r = need(call.has_kill_group(), "kill_group")) return *r;
       return killGroup(req, call.kill_group());
+    case Call::SUBSCRIBE:
+      return subscribe(req, call.subscribe());
     default:
       return errorReply(400, "unknown or unsupported call type " + std::to_string(call.type()) + " (" +
                                  Call::Type_Name(call.type()) + ")");
@@ -265,17 +268,18 @@ Reply Api::wait(const Request& req, const v1::ContainerID& id, bool nested) {
   return respond(req, r);
 }
 
-Reply Api::kill(const Request& req, const v1::ContainerID& id, int signal) {
+Reply Api::kill(const Request& req, const v1::ContainerID& id, int signal, bool forwarded) {
   if (signal <= 0 || signal >= 65) return errorReply(400, "invalid signal " + std::to_string(signal));
   auto st = c_.status(id);
   if (!st) return fromError(st.error());
   if (sup_.ended(id)) return {200, "", ""};  // already over: nothing to do
-  auto r = c_.kill(id, signal);
+  auto r = forwarded ? c_.forwardSignal(id, signal) : c_.kill(id, signal);
   if (!r) {
     if (r.error().code() == Code::FailedPrecondition && st->state() == v1::TERMINATED) return {200, "", ""};
     return fromError(r.error());
   }
-  log_->info("container_id={} sent signal {} by {}", formatId(id), signal, req.caller->describe());
+  log_->info("container_id={} sent signal {}{} by {}", formatId(id), signal, forwarded ? " (forwarded)" : "",
+             req.caller->describe());
   return {200, "", ""};
 }
 

@@ -126,6 +126,12 @@ class Containerizer {
   // Send a signal (default SIGKILL) to the container's command.
   virtual Result<void> kill(const v1::ContainerID& id, int signal = 9) = 0;
 
+  // Pass a signal on to the command as its own (the Ctrl-C or SIGTERM a
+  // `warren run` received): unlike kill(), it never makes the end KILLED
+  // (Options::signal_marks_killed does not apply), except SIGKILL, so the
+  // container's real outcome is recorded - e.g. exit 7 from a TERM trap.
+  virtual Result<void> forwardSignal(const v1::ContainerID& id, int signal) { return kill(id, signal); }
+
   // Kill (descendants first; SIGTERM, then SIGKILL after `grace`, default
   // Options::kill_grace, 0 = SIGKILL at once), clean up every isolator and
   // provisioner resource, and forget the container. Returns its termination.
