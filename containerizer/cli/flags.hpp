@@ -25,6 +25,8 @@ struct GlobalFlags {
   bool json = false;
   bool help = false;
   bool version = false;
+  std::string daemon = "auto";  // --daemon: auto, always, never (the CLI only)
+  std::string api_socket;       // --api_socket: warrend's (default <runtime_dir>/warrend.sock)
 };
 
 // One subcommand: its name (words: "group launch"), synopsis, summary, and
