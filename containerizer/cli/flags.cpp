@@ -212,7 +212,7 @@ po::options_description coreDescription() {
       ("config", po::value<std::string>(), "config file with the same flags, one `name = value` per line")
       ("work_dir", po::value<std::string>()->default_value("/var/lib/warren"), "persistent state: sandboxes, image layers")
       ("runtime_dir", po::value<std::string>()->default_value("/run/warren"), "runtime state: checkpoints, exit statuses")
-      ("isolation", po::value<Strings>()->composing(), "isolators in order (repeatable, comma-separated; default filesystem/linux,pid,network,volumes,cgroups,seccomp)")
+      ("isolation", po::value<Strings>()->composing(), ("isolators in order (repeatable, comma-separated; default " + kDefaultIsolation + ")").c_str())
       ("plugin_dir", po::value<Strings>()->composing(), "plugin directory (repeatable; ',' or ':' separated)")
       ("cgroups_root", po::value<std::string>()->default_value("/warren"), "absolute cgroup root for all containers")
       ("init_path", po::value<std::string>(), "path of warren-init")
@@ -297,8 +297,9 @@ Result<void> checkGlobal(const po::variables_map& vm, GlobalFlags& out) {
   o.work_dir = vm["work_dir"].as<std::string>();
   o.runtime_dir = vm["runtime_dir"].as<std::string>();
   o.cgroups_root = vm["cgroups_root"].as<std::string>();
-  o.isolation = vm.count("isolation") ? splitList(vm["isolation"].as<Strings>())
-                                      : Strings{"filesystem/linux", "pid", "network", "volumes", "cgroups", "seccomp"};
+  // The front ends' default (libwarren has none): warren, warrend and a
+  // --config file's `isolation = ...` all go through here.
+  o.isolation = splitList(vm.count("isolation") ? vm["isolation"].as<Strings>() : Strings{kDefaultIsolation});
   if (o.isolation.empty()) return fail(Code::InvalidArgument, "--isolation names no isolator");
   if (vm.count("plugin_dir")) o.plugin_dirs = splitList(vm["plugin_dir"].as<Strings>(), true);
   if (vm.count("init_path")) o.init_path = vm["init_path"].as<std::string>();

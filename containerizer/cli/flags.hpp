@@ -18,6 +18,10 @@ namespace warren::cli {
 
 namespace po = boost::program_options;
 
+// The default --isolation of warren and warrend (libwarren has none: an
+// embedding agent names its isolators in Options::isolation).
+inline const std::string kDefaultIsolation = "filesystem/linux,pid,network,volumes,cgroups,seccomp";
+
 struct GlobalFlags {
   Options options;
   LogSettings log;
