@@ -104,7 +104,14 @@ class DaemonContainerizer final : public Containerizer {
     std::thread([sock = socket_, id, cb = std::move(cb)] { cb(waitVia(sock, id, std::nullopt)); }).detach();
   }
 
-  Result<void> kill(const v1::ContainerID& id, int signal) override { return killVia(id, signal, false); }
+  Result<void> kill(const v1::ContainerID& id, int signal) override {
+    // As the embedded path answers (the API accepts a kill of an ended container).
+    WARREN_ASSIGN_OR_RETURN(auto st, local_->status(id));
+    if (st.state() != v1::RUNNING) {
+      return fail(Code::FailedPrecondition, "container '" + formatId(id) + "' is not running");
+    }
+    return killVia(id, signal, false);
+  }
   Result<void> forwardSignal(const v1::ContainerID& id, int signal) override { return killVia(id, signal, true); }
 
   Result<v1::Termination> destroy(const v1::ContainerID& id,
