@@ -194,5 +194,31 @@ TEST_F(ROOT_CliDaemon, EventsAsJsonAndLinesEndOnSignal) {
       << tacc;
 }
 
+TEST_F(ROOT_CliDaemon, GroupsExecAndDestroyThroughWarrend) {
+  auto r = warren("always", {"launch", "--id", "pod", "--rootfs", rootfs_, "--", "sleep", "600"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string spec = env_.root + "/g.json";
+  ASSERT_TRUE(fs::writeFile(spec, R"({"name":"g","members":[
+      {"name":"a","config":{"command":{"value":"exit 3","shell":true}}},
+      {"name":"b","config":{"command":{"value":"sleep 600","shell":true}}}]})"));
+  r = warren("always", {"group", "launch", "--parent", "pod", spec});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "pod.a\npod.b\n");
+  r = warren("always", {"--json", "group", "wait", "pod", "g"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.out.find("GROUP_MEMBER_FAILED"), std::string::npos) << r.out;
+  r = warren("always", {"exec", "pod", "--", "/bin/sh", "-c", "echo in-exec; exit 4"});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(r.out, "in-exec\n");
+  r = warren("always", {"kill", "pod.a"});
+  EXPECT_EQ(r.exit_code, 125) << "as embedded: it is not running";
+  EXPECT_NE(r.err.find("container 'pod.a' is not running"), std::string::npos) << r.err;
+  r = warren("always", {"destroy", "pod"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(entry("pod").is_null()) << "removed through warrend";
+  EXPECT_TRUE(launchedByWarrend("pod"));
+  EXPECT_NE(d_->log().find("task group 'g' under 'pod' launched by host root"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace warren::testing
