@@ -5,12 +5,15 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
 #include "client.hpp"
+#include "progress.hpp"
+#include "stream_client.hpp"
 #include "warren/sdk/ids.hpp"
 
 namespace warren::cli {
@@ -77,7 +80,48 @@ class DaemonContainerizer final : public Containerizer {
     bool nested = id.path_size() > 1;
     const char* field = nested ? "launch_nested_container" : "launch_container";
     Json m = {{"container_id", agentId(id)}, {"warren", {{"config", protoJson(config)}}}};
-    WARREN_TRY(call({{"type", nested ? "LAUNCH_NESTED_CONTAINER" : "LAUNCH_CONTAINER"}, {field, m}}));
+    // warrend pulls the image: its pull progress comes back as events.
+    std::atomic<bool> done{false};
+    std::thread watcher;
+    if (!config.image().empty() && activeProgress() != nullptr) {
+      auto s = daemon::openOutputStream(
+          socket_, Json{{"type", "SUBSCRIBE"}, {"subscribe", {{"pull_progress", true}, {"container_ids", Json::array({agentId(id)})}}}}.dump());
+      std::string rec;
+      if (s.status == 200 && daemon::nextRecord(s, &rec, std::chrono::seconds(10))) {  // SUBSCRIBED
+        watcher = std::thread([s, &done]() mutable {
+          std::string r;
+          while (true) {
+            // Once the launch returned, what is already on its way still counts.
+            bool ending = done;
+            if (!daemon::nextRecord(s, &r, std::chrono::milliseconds(ending ? 100 : 200))) {
+              if (s.error == "timeout" && !ending) continue;
+              break;
+            }
+            Json e = Json::parse(r, nullptr, false);
+            if (!e.is_object() || e.value("type", "") != "PULL_PROGRESS") continue;
+            const Json& pe = e.value("plugin_event", Json::object());
+            auto num = [&](const char* k) {  // uint64 is a JSON string in protobuf's mapping
+              const Json& v = pe.value(k, Json());
+              return v.is_string() ? std::strtoull(v.get<std::string>().c_str(), nullptr, 10)
+                                   : v.is_number() ? v.get<uint64_t>() : 0;
+            };
+            auto* d = activeProgress();
+            if (d == nullptr) continue;
+            if (auto ev = progressOf(pe.value("kind", ""), pe.value("item", ""), num("done"), num("total"),
+                                     pe.value("message", ""))) {
+              d->onEvent(*ev);
+            }
+          }
+          daemon::closeStream(s);
+        });
+      } else {
+        daemon::closeStream(s);
+      }
+    }
+    auto r = call({{"type", nested ? "LAUNCH_NESTED_CONTAINER" : "LAUNCH_CONTAINER"}, {field, m}});
+    done = true;
+    if (watcher.joinable()) watcher.join();
+    if (!r) return fail(r.error());
     return local_->status(id);
   }
 

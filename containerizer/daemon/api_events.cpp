@@ -64,6 +64,8 @@ Reply Api::subscribe(const Request& req, const Call::Subscribe& sub) {
   auto beat = std::chrono::seconds(sub.heartbeat_interval_secs() ? sub.heartbeat_interval_secs() : 15);
   bool pb = req.message_accept.find("application/x-protobuf") != std::string::npos &&
             req.message_accept.find("application/json") == std::string::npos;
+  bool pulls = sub.pull_progress();
+  if (pulls && !who.host_root) return errorReply(403, who.describe() + " may not watch pulls: only the host's root may");
   auto visible = [who, ids, parent](const v1::ContainerID& id) {
     if (!who.host_root && !(who.container && isDescendant(id, *who.container))) return false;
     if (!ids.empty() && std::find(ids.begin(), ids.end(), formatId(id)) == ids.end()) return false;
@@ -75,7 +77,7 @@ Reply Api::subscribe(const Request& req, const Call::Subscribe& sub) {
   std::string caller = who.describe();
   log_->info("events subscriber {}", caller);
   Reply r(200, pb ? "application/x-protobuf" : "application/json", "");
-  r.stream = [this, s, pb, beat, visible, caller](int fd) {
+  r.stream = [this, s, pb, beat, visible, caller, pulls](int fd) {
     Event hello;
     hello.set_type(Event::SUBSCRIBED);
     hello.set_timestamp(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -97,8 +99,12 @@ Reply Api::subscribe(const Request& req, const Call::Subscribe& sub) {
         }
         continue;
       }
-      auto id = fromAgentId(e->container_id(), "container_id");
-      if (!id || !visible(*id)) continue;
+      if (e->type() == Event::PULL_PROGRESS) {
+        if (!pulls) continue;
+      } else {
+        auto id = fromAgentId(e->container_id(), "container_id");
+        if (!id || !visible(*id)) continue;
+      }
       ok = writeRecord(fd, encodeEvent(*e, pb));
       last = std::chrono::steady_clock::now();
     }

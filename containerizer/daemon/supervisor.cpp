@@ -310,6 +310,16 @@ void Supervisor::unsubscribe(const std::shared_ptr<Subscription>& s) {
   s->close("unsubscribed");
 }
 
+void Supervisor::publishPluginEvent(const std::string& plugin, const v1::PluginEvent& ev) {
+  agent::v1::Event e;
+  e.set_type(agent::v1::Event::PULL_PROGRESS);
+  e.set_timestamp(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  e.set_plugin(plugin);
+  *e.mutable_plugin_event() = ev;
+  std::lock_guard<std::mutex> g(subs_mu_);
+  for (const auto& s : subs_) s->push(e);
+}
+
 namespace {
 
 double nowSeconds() {

@@ -93,6 +93,9 @@ class Supervisor {
   // two looks. A subscriber more than Subscription::kMaxQueued behind is closed.
   std::shared_ptr<Subscription> subscribe();
   void unsubscribe(const std::shared_ptr<Subscription>& s);
+  // A plugin's event (Options.plugin_event_sink) to every subscriber, as a
+  // PULL_PROGRESS event (the stream passes it to those that asked).
+  void publishPluginEvent(const std::string& plugin, const v1::PluginEvent& ev);
 
   // /proc/<pid>/stat says the process is exiting (or is gone).
   static bool exiting(pid_t pid);

@@ -149,5 +149,48 @@ TEST_F(ROOT_ImageProgress, BarsRedrawnInPlaceOnATerminal) {
   EXPECT_EQ(acc.find("cached"), std::string::npos) << acc;
 }
 
+// Through warrend (--daemon=always) the pull happens in warrend; its progress
+// comes back as SUBSCRIBE's PULL_PROGRESS events and is shown the same way.
+TEST_F(ROOT_ImageProgress, ThroughWarrendTheSameLines) {
+  std::vector<std::string> dargv = {std::string(WARREN_TEST_BIN_DIR) + "/warrend", "--work_dir", env_.work_dir,
+                                    "--runtime_dir", env_.runtime_dir, "--cgroups_root", env_.cgroups_root,
+                                    "--plugin_dir", env_.plugin_dir, "--init_path", env_.init_path, "--isolation",
+                                    "pid", "--registry_insecure", registry_->host()};
+  pid_t d = fork();
+  ASSERT_GE(d, 0);
+  if (d == 0) {
+    int fd = open((env_.root + "/warrend.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> a;
+    for (auto& x : dargv) a.push_back(x.data());
+    a.push_back(nullptr);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  auto args = [&](std::vector<std::string> rest) {
+    auto a = argv(std::move(rest));
+    for (auto& x : a) {
+      if (x == "--daemon=never") x = "--daemon=always";
+    }
+    return a;
+  };
+  bool up = eventually([&] { return runCmd(args({"ps"})).exit_code == 0; }, std::chrono::seconds(30));
+  EXPECT_TRUE(up);
+  if (up) {
+    auto run = runCmd(args({"run", "--image", ref()}), std::chrono::seconds(120));
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.err.find(": fetching 4.0 MiB\n"), std::string::npos) << run.err;
+    std::regex done(R"(layer 2/2 sha256:[0-9a-f]{12} +done 4\.0 MiB\n)");
+    EXPECT_TRUE(std::regex_search(run.err, done)) << run.err;
+  }
+  kill(d, SIGTERM);
+  int st = 0;
+  waitpid(d, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+}
+
 }  // namespace
 }  // namespace warren::testing
