@@ -148,6 +148,11 @@ class DaemonContainerizer final : public Containerizer {
     std::thread([sock = socket_, id, cb = std::move(cb)] { cb(waitVia(sock, id, std::nullopt)); }).detach();
   }
 
+  Result<void> start(const v1::ContainerID& id) override {
+    return fail(Code::Unimplemented, "start '" + formatId(id) + "': held containers (OCI create/start) are "
+                                         "warren-oci's; warrend does not launch any");
+  }
+
   Result<void> kill(const v1::ContainerID& id, int signal) override {
     // As the embedded path answers (the API accepts a kill of an ended container).
     WARREN_ASSIGN_OR_RETURN(auto st, local_->status(id));
