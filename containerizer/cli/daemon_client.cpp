@@ -84,8 +84,14 @@ class DaemonContainerizer final : public Containerizer {
     std::atomic<bool> done{false};
     std::thread watcher;
     if (!config.image().empty() && activeProgress() != nullptr) {
-      auto s = daemon::openOutputStream(
-          socket_, Json{{"type", "SUBSCRIBE"}, {"subscribe", {{"pull_progress", true}, {"container_ids", Json::array({agentId(id)})}}}}.dump());
+      std::string sub =
+          Json{{"type", "SUBSCRIBE"}, {"subscribe", {{"pull_progress", true}, {"container_ids", Json::array({agentId(id)})}}}}
+              .dump();
+      auto s = daemon::openOutputStream(socket_, sub);
+      for (int i = 0; i < 300 && s.status == 503 && s.body.find("recovering") != std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // just started: not ready yet
+        s = daemon::openOutputStream(socket_, sub);
+      }
       std::string rec;
       if (s.status == 200 && daemon::nextRecord(s, &rec, std::chrono::seconds(10))) {  // SUBSCRIBED
         watcher = std::thread([s, &done]() mutable {
@@ -259,6 +265,11 @@ class DaemonContainerizer final : public Containerizer {
   static Result<Json> callVia(const std::string& sock, const Json& body,
                               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
     auto r = daemon::callAgent(sock, body.dump(), timeout.value_or(std::chrono::hours(24 * 365)));
+    // Just started: warrend answers 503 until it has recovered. Wait for it (up to 30 s).
+    for (int i = 0; i < 300 && r.status == 503 && r.body.find("recovering") != std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      r = daemon::callAgent(sock, body.dump(), timeout.value_or(std::chrono::hours(24 * 365)));
+    }
     if (r.status == 0) {
       if (timeout) return fail(Code::Unavailable, "timed out waiting for warrend on '" + sock + "'");
       return fail(Code::Unavailable, "warrend on '" + sock + "' did not answer: " + r.error);
