@@ -14,6 +14,8 @@
 #include <random>
 #include <set>
 
+#include "daemon_client.hpp"
+#include "events.hpp"
 #include "group.hpp"
 #include "images.hpp"
 #include "output.hpp"
@@ -154,12 +156,16 @@ sigset_t runForwardedSignals() {
 namespace {
 
 // `warren run`: launch attached, forward signals, wait, destroy.
-int runCommand(Containerizer& c, const LaunchSpec& s, const Options& opts) {
+int runCommand(Containerizer& c, const LaunchSpec& s, const Options& opts, bool via_daemon) {
   auto& out = Output::get();
   v1::ContainerConfig cfg = s.config;
   // -i/-t: through warren-init's relay (a terminal needs it); else the
-  // container writes straight to our stdout/stderr.
-  bool relayed = cfg.open_stdin() || cfg.tty();
+  // container writes straight to our stdout/stderr. Through warrend it
+  // cannot have our fds: relayed too, its stdin open (so warren-init keeps
+  // its output until we attach) and closed once we are attached.
+  bool input = cfg.open_stdin() || cfg.tty();
+  bool relayed = input || via_daemon;
+  if (via_daemon && !input) cfg.set_open_stdin(true);
   if (!relayed) cfg.set_inherit_stdio(true);
   if (out.json()) {
     // stdout carries only the JSON document: the command writes to stderr.
@@ -178,7 +184,7 @@ int runCommand(Containerizer& c, const LaunchSpec& s, const Options& opts) {
   if (!launched) return out.fail(launched.error());
   releaseHeldLogs("");
   if (relayed) {
-    auto r = relay(c, opts, s.id, cfg.open_stdin() || cfg.tty(), cfg.tty(), &set);
+    auto r = relay(c, opts, s.id, input, cfg.tty(), &set, /*close_stdin=*/!input);
     if (!r) {
       (void)c.destroy(s.id);
       return out.fail(r.error());
@@ -193,7 +199,7 @@ int runCommand(Containerizer& c, const LaunchSpec& s, const Options& opts) {
       if (p[0].revents) break;
       if (p[1].revents) {
         signalfd_siginfo si{};
-        if (read(sfd, &si, sizeof si) == sizeof si) (void)c.kill(s.id, static_cast<int>(si.ssi_signo));
+        if (read(sfd, &si, sizeof si) == sizeof si) (void)c.forwardSignal(s.id, static_cast<int>(si.ssi_signo));
       }
     }
   }
@@ -437,11 +443,23 @@ int dispatch(const CommandSpec& spec, const po::variables_map& vm, GlobalFlags& 
     if (d == nullptr) return;
     if (auto e = progressOf(ev.kind(), ev.item(), ev.done(), ev.total(), ev.message())) d->onEvent(*e);
   };
+  // Through warrend when it answers (--daemon); `events` only exists there.
+  auto via = chooseDaemon(g);
+  if (!via) return out.fail(via.error());
+  if (cmd == "events") {
+    if (!*via) {
+      return out.fail(Error(Code::FailedPrecondition,
+                            "warren events needs warrend: nothing answers on '" + apiSocketOf(g) +
+                                "'" + (g.daemon == "never" ? " (and --daemon=never was given)" : "")));
+    }
+    return eventsCommand(**via, vm);
+  }
   auto made = Containerizer::create(g.options, log);
   if (!made) return out.fail(made.error());
+  if (*via) *made = daemonContainerizer(**via, std::move(*made), g.options.kill_grace);
   Containerizer& c = **made;
 
-  if (cmd == "run") return runCommand(c, *launch, g.options);
+  if (cmd == "run") return runCommand(c, *launch, g.options, via->has_value());
   if (cmd == "logs") return logsCommand(c, g.options, *id, vm["follow"].as<bool>(), vm["stderr"].as<bool>());
   if (cmd == "attach") return attachCommand(c, g.options, *id);
   if (cmd == "exec") {

@@ -106,6 +106,14 @@ po::options_description waitOptions() {
   return d;
 }
 
+po::options_description eventsOptions() {
+  po::options_description d("Options");
+  d.add_options()
+      ("id", po::value<Strings>()->composing(), "only these containers' events (repeatable, comma-separated)")
+      ("parent", po::value<std::string>(), "only the events of this container's descendants");
+  return d;
+}
+
 po::options_description groupLaunchOptions() {
   po::options_description d("Options");
   d.add_options()("parent", po::value<std::string>(), "the parent container (required)");
@@ -149,6 +157,10 @@ const std::vector<CommandSpec> kCommands = {
      updateOptions, {"id"}},
     {"ps", "ps [--parent ID] [--state STATE] [--no-nested]", "Every container, as a tree.", psOptions, {}},
     {"plugins", "plugins", "Loaded plugins and plugin load errors.", noOptions, {}},
+    {"events", "events [--id ID] [--parent ID]",
+     "Lifecycle events from warrend as they happen (launched, running, limitation, terminated, destroyed), "
+     "one line or one JSON object per event, until SIGINT or SIGTERM. Needs warrend.",
+     eventsOptions, {}},
     {"recover", "recover",
      "Reconcile with the world after a restart: adopt live containers, finish those that exited, destroy "
      "orphans.",
@@ -200,7 +212,7 @@ po::options_description coreDescription() {
       ("config", po::value<std::string>(), "config file with the same flags, one `name = value` per line")
       ("work_dir", po::value<std::string>()->default_value("/var/lib/warren"), "persistent state: sandboxes, image layers")
       ("runtime_dir", po::value<std::string>()->default_value("/run/warren"), "runtime state: checkpoints, exit statuses")
-      ("isolation", po::value<Strings>()->composing(), "isolators in order (repeatable, comma-separated; default filesystem/linux,pid,network,volumes,cgroups,seccomp)")
+      ("isolation", po::value<Strings>()->composing(), ("isolators in order (repeatable, comma-separated; default " + kDefaultIsolation + ")").c_str())
       ("plugin_dir", po::value<Strings>()->composing(), "plugin directory (repeatable; ',' or ':' separated)")
       ("cgroups_root", po::value<std::string>()->default_value("/warren"), "absolute cgroup root for all containers")
       ("init_path", po::value<std::string>(), "path of warren-init")
@@ -211,7 +223,9 @@ po::options_description coreDescription() {
       ("claims_dir", po::value<std::string>()->default_value("/run/warren-claims"), "where instances claim their --cgroups_root (empty: no claim)")
       ("log_level", po::value<std::string>()->default_value("warn"), "trace, debug, info, warn, error, critical, off")
       ("log_format", po::value<std::string>()->default_value("text"), "text or json (one object per line)")
-      ("log_file", po::value<std::string>(), "append log lines to this file instead of stderr");
+      ("log_file", po::value<std::string>(), "append log lines to this file instead of stderr")
+      ("daemon", po::value<std::string>()->default_value("auto"), "warren CLI: go through warrend: auto (when its socket answers), always (error if it does not), never (embedded)")
+      ("api_socket", po::value<std::string>(), "warrend's API socket (default <runtime_dir>/warrend.sock)");
   return d;
 }
 
@@ -283,8 +297,9 @@ Result<void> checkGlobal(const po::variables_map& vm, GlobalFlags& out) {
   o.work_dir = vm["work_dir"].as<std::string>();
   o.runtime_dir = vm["runtime_dir"].as<std::string>();
   o.cgroups_root = vm["cgroups_root"].as<std::string>();
-  o.isolation = vm.count("isolation") ? splitList(vm["isolation"].as<Strings>())
-                                      : Strings{"filesystem/linux", "pid", "network", "volumes", "cgroups", "seccomp"};
+  // The front ends' default (libwarren has none): warren, warrend and a
+  // --config file's `isolation = ...` all go through here.
+  o.isolation = splitList(vm.count("isolation") ? vm["isolation"].as<Strings>() : Strings{kDefaultIsolation});
   if (o.isolation.empty()) return fail(Code::InvalidArgument, "--isolation names no isolator");
   if (vm.count("plugin_dir")) o.plugin_dirs = splitList(vm["plugin_dir"].as<Strings>(), true);
   if (vm.count("init_path")) o.init_path = vm["init_path"].as<std::string>();
@@ -340,6 +355,16 @@ Result<void> checkGlobal(const po::variables_map& vm, GlobalFlags& out) {
   }
   o.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(grace * 1000));
   o.claims_dir = vm["claims_dir"].as<std::string>();
+  out.daemon = vm["daemon"].as<std::string>();
+  if (out.daemon != "auto" && out.daemon != "always" && out.daemon != "never") {
+    return fail(Code::InvalidArgument, "invalid --daemon '" + out.daemon + "': expected auto, always or never");
+  }
+  if (vm.count("api_socket")) {
+    out.api_socket = vm["api_socket"].as<std::string>();
+    if (out.api_socket.empty() || out.api_socket[0] != '/') {
+      return fail(Code::InvalidArgument, "--api_socket must be an absolute path, got '" + out.api_socket + "'");
+    }
+  }
   return {};
 }
 

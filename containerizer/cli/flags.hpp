@@ -18,6 +18,10 @@ namespace warren::cli {
 
 namespace po = boost::program_options;
 
+// The default --isolation of warren and warrend (libwarren has none: an
+// embedding agent names its isolators in Options::isolation).
+inline const std::string kDefaultIsolation = "filesystem/linux,pid,network,volumes,cgroups,seccomp";
+
 struct GlobalFlags {
   Options options;
   LogSettings log;
@@ -25,6 +29,8 @@ struct GlobalFlags {
   bool json = false;
   bool help = false;
   bool version = false;
+  std::string daemon = "auto";  // --daemon: auto, always, never (the CLI only)
+  std::string api_socket;       // --api_socket: warrend's (default <runtime_dir>/warrend.sock)
 };
 
 // One subcommand: its name (words: "group launch"), synopsis, summary, and

@@ -131,7 +131,7 @@ Result<void> relay(Containerizer& c, const Options& o, const v1::ContainerID& id
         if (si.ssi_signo == SIGWINCH && tty && in) {
           if (windowOf(0, &rows, &cols)) (void)daemon::ioSendWindow(in.get(), rows, cols);
         } else {
-          (void)c.kill(id, static_cast<int>(si.ssi_signo));
+          (void)c.forwardSignal(id, static_cast<int>(si.ssi_signo));
         }
       }
     }

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   }
   if (vm["json"].as<bool>()) out.setJson(true);
   g.json = out.json();
-  if (word == "run") {
+  if (word == "run" || word == "events") {
     sigset_t fwd = runForwardedSignals();
     sigprocmask(SIG_BLOCK, &fwd, nullptr);  // inherited by every thread made from here on
   }

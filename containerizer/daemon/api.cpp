@@ -95,7 +95,7 @@ Reply Api::handle(const Request& req) {
       return wait(req, *api->target, c.type() == Call::WAIT_NESTED_CONTAINER);
     case Call::KILL_CONTAINER:
     case Call::KILL_NESTED_CONTAINER:
-      return kill(req, *api->target, api->signal);
+      return kill(req, *api->target, api->signal, api->forwarded);
     case Call::REMOVE_CONTAINER:
     case Call::REMOVE_NESTED_CONTAINER:
       return remove(req, *api->target);
@@ -109,6 +109,8 @@ Reply Api::handle(const Request& req) {
       return waitGroup(req, *api->target, c.wait_group());
     case Call::KILL_GROUP:
       return killGroup(req, *api->target, c.kill_group().name(), api->signal);
+    case Call::SUBSCRIBE:
+      return subscribe(req, c.subscribe());
     default:  // decodeApiCall refuses every other type
       return errorReply(500, "call type " + std::string(Call::Type_Name(c.type())) + " decoded but not handled");
   }
@@ -157,16 +159,17 @@ Reply Api::wait(const Request& req, const v1::ContainerID& id, bool nested) {
   return respond(req, r);
 }
 
-Reply Api::kill(const Request& req, const v1::ContainerID& id, int signal) {
+Reply Api::kill(const Request& req, const v1::ContainerID& id, int signal, bool forwarded) {
   auto st = c_.status(id);
   if (!st) return fromError(st.error());
   if (sup_.ended(id)) return {200, "", ""};  // already over: nothing to do
-  auto r = c_.kill(id, signal);
+  auto r = forwarded ? c_.forwardSignal(id, signal) : c_.kill(id, signal);
   if (!r) {
     if (r.error().code() == Code::FailedPrecondition && st->state() == v1::TERMINATED) return {200, "", ""};
     return fromError(r.error());
   }
-  log_->info("container_id={} sent signal {} by {}", formatId(id), signal, req.caller->describe());
+  log_->info("container_id={} sent signal {}{} by {}", formatId(id), signal, forwarded ? " (forwarded)" : "",
+             req.caller->describe());
   return {200, "", ""};
 }
 

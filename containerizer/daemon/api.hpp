@@ -74,13 +74,16 @@ class Api {
 
   Reply launchConfig(const Request& req, const v1::ContainerID& id, const v1::ContainerConfig& config);
   Reply wait(const Request& req, const v1::ContainerID& id, bool nested);
-  Reply kill(const Request& req, const v1::ContainerID& id, int signal);
   Reply remove(const Request& req, const v1::ContainerID& id);
   Reply update(const Request& req, const v1::ContainerID& id, const Call::UpdateContainer& u);
   Reply getContainers(const Request& req, const Call::GetContainers& g);
   Reply launchGroup(const Request& req, const v1::ContainerID& parent, const Call::LaunchGroup& g);
   Reply waitGroup(const Request& req, const v1::ContainerID& parent, const Call::GroupRef& g);
   Reply killGroup(const Request& req, const v1::ContainerID& parent, const std::string& name, int signal);
+  Reply kill(const Request& req, const v1::ContainerID& id, int signal, bool forwarded);
+
+  // api_events.cpp: SUBSCRIBE, the lifecycle event stream.
+  Reply subscribe(const Request& req, const Call::Subscribe& s);
 
   // api_io.cpp: the streaming calls.
   Reply attachOutput(const Request& req, const v1::ContainerID& id);

@@ -113,6 +113,7 @@ HttpResult<ApiCall> decodeApiCall(Call call, const std::string& agent_dir) {
     if (auto e = target(m.container_id(), "container_id", "kill")) return e;
     out.signal = m.has_signal() ? m.signal() : SIGKILL;
     if (!validSignal(out.signal)) return badRequest("invalid signal " + std::to_string(out.signal));
+    out.forwarded = m.forwarded();
     return std::nullopt;
   };
   auto group = [&](const Call::GroupRef& g, const char* verb, bool kills) -> std::optional<HttpError> {
@@ -179,6 +180,7 @@ HttpResult<ApiCall> decodeApiCall(Call call, const std::string& agent_dir) {
       }
       break;
     case Call::GET_CONTAINERS:
+    case Call::SUBSCRIBE:  // authorizes its own filters (a container sees its subtree)
       break;
     case Call::LAUNCH_GROUP:
       if (!(e = need(c.has_launch_group(), "launch_group"))) {

@@ -37,6 +37,7 @@ struct ApiCall {
   std::string verb;             // for an authorization error: "launch", "wait on", ...
   std::optional<v1::ContainerConfig> config;  // the LAUNCH_* calls
   int signal = 0;               // the KILL_* calls: 1..64
+  bool forwarded = false;       // KILL_*: a signal the caller forwards (not a kill by the API)
 };
 
 // The call's shape checked: the message for its type present, IDs valid,

@@ -73,6 +73,9 @@ Result<DaemonFlags> parseDaemonFlags(int argc, char** argv) {
       name = name.substr(0, eq);
       has_value = true;
     }
+    if (name == "daemon") {
+      return fail(Code::InvalidArgument, "--daemon is a flag of the warren CLI, not of warrend");
+    }
     if (!isOwn(name)) {
       rest.push_back(argv[i]);
       if (!has_value && a != "--json" && a != "--help" && i + 1 < argc) rest.push_back(argv[++i]);

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -102,12 +103,18 @@ int main(int argc, char** argv) {
     log->error("agent dir: {}", r.error().message());
     return 1;
   }
+  // Plugin events (pull progress) go to SUBSCRIBE streams that ask for them.
+  auto events_to = std::make_shared<std::atomic<daemon::Supervisor*>>(nullptr);
+  opts.plugin_event_sink = [events_to](const std::string& plugin, const v1::PluginEvent& ev) {
+    if (auto* s = events_to->load()) s->publishPluginEvent(plugin, ev);
+  };
   auto c = Containerizer::create(opts, log);
   if (!c) {
     log->error("{}", c.error().message());
     return 1;
   }
   daemon::Supervisor sup(**c, log, flags->worker_threads);
+  events_to->store(&sup);
   daemon::Api api(**c, sup, log, agent_dir);
   api.setRuntimeDir(opts.runtime_dir);
   daemon::ServerOptions so;
@@ -143,6 +150,7 @@ int main(int argc, char** argv) {
   log->info("stopping on signal {}; containers keep running", sig);
   sdNotify("STOPPING=1");
   server.stop();
+  events_to->store(nullptr);
   sup.stop();
   log->flush();
   // Connection threads may still be in calls; all state is on disk.

@@ -62,7 +62,8 @@ Result<v1::ContainerConfig> toConfig(const LaunchShape& s, const std::string& ag
       (*c.mutable_env())[v.name()] = v.value();
     }
   }
-  if (!c.has_command() || c.command().value().empty()) {
+  // With an image and no command, the image's entrypoint/cmd is the command.
+  if ((!c.has_command() || c.command().value().empty()) && c.image().empty()) {
     return fail(Code::InvalidArgument, "the launch has no command ('command.value')");
   }
   if (s.resources != nullptr) {

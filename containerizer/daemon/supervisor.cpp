@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "mapping.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
 
@@ -64,6 +65,10 @@ Result<void> Supervisor::start() {
 
 void Supervisor::stop() {
   if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> g(subs_mu_);
+    for (const auto& s : subs_) s->close("warrend is stopping");
+  }
   refresh();
   work_cv_.notify_all();
   cv_.notify_all();
@@ -86,6 +91,7 @@ void Supervisor::rescan() {
     log_->error("supervisor: listing containers: {}", all.error().message());
     return;
   }
+  emit(*all);
   std::map<std::string, v1::Termination> ended;
   std::set<std::string> known;
   std::vector<ContainerInfo> running;
@@ -242,6 +248,144 @@ void Supervisor::finishOne(const v1::ContainerID& id) {
     log_->info("container_id={} recorded: {}", key, r->message());
   } else if (r.error().code() != Code::Unavailable && r.error().code() != Code::NotFound) {
     log_->error("container_id={} finishing: {}", key, r.error().message());
+  }
+}
+
+// ---- Events
+
+std::optional<agent::v1::Event> Subscription::next(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> g(mu_);
+  cv_.wait_for(g, timeout, [&] { return closed_ || !q_.empty(); });
+  if (q_.empty()) return std::nullopt;
+  auto e = std::move(q_.front());
+  q_.pop_front();
+  return e;
+}
+
+bool Subscription::closed() {
+  std::lock_guard<std::mutex> g(mu_);
+  return closed_ && q_.empty();
+}
+
+std::string Subscription::closeReason() {
+  std::lock_guard<std::mutex> g(mu_);
+  return why_;
+}
+
+void Subscription::push(const agent::v1::Event& e) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (closed_) return;
+  if (q_.size() >= kMaxQueued) {
+    // Never block the supervisor on a slow reader: it loses its stream.
+    closed_ = true;
+    why_ = "subscriber too slow: more than " + std::to_string(kMaxQueued) + " events behind";
+    q_.clear();
+  } else {
+    q_.push_back(e);
+  }
+  cv_.notify_all();
+}
+
+void Subscription::close(std::string why) {
+  std::lock_guard<std::mutex> g(mu_);
+  closed_ = true;
+  why_ = std::move(why);
+  cv_.notify_all();
+}
+
+std::shared_ptr<Subscription> Supervisor::subscribe() {
+  // The first look must be done before a subscriber can be told it is in
+  // place, or it would see every existing container as new.
+  // Also: what happened before the subscription is not news to it.
+  if (!stopping_) rescan();
+  auto s = std::make_shared<Subscription>();
+  std::lock_guard<std::mutex> g(subs_mu_);
+  subs_.push_back(s);
+  return s;
+}
+
+void Supervisor::unsubscribe(const std::shared_ptr<Subscription>& s) {
+  std::lock_guard<std::mutex> g(subs_mu_);
+  subs_.erase(std::remove(subs_.begin(), subs_.end(), s), subs_.end());
+  s->close("unsubscribed");
+}
+
+void Supervisor::publishPluginEvent(const std::string& plugin, const v1::PluginEvent& ev) {
+  agent::v1::Event e;
+  e.set_type(agent::v1::Event::PULL_PROGRESS);
+  e.set_timestamp(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  e.set_plugin(plugin);
+  *e.mutable_plugin_event() = ev;
+  std::lock_guard<std::mutex> g(subs_mu_);
+  for (const auto& s : subs_) s->push(e);
+}
+
+namespace {
+
+double nowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int stageOf(const ContainerInfo& ci) {
+  switch (ci.checkpoint.state()) {
+    case v1::RUNNING:
+    case v1::DESTROYING: return 2;
+    case v1::TERMINATED: return ci.checkpoint.has_termination() ? 3 : 2;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+// Called by rescan (under scan_mu_) with every container, parents first.
+void Supervisor::emit(const std::vector<ContainerInfo>& all) {
+  using agent::v1::Event;
+  std::vector<Event> out;
+  double now = nowSeconds();
+  auto event = [&](Event::Type type, const v1::ContainerID& id) -> Event& {
+    Event e;
+    e.set_type(type);
+    *e.mutable_container_id() = toAgentId(id);
+    e.set_timestamp(now);
+    out.push_back(std::move(e));
+    return out.back();
+  };
+  std::set<std::string> seen;
+  for (const auto& ci : all) {
+    std::string key = formatId(ci.id);
+    seen.insert(key);
+    int stage = stageOf(ci);
+    auto it = stages_.find(key);
+    int was = it == stages_.end() ? 0 : it->second.first;
+    stages_[key] = {std::max(stage, was), ci.id};
+    if (!stages_seeded_ || stage <= was) continue;
+    const v1::Termination* t = stage == 3 ? &ci.checkpoint.termination() : nullptr;
+    if (was < 1) event(Event::LAUNCHED, ci.id);
+    // A container first seen ended ran unless its launch failed.
+    if (was < 2 && stage >= 2 && (t == nullptr || t->reason() != v1::Termination::LAUNCH_FAILED)) {
+      auto& e = event(Event::RUNNING, ci.id);
+      if (ci.pid > 0) e.set_pid(static_cast<uint32_t>(ci.pid));
+    }
+    if (t != nullptr) {
+      for (const auto& l : t->limitations()) *event(Event::LIMITATION, ci.id).mutable_limitation() = l;
+      auto& e = event(Event::TERMINATED, ci.id);
+      *e.mutable_termination() = *t;
+      *e.mutable_wait_result() = toWaitResult(*t);
+    }
+  }
+  for (auto it = stages_.begin(); it != stages_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (stages_seeded_) event(Event::DESTROYED, it->second.second);
+    it = stages_.erase(it);
+  }
+  stages_seeded_ = true;
+  if (out.empty()) return;
+  std::lock_guard<std::mutex> g(subs_mu_);
+  for (const auto& e : out) {
+    for (const auto& s : subs_) s->push(e);
   }
 }
 

@@ -11,12 +11,14 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,10 +26,33 @@
 
 #include <spdlog/logger.h>
 
+#include "warren/agent/v1/agent.pb.h"
 #include "warren/containerizer.hpp"
 #include "warren/sdk/fd.hpp"
 
 namespace warren::daemon {
+
+// One subscriber's queue of lifecycle events (SUBSCRIBE). Filled by the
+// supervisor as it sees records change; read by the streaming call.
+class Subscription {
+ public:
+  // The next event, waiting up to `timeout`; nullopt on timeout or once
+  // closed (closed() then says so).
+  std::optional<agent::v1::Event> next(std::chrono::milliseconds timeout);
+  bool closed();
+  std::string closeReason();
+
+ private:
+  friend class Supervisor;
+  static constexpr size_t kMaxQueued = 10000;
+  void push(const agent::v1::Event& e);
+  void close(std::string why);
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<agent::v1::Event> q_;
+  bool closed_ = false;
+  std::string why_;
+};
 
 class Supervisor {
  public:
@@ -61,6 +86,17 @@ class Supervisor {
   // included before the watcher would have picked it up.
   std::vector<Live> live(bool fresh = false);
 
+  // Lifecycle events from now on (every container; the caller filters).
+  // Events are derived from the records as the supervisor sees them change,
+  // so each container's events come in order (LAUNCHED, RUNNING,
+  // LIMITATION*, TERMINATED, DESTROYED) even when steps happened between
+  // two looks. A subscriber more than Subscription::kMaxQueued behind is closed.
+  std::shared_ptr<Subscription> subscribe();
+  void unsubscribe(const std::shared_ptr<Subscription>& s);
+  // A plugin's event (Options.plugin_event_sink) to every subscriber, as a
+  // PULL_PROGRESS event (the stream passes it to those that asked).
+  void publishPluginEvent(const std::string& plugin, const v1::PluginEvent& ev);
+
   // /proc/<pid>/stat says the process is exiting (or is gone).
   static bool exiting(pid_t pid);
 
@@ -90,6 +126,14 @@ class Supervisor {
   uint64_t next_token_ = 1;
   std::map<std::string, v1::Termination> ended_;
   std::set<std::string> known_;  // every checkpointed container at the last scan
+  // Events: the stage each container was last seen at (1 launched, 2
+  // running, 3 terminated) and who listens. Guarded by scan_mu_ (stages) and
+  // subs_mu_ (subscribers).
+  void emit(const std::vector<ContainerInfo>& all);
+  std::map<std::string, std::pair<int, v1::ContainerID>> stages_;
+  bool stages_seeded_ = false;
+  std::mutex subs_mu_;
+  std::vector<std::shared_ptr<Subscription>> subs_;
   std::deque<v1::ContainerID> jobs_;
   std::set<std::string> queued_;
   // Nested containers that ended with an exiting ancestor: the ancestor's

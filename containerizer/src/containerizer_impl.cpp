@@ -101,8 +101,8 @@ Result<std::unique_ptr<Containerizer>> Containerizer::create(Options opts,
   WARREN_TRY(checkAbsolute("runtime_dir", opts.runtime_dir));
   if (opts.isolation.empty()) {
     return fail(Code::InvalidArgument,
-                "--isolation is empty: name at least one isolator (e.g. pid); containers without any "
-                "are not supported");
+                "no isolators: Options.isolation (--isolation) is empty; libwarren has no default list, "
+                "so name at least one isolator (containers without any are not supported)");
   }
   for (const auto& name : opts.isolation) {
     if (name.empty()) return fail(Code::InvalidArgument, "--isolation names an empty isolator");

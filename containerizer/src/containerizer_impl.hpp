@@ -36,6 +36,7 @@ class ContainerizerImpl final : public Containerizer {
                  std::function<void(Result<v1::Termination>)> cb) override;
   Result<void> kill(const v1::ContainerID& id, int signal) override;
   Result<void> start(const v1::ContainerID& id) override;
+  Result<void> forwardSignal(const v1::ContainerID& id, int signal) override;
   Result<v1::Termination> destroy(const v1::ContainerID& id,
                                   std::optional<std::chrono::milliseconds> grace = {}) override;
   Result<void> update(const v1::ContainerID& id, const v1::Resources& resources) override;
@@ -57,6 +58,7 @@ class ContainerizerImpl final : public Containerizer {
   std::vector<std::string> pluginErrors() const override;
 
  private:
+  Result<void> signalContainer(const v1::ContainerID& id, int sig, bool as_kill);
   // A launch in progress (launch.cpp, group.cpp).
   struct Attempt {
     v1::ContainerState st;

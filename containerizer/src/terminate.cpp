@@ -309,6 +309,16 @@ void ContainerizerImpl::waitAsync(const v1::ContainerID& id,
 }
 
 Result<void> ContainerizerImpl::kill(const v1::ContainerID& id, int sig) {
+  return signalContainer(id, sig, true);
+}
+
+Result<void> ContainerizerImpl::forwardSignal(const v1::ContainerID& id, int sig) {
+  return signalContainer(id, sig, sig == SIGKILL);
+}
+
+// as_kill: warren sends it (a death by it is KILLED; with SIGKILL or
+// signal_marks_killed any end is). Otherwise it is only passed on.
+Result<void> ContainerizerImpl::signalContainer(const v1::ContainerID& id, int sig, bool as_kill) {
   WARREN_TRY(validateId(id));
   if (sig <= 0 || sig >= 65) {
     return fail(Code::InvalidArgument, "invalid signal " + std::to_string(sig));
@@ -318,8 +328,8 @@ Result<void> ContainerizerImpl::kill(const v1::ContainerID& id, int sig) {
   if (st.state() != v1::RUNNING || !running(st)) {
     return fail(Code::FailedPrecondition, "container '" + formatId(id) + "' is not running");
   }
-  st.set_kill_signal(sig);
-  if ((sig == SIGKILL || opts_.signal_marks_killed) &&
+  if (as_kill) st.set_kill_signal(sig);
+  if (as_kill && (sig == SIGKILL || opts_.signal_marks_killed) &&
       st.pending_reason() == v1::Termination::REASON_UNSPECIFIED) {
     st.set_pending_reason(v1::Termination::KILLED);
     st.set_pending_message("killed by " + signalName(sig));

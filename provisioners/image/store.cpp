@@ -236,7 +236,17 @@ Result<void> Store::ensureLayer(Source& src, const BlobRef& layer, size_t index,
              layer.size >= 0 ? " (" + std::to_string(layer.size) + " bytes)" : "");
   uint64_t size = layer.size >= 0 ? static_cast<uint64_t>(layer.size) : 0;
   layerEvent("progress", label, 0, size, "pulling");
-  WARREN_TRY(unpackLayer(src, layer, hex, what, left, cancel));
+  // Bytes as they arrive (for bars with a rate and an ETA), at most ~5 a second.
+  auto last = std::chrono::steady_clock::now();
+  src.setFetchProgress([&](uint64_t done) {
+    auto now = std::chrono::steady_clock::now();
+    if (done == 0 || (size > 0 && done >= size) || now - last < std::chrono::milliseconds(200)) return;
+    last = now;
+    layerEvent("progress", label, done, size, "");
+  });
+  auto unpacked = unpackLayer(src, layer, hex, what, left, cancel);
+  src.setFetchProgress(nullptr);
+  WARREN_TRY(std::move(unpacked));
   layerEvent("progress", label, size, size, "unpacked");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   log_->info("{}: unpacked {} ({} bytes) in {} ms", what, label, layerSize(hex), ms.count());

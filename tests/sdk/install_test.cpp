@@ -9,6 +9,10 @@
 //  - the example plugin builds against P's SDK out of tree, passes the
 //    installed conformance kit, and runs in a container launched by P's CLI;
 //  - the example plugin is installed only with the `examples` component.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -236,6 +240,66 @@ TEST(InstallComponents, ExamplePluginOnlyWithItsComponent) {
     if (!e.is_directory()) files.push_back(sfs::relative(e.path(), prefix).string());
   }
   EXPECT_EQ(files, std::vector<std::string>{"lib/warren/plugins/isolator_example_greeting.so"});
+}
+
+// The installed warrend (sbin/) and the installed warren CLI from a moved
+// prefix: warrend finds its plugins and warren-init relative to itself, and
+// `warren --daemon=always run` launches through it with the same exit code.
+TEST_F(ROOT_InstallPrefix, InstalledWarrendServesTheInstalledCli) {
+  const std::string installed = env_.root + "/installed", prefix = env_.root + "/moved";
+  ASSERT_NO_FATAL_FAILURE(mustRun({"cmake", "--install", WARREN_TEST_BUILD_DIR, "--prefix", installed}));
+  sfs::rename(installed, prefix);
+  ASSERT_TRUE(sfs::exists(prefix + "/sbin/warrend"));
+  const std::string log = env_.root + "/warrend.log";
+  std::vector<std::string> dargv = {prefix + "/sbin/warrend", "--work_dir", env_.work_dir, "--runtime_dir",
+                                    env_.runtime_dir, "--cgroups_root", env_.cgroups_root, "--isolation",
+                                    "filesystem/linux,pid", "--log_level", "info"};
+  pid_t d = ::fork();
+  ASSERT_GE(d, 0);
+  if (d == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> a;
+    for (auto& x : dargv) a.push_back(x.data());
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  auto readLog = [&] {
+    std::ifstream f(log);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  };
+  auto cli = [&](std::vector<std::string> rest) {
+    auto argv = warren(prefix, {"--isolation", "filesystem/linux,pid", "--daemon=always"});
+    argv.insert(argv.end(), rest.begin(), rest.end());
+    return argv;
+  };
+  bool up = eventually([&] { return runCmd(cli({"ps"})).exit_code == 0; }, std::chrono::seconds(30));
+  EXPECT_TRUE(up) << readLog();
+  if (up) {
+    auto run_argv = cli({"run", "--id", "viad", "--rootfs", rootfs_, "--", "/bin/sh", "-c", "echo via-warrend; exit 6"});
+    auto run = runCmd(run_argv);
+    EXPECT_EQ(run.exit_code, 6) << show(run_argv, run) << readLog();
+    EXPECT_EQ(run.out, "via-warrend\n") << show(run_argv, run);
+    std::string l = readLog();
+    EXPECT_NE(l.find("container_id=viad launched by host root"), std::string::npos) << l;
+    // Its plugins are the prefix's (loaded in warrend for the launch).
+    std::ifstream maps("/proc/" + std::to_string(d) + "/maps");
+    std::stringstream ms;
+    ms << maps.rdbuf();
+    EXPECT_NE(ms.str().find(prefix + "/lib/warren/plugins/isolator_pid.so"), std::string::npos) << ms.str();
+    EXPECT_EQ(ms.str().find(std::string(WARREN_TEST_BUILD_DIR) + "/plugins"), std::string::npos) << ms.str();
+  }
+  ::kill(d, SIGTERM);
+  int st = 0;
+  ::waitpid(d, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << readLog();
+  expectNoContainers();
 }
 
 }  // namespace

@@ -32,8 +32,10 @@ struct Options {
   std::string runtime_dir = "/run/warren";
   std::string cgroups_root = "/warren";  // absolute, never relative to our cgroup
   std::vector<std::string> plugin_dirs;   // default: <prefix>/<libdir>/warren/plugins of libwarren's install
-  // Must not be empty (a container with no isolator at all is refused).
-  std::vector<std::string> isolation = {"filesystem/linux", "pid", "volumes", "seccomp"};
+  // The isolators, in order (short names). No default in the library: an
+  // embedding agent states its isolators; empty is refused by create().
+  // The front ends' default list is their --isolation flag's (cli/flags.cpp).
+  std::vector<std::string> isolation;
   std::string init_path;                  // default: <prefix>/<libexecdir>/warren/warren-init of libwarren's install
   std::map<std::string, std::string> plugin_flags;    // handed to every plugin
   // Plugin events (e.g. image-pull progress): plugin short name + event.
@@ -125,6 +127,12 @@ class Containerizer {
 
   // Send a signal (default SIGKILL) to the container's command.
   virtual Result<void> kill(const v1::ContainerID& id, int signal = 9) = 0;
+
+  // Pass a signal on to the command as its own (the Ctrl-C or SIGTERM a
+  // `warren run` received): unlike kill(), it never makes the end KILLED
+  // (Options::signal_marks_killed does not apply), except SIGKILL, so the
+  // container's real outcome is recorded - e.g. exit 7 from a TERM trap.
+  virtual Result<void> forwardSignal(const v1::ContainerID& id, int signal) { return kill(id, signal); }
 
   // Kill (descendants first; SIGTERM, then SIGKILL after `grace`, default
   // Options::kill_grace, 0 = SIGKILL at once), clean up every isolator and

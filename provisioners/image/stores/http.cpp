@@ -21,10 +21,14 @@ struct Transfer {
   UniqueFd fd;
   bool write_failed = false;
   const sdk::CancelToken* cancel = nullptr;
+  const HttpProgress* progress = nullptr;
 };
 
-int onProgress(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+int onProgress(void* p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(p);
+  if (t->progress != nullptr && *t->progress) {
+    (*t->progress)(dlnow > 0 ? static_cast<uint64_t>(dlnow) : 0, dltotal > 0 ? static_cast<uint64_t>(dltotal) : 0);
+  }
   return t->cancel != nullptr && t->cancel->cancelled() ? 1 : 0;  // non-zero aborts
 }
 
@@ -74,7 +78,8 @@ void globalInit() {
 }  // namespace
 
 Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::string>& headers,
-                             const std::string& to_file, const sdk::CancelToken* cancel) {
+                             const std::string& to_file, const sdk::CancelToken* cancel,
+                             const HttpProgress& progress) {
   if (cancel != nullptr && cancel->cancelled()) return fail(Code::FailedPrecondition, "GET " + url + ": cancelled");
   globalInit();
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
@@ -85,6 +90,7 @@ Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::stri
   t.resp = &resp;
   t.file = to_file;
   t.cancel = cancel;
+  t.progress = progress ? &progress : nullptr;
   curl_slist* list = nullptr;
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> guard(list, curl_slist_free_all);
@@ -104,7 +110,7 @@ Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::stri
   curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, onBody);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &t);
-  if (cancel != nullptr) {
+  if (cancel != nullptr || progress) {
     curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, onProgress);
     curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &t);

@@ -1,6 +1,8 @@
 // A minimal libcurl GET: headers in, status + headers + body (or a file) out.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,8 +23,12 @@ struct HttpResponse {
 // `cancel`, the transfer stops within about a second of it firing (curl's
 // progress callback runs at least once a second, data or not):
 // FailedPrecondition "cancelled".
+// With `progress`, it is called from curl's progress callback with the
+// bytes received so far and the expected total (0: unknown).
+using HttpProgress = std::function<void(uint64_t done, uint64_t total)>;
 Result<HttpResponse> httpGet(const std::string& url, const std::vector<std::string>& headers,
-                             const std::string& to_file = "", const sdk::CancelToken* cancel = nullptr);
+                             const std::string& to_file = "", const sdk::CancelToken* cancel = nullptr,
+                             const HttpProgress& progress = nullptr);
 
 // Parses `Bearer realm="...",service="...",scope="..."` into its parameters
 // (lower-case keys; "scheme" holds the auth scheme).

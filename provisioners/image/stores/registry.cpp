@@ -64,7 +64,7 @@ class RegistrySource : public Source {
 
   Result<void> fetchBlob(const BlobRef& layer, const std::string& dest) override {
     WARREN_TRY(digestHex(layer.digest));
-    WARREN_TRY(get("/blobs/" + layer.digest, false, dest));
+    WARREN_TRY(get("/blobs/" + layer.digest, false, dest, fetch_progress_));
     return {};
   }
 
@@ -78,13 +78,16 @@ class RegistrySource : public Source {
     return t;
   }
 
-  Result<HttpResponse> get(const std::string& path, bool manifest, const std::string& to_file) {
+  Result<HttpResponse> get(const std::string& path, bool manifest, const std::string& to_file,
+                           const std::function<void(uint64_t)>& progress = nullptr) {
     std::string url = base_ + path;
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::vector<std::string> headers;
       if (manifest) headers.push_back(kAccept);
       if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
-      auto r = httpGet(url, headers, to_file, cancel_.get());
+      HttpProgress hp;
+      if (progress) hp = [&progress](uint64_t done, uint64_t) { progress(done); };
+      auto r = httpGet(url, headers, to_file, cancel_.get(), hp);
       if (!r && r.error().code() == Code::FailedPrecondition) {
         return fail(Code::FailedPrecondition, what_ + ": pull cancelled");
       }

@@ -1,6 +1,8 @@
 // An image store: where manifests, configs and layer blobs come from.
 #pragma once
 
+#include <functional>
+
 #include <memory>
 #include <set>
 #include <string>
@@ -32,6 +34,12 @@ class Source {
   // Write the layer blob to `dest` (a new file). The caller verifies it
   // against layer.digest before using it.
   virtual Result<void> fetchBlob(const BlobRef& layer, const std::string& dest) = 0;
+  // Bytes of the blob being fetched so far (sources that transfer over a
+  // network call it as data arrives; local ones need not).
+  void setFetchProgress(std::function<void(uint64_t done)> f) { fetch_progress_ = std::move(f); }
+
+ protected:
+  std::function<void(uint64_t done)> fetch_progress_;
 };
 
 Result<std::unique_ptr<Source>> openOciLayout(const Reference& ref, const SourceOptions& opts);

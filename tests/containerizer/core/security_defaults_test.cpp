@@ -146,7 +146,11 @@ TEST_F(ROOT_SecurityDefaults, EmptyIsolationIsRefused) {
   auto r = Containerizer::create(options({}));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
-            "--isolation is empty: name at least one isolator (e.g. pid); containers without any are not supported");
+            "no isolators: Options.isolation (--isolation) is empty; libwarren has no default list, so name at "
+            "least one isolator (containers without any are not supported)");
+  // libwarren has no default list: an embedding agent states its isolators
+  // (the front ends' default is their --isolation flag's).
+  EXPECT_TRUE(Options{}.isolation.empty());
   auto blank = Containerizer::create(options({"pid", ""}));
   ASSERT_FALSE(blank);
   EXPECT_EQ(blank.error().message(), "--isolation names an empty isolator");
