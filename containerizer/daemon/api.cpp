@@ -191,6 +191,7 @@ Reply Api::remove(const Request& req, const v1::ContainerID& id) {
     }
   }
   auto t = c_.destroy(id);
+  if (t) sup_.forget(id);
   sup_.refresh();
   if (!t && t.error().code() != Code::NotFound) return fromError(t.error());
   log_->info("container_id={} removed by {}", formatId(id), req.caller->describe());

@@ -84,6 +84,15 @@ void Supervisor::refresh() {
   (void)!::write(wake_.get(), &one, sizeof one);
 }
 
+void Supervisor::forget(const v1::ContainerID& id) {
+  std::lock_guard<std::mutex> scan(scan_mu_);  // a scan in progress holds the old list
+  std::lock_guard<std::mutex> g(mu_);
+  const std::string key = formatId(id);
+  auto mine = [&](const std::string& k) { return k == key || k.rfind(key + ".", 0) == 0; };
+  for (auto it = ended_.begin(); it != ended_.end();) it = mine(it->first) ? ended_.erase(it) : std::next(it);
+  for (auto it = known_.begin(); it != known_.end();) it = mine(*it) ? known_.erase(it) : std::next(it);
+}
+
 void Supervisor::rescan() {
   std::lock_guard<std::mutex> scan(scan_mu_);
   auto all = c_.containers();

@@ -65,6 +65,11 @@ class Supervisor {
   // Something was launched or removed: look again now (also done every second).
   void refresh();
 
+  // `id` and its descendants were removed: drop their records now, so a
+  // wait right after REMOVE answers 404 rather than the record a rescan
+  // still held (waits for the scan in progress, if any).
+  void forget(const v1::ContainerID& id);
+
   // Runs on the supervisor's thread every few seconds (set before start()).
   void setHousekeeping(std::function<void()> f) { housekeeping_ = std::move(f); }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <algorithm>
 #include <thread>
 
 #include <google/protobuf/util/json_util.h>
@@ -222,7 +223,13 @@ TEST_F(ROOT_DaemonIo, OutputWhileWarrendWasDownIsLoggedAndAttachWorksAfterItsRes
   read(b, &ob, std::chrono::seconds(10), "\n");
   EXPECT_NE(ob.out.find("tick"), std::string::npos) << ob.out;
   daemon::closeStream(b);
-  // Every line is in the log, in order, none lost.
+  // Every line is in the log, in order, none lost (on a loaded machine the
+  // 50 ms ticks may need a moment more to pass 20).
+  auto lineCount = [&] {
+    std::string s = sandboxFile("w1", "stdout");
+    return std::count(s.begin(), s.end(), '\n');
+  };
+  for (int i = 0; i < 100 && lineCount() <= 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::string log = sandboxFile("w1", "stdout");
   std::istringstream lines(log);
   std::string line;
