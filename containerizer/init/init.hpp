@@ -50,6 +50,13 @@ int createFileInRoot(int root, const std::string& path);           // O_PATH fd
 // Overlays `dir` (inside the root) with a tmpfs upper layer, so a file can be
 // made in it on a read-only root without writing into the image (ro_overlay.cpp).
 int overlayDirInRoot(int root, const std::string& dir);  // 0, or -1 with errno
+// The spec's rootfs under an overlay with its upper layer (Spec::rootfs_upper):
+// a detached mount fd, or -1 with errno and *what naming the step.
+int overlayRootfs(const State& st, std::string* what);
+// Hands Spec::chown_paths to the command's user when not root (command.cpp).
+std::string chownPaths(const State& st, uid_t uid, gid_t gid);
+// Makes a missing working dir (not on the host's root), as root, 0755.
+std::string ensureWorkingDir(const State& st);
 bool onFilesystem(int fd, long magic);                             // fstatfs f_type
 // A host path below a trusted host directory, no symlink followed (O_PATH).
 int openBeneath(const std::string& root, const std::string& source);

@@ -237,6 +237,8 @@ int main(int argc, char** argv) {
       e = sysError("set hostname '" + st.spec.hostname + "'");
     }
     if (e.empty()) e = resolveUser(st, &user);
+    if (e.empty()) e = chownPaths(st, user.uid, user.gid);
+    if (e.empty()) e = ensureWorkingDir(st);
     return e;
   };
   if (early) err = buildView();

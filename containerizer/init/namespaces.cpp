@@ -107,7 +107,13 @@ std::string openUserNamespace(State& st) {
 std::string prepareSources(State& st) {
   if (!st.own_mnt) return "";
   const auto& s = st.spec;
-  if (!s.rootfs.empty()) st.rootfs_tree = cloneTree(s.rootfs, true);
+  std::string rootfs_error;
+  if (!s.rootfs.empty() && !s.rootfs_upper.empty()) {
+    st.rootfs_tree = overlayRootfs(st, &rootfs_error);
+    if (st.rootfs_tree < 0) return sysError(rootfs_error);
+  } else if (!s.rootfs.empty()) {
+    st.rootfs_tree = cloneTree(s.rootfs, true);
+  }
   st.devnull_tree = cloneDevNull();
   st.mount_trees.assign(s.mounts.size(), -1);
   for (size_t i = 0; i < s.mounts.size(); ++i) {
@@ -119,7 +125,7 @@ std::string prepareSources(State& st) {
   // Failures to open a source are reported at release, as setup errors; a
   // source that cannot be idmapped fails the spawn (nothing runs unmapped).
   if (!st.userns) return "";
-  if (st.rootfs_tree >= 0) {
+  if (st.rootfs_tree >= 0 && s.rootfs_upper.empty()) {  // an overlay's layers are idmapped already
     std::string err = idmap(st.rootfs_tree, st.userns_fd, "rootfs '" + s.rootfs + "'");
     if (!err.empty()) return err;
   }

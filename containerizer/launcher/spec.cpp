@@ -34,6 +34,10 @@ enum Tag : uint8_t {
   kSandboxDir = 19,
   kHoldUntilStart = 20,  // empty (presence)
   kConsole = 21,         // u16 rows, u16 cols
+  kRootfsUpper = 22,
+  kRootfsUpperRoot = 23,
+  kHostRoot = 24,
+  kChownPath = 25,
 };
 
 // Mount sub-record tags.
@@ -183,9 +187,13 @@ std::string encodeSpec(const Spec& s) {
     p.push_back(static_cast<char>(s.io.cols >> 8));
     putU64(p, s.io.log_max_bytes);
     put(out, kIo, p);
-    put(out, kSandboxRoot, s.io.sandbox_root);
-    put(out, kSandboxDir, s.io.sandbox_dir);
   }
+  if (!s.io.sandbox_root.empty()) put(out, kSandboxRoot, s.io.sandbox_root);
+  if (!s.io.sandbox_dir.empty()) put(out, kSandboxDir, s.io.sandbox_dir);
+  if (!s.rootfs_upper.empty()) put(out, kRootfsUpper, s.rootfs_upper);
+  if (!s.rootfs_upper_root.empty()) put(out, kRootfsUpperRoot, s.rootfs_upper_root);
+  if (s.host_root) put(out, kHostRoot, "");
+  for (const auto& p : s.chown_paths) put(out, kChownPath, p);
   return out;
 }
 
@@ -289,6 +297,10 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
       }
       case kSandboxRoot: s.io.sandbox_root = p; break;
       case kSandboxDir: s.io.sandbox_dir = p; break;
+      case kRootfsUpper: s.rootfs_upper = p; break;
+      case kRootfsUpperRoot: s.rootfs_upper_root = p; break;
+      case kHostRoot: s.host_root = true; break;
+      case kChownPath: s.chown_paths.push_back(p); break;
       default: return false;  // unknown tag: launcher and init must match
     }
   }

@@ -200,7 +200,7 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
   }
   s.runtime_dir = req.runtime_dir;
   s.argv = req.argv;
-  if (req.io.relay && (!absolute(req.io.sandbox_root) || !beneath(req.io.sandbox_dir, req.io.sandbox_root))) {
+  if ((req.io.relay || !req.io.sandbox_dir.empty()) && (!absolute(req.io.sandbox_root) || !beneath(req.io.sandbox_dir, req.io.sandbox_root))) {
     return fail(Code::InvalidArgument, "launch: sandbox '" + req.io.sandbox_dir + "' is not below '" +
                                            req.io.sandbox_root + "'");
   }
@@ -228,6 +228,22 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
   }
   s.rootfs = li.rootfs();
   s.readonly_rootfs = li.readonly_rootfs();
+  if (!li.rootfs_upper_dir().empty()) {
+    if (s.rootfs.empty()) {
+      return fail(Code::InvalidArgument, "rootfs upper layer '" + li.rootfs_upper_dir() + "' without a rootfs");
+    }
+    if (!absolute(li.rootfs_upper_root()) || !beneath(li.rootfs_upper_dir(), li.rootfs_upper_root())) {
+      return fail(Code::InvalidArgument, "rootfs upper layer '" + li.rootfs_upper_dir() +
+                                             "' is not beneath '" + li.rootfs_upper_root() + "'");
+    }
+    s.rootfs_upper = li.rootfs_upper_dir();
+    s.rootfs_upper_root = li.rootfs_upper_root();
+  }
+  s.host_root = req.host_root && s.rootfs.empty();
+  for (const auto& p : li.chown_paths()) {
+    if (!absolute(p)) return fail(Code::InvalidArgument, "chown path '" + p + "' is not absolute");
+    s.chown_paths.push_back(p);
+  }
   WARREN_TRY(addMounts(li, s));
   s.hostname = li.hostname();
   s.user = li.user();
