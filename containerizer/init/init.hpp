@@ -36,6 +36,9 @@ struct State {
   // (the kernel refuses them otherwise): per spec mount, or -1.
   std::vector<int> fs_trees;
   int proc_tree = -1;
+  // max_completion_time (deadline.cpp): CLOCK_MONOTONIC ms, 0 = none.
+  int64_t deadline_ms = 0;
+  mutable bool deadline_hit = false;
 };
 
 // "what: strerror(errno)"
@@ -95,6 +98,15 @@ std::string applySeccomp(const State& st);
 // return init's own exit code (reaper.cpp).
 int reap(const State& st, pid_t command, const std::string& exec_error);
 void writeExitStatus(const State& st, int wait_status, const char* reason, const std::string& message);
+
+// max_completion_time (reaper.cpp): starts the clock when the command
+// started; ms until the deadline (-1: none; 0: now); at the deadline kills the
+// command (everything in its pid namespace) once, and reasonFor() then
+// records "max_completion_time".
+void startDeadline(State& st);
+int deadlineTimeoutMs(const State& st);
+void checkDeadline(const State& st, pid_t command);
+const char* reasonFor(const State& st, int wait_status, const std::string& exec_error);
 
 // Signals warren-init keeps blocked (and forwards / waits for).
 sigset_t reaperSignals();

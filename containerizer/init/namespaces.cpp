@@ -110,7 +110,11 @@ std::string prepareSources(State& st) {
   std::string rootfs_error;
   if (!s.rootfs.empty() && !s.rootfs_upper.empty()) {
     st.rootfs_tree = overlayRootfs(st, &rootfs_error);
-    if (st.rootfs_tree < 0) return sysError(rootfs_error);
+    if (st.rootfs_tree < 0) {
+      bool idmapping = errno == EINVAL && rootfs_error.compare(0, 5, "idmap") == 0;
+      std::string err = sysError(rootfs_error);
+      return idmapping ? err + " (its file system cannot be idmapped, e.g. overlayfs on this kernel)" : err;
+    }
   } else if (!s.rootfs.empty()) {
     st.rootfs_tree = cloneTree(s.rootfs, true);
   }

@@ -60,8 +60,8 @@ namespace warren::init {
 // upper and work dirs are in the container's sandbox (issue #18: the
 // operator's rootfs is never written). Made from fds, detached: it is
 // attached at "/" by pivotInto and lives only in the container's mount
-// namespace. Under a user namespace each layer is idmapped first (overlayfs
-// takes idmapped layers; the overlay itself cannot be idmapped).
+// namespace. Under a user namespace the lower layer is idmapped first
+// (overlayfs takes idmapped layers; the overlay itself cannot be idmapped).
 int overlayRootfs(const State& st, std::string* what) {
   const auto& s = st.spec;
   *what = "rootfs '" + s.rootfs + "'";
@@ -76,10 +76,11 @@ int overlayRootfs(const State& st, std::string* what) {
     struct mount_attr attr {};
     attr.attr_set = MOUNT_ATTR_IDMAP;
     attr.userns_fd = static_cast<uint64_t>(st.userns_fd);
-    *what = "idmap rootfs '" + s.rootfs + "'";
+    *what = "idmap rootfs '" + s.rootfs + "' for the container's user namespace";
     if (mountSetattr(lower.fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) return -1;
-    *what = "idmap rootfs upper layer '" + s.rootfs_upper + "'";
-    if (mountSetattr(base.fd, "", AT_EMPTY_PATH, &attr) != 0) return -1;
+    // The upper layer is not idmapped: the kernel makes the overlay's work
+    // dirs as the host's root, which an idmapped mount could not store; it
+    // holds the container's host ids (the core made its root so).
   }
   *what = "rootfs upper layer '" + s.rootfs_upper + "'";
   Fd upper(openat(base.fd, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

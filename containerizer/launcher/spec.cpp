@@ -38,6 +38,7 @@ enum Tag : uint8_t {
   kRootfsUpperRoot = 23,
   kHostRoot = 24,
   kChownPath = 25,
+  kMaxCompletion = 26,  // u64 ms
 };
 
 // Mount sub-record tags.
@@ -194,6 +195,11 @@ std::string encodeSpec(const Spec& s) {
   if (!s.rootfs_upper_root.empty()) put(out, kRootfsUpperRoot, s.rootfs_upper_root);
   if (s.host_root) put(out, kHostRoot, "");
   for (const auto& p : s.chown_paths) put(out, kChownPath, p);
+  if (s.max_completion_ms != 0) {
+    std::string p;
+    putU64(p, s.max_completion_ms);
+    put(out, kMaxCompletion, p);
+  }
   return out;
 }
 
@@ -301,6 +307,10 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
       case kRootfsUpperRoot: s.rootfs_upper_root = p; break;
       case kHostRoot: s.host_root = true; break;
       case kChownPath: s.chown_paths.push_back(p); break;
+      case kMaxCompletion:
+        if (p.size() != 8) return false;
+        s.max_completion_ms = getLE(p.data(), 8);
+        break;
       default: return false;  // unknown tag: launcher and init must match
     }
   }

@@ -93,6 +93,10 @@ struct Spec {
   bool host_root = false;
   // Container paths given to the command's user when it is not root.
   std::vector<std::string> chown_paths;
+  // max_completion_time: warren-init SIGKILLs the command (everything in its
+  // pid namespace) this long after starting it and records the reason
+  // "max_completion_time"; 0 = none.
+  uint64_t max_completion_ms = 0;
 };
 
 std::string encodeSpec(const Spec& spec);

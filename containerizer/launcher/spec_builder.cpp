@@ -240,6 +240,7 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
     s.rootfs_upper_root = li.rootfs_upper_root();
   }
   s.host_root = req.host_root && s.rootfs.empty();
+  s.max_completion_ms = req.max_completion_ms;
   for (const auto& p : li.chown_paths()) {
     if (!absolute(p)) return fail(Code::InvalidArgument, "chown path '" + p + "' is not absolute");
     s.chown_paths.push_back(p);

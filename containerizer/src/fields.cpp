@@ -43,7 +43,7 @@ bool coreConfigField(const std::string& name) {
       "command",       "env",         "user",         "working_dir",  "rootfs",
       "image",         "container_class", "hostname", "isolator_settings", "inherit_stdio",
       "capabilities",  "open_stdin",  "tty",          "tty_rows",     "tty_columns",
-      "rootfs_writable", "hold_until_start"};
+      "rootfs_writable", "max_completion_time_ms", "hold_until_start"};
   return kCore.count(name) > 0;
 }
 

@@ -243,7 +243,6 @@ Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
     a.step = "prepare (sandbox)";
     addSandbox(a.st, store_.layout().sandboxesRoot(), rootIsHost(a.st, a.has_parent ? &a.parent : nullptr),
                core);
-    WARREN_TRY(addRootfsOverlay(a.st, store_.layout().sandboxesRoot(), core));
   }
   WARREN_TRY(merger.add("warren", core));
   for (auto* p : a.isolators) {
@@ -255,6 +254,12 @@ Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
   }
   v1::LaunchInfo li = merger.merged();
   if (li.rootfs().empty() && !a.st.rootfs().empty()) li.set_rootfs(a.st.rootfs());
+  // After the isolators: a user namespace's mappings decide the upper
+  // layer's owner (sandbox.hpp).
+  if (a.st.config().container_class() != v1::DEBUG) {
+    a.step = "prepare (rootfs upper layer)";
+    WARREN_TRY(addRootfsOverlay(a.st, store_.layout().sandboxesRoot(), li));
+  }
   *a.st.mutable_launch_info() = std::move(li);
   return {};
 }
@@ -324,6 +329,7 @@ Result<void> ContainerizerImpl::buildLaunch(Attempt& a, launcher::LaunchRequest&
   if (li.user().empty() && a.has_parent) li.set_user(a.parent.launch_info().user());
   if (li.user().empty()) li.set_user(a.image.user());
   req.host_root = host_root;
+  req.max_completion_ms = c.max_completion_time_ms();
 
   // The command: an isolator's override, else the config's, else the image's.
   v1::CommandInfo cmd = li.has_command() && !li.command().value().empty() ? li.command() : c.command();

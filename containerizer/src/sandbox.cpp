@@ -6,6 +6,17 @@
 #include "warren/sdk/fs.hpp"
 
 namespace warren::core {
+namespace {
+
+// The host id of container id `id` under `mappings` (none: the id itself).
+uint32_t hostId(const google::protobuf::RepeatedPtrField<v1::IdMapping>& mappings, uint32_t id) {
+  for (const auto& m : mappings) {
+    if (id >= m.container_id() && id - m.container_id() < m.size()) return m.host_id() + (id - m.container_id());
+  }
+  return mappings.empty() ? id : 65534;  // unmapped: nobody
+}
+
+}  // namespace
 
 bool rootIsHost(const v1::ContainerState& st, const v1::ContainerState* parent) {
   if (!st.rootfs().empty()) return false;
@@ -53,8 +64,14 @@ Result<void> addRootfsOverlay(const v1::ContainerState& st, const std::string& s
   std::string upper = base + "/upper", work = base + "/work";
   if (::mkdir(upper.c_str(), 0755) != 0 && errno != EEXIST) return failErrno("mkdir '" + upper + "'");
   if (::mkdir(work.c_str(), 0700) != 0 && errno != EEXIST) return failErrno("mkdir '" + work + "'");
-  // The overlay's root directory is the upper's: it must look like the rootfs's.
-  if (::lchown(upper.c_str(), root.st_uid, root.st_gid) != 0 || ::chmod(upper.c_str(), root.st_mode & 07777) != 0) {
+  // The overlay's root directory is the upper's: it must look like the
+  // rootfs's. Under a user namespace the lower layer is idmapped (disk id N
+  // is the container's N) but the upper is not (the kernel creates the
+  // overlay's work dirs as the host's root, which an idmapped upper could
+  // not store): its ids are the container's host ids.
+  uid_t uid = hostId(li.uid_mappings(), root.st_uid);
+  gid_t gid = hostId(li.gid_mappings(), root.st_gid);
+  if (::lchown(upper.c_str(), uid, gid) != 0 || ::chmod(upper.c_str(), root.st_mode & 07777) != 0) {
     return failErrno("set owner and mode of '" + upper + "'");
   }
   li.set_rootfs_upper_dir(base);

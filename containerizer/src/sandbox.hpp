@@ -34,7 +34,8 @@ void addSandbox(const v1::ContainerState& st, const std::string& sandboxes_root,
 // When the container's rootfs is the config's `rootfs` directory (not a
 // provisioned image) and it did not ask for rootfs_writable: makes
 // <sandbox>/.warren/rootfs/{upper,work}, the upper's root with the rootfs
-// root's owner and mode, and describes the overlay in `li`.
+// root's owner (its host ids under li's uid/gid mappings) and mode, and
+// describes the overlay in `li` (the merged LaunchInfo).
 Result<void> addRootfsOverlay(const v1::ContainerState& st, const std::string& sandboxes_root,
                               v1::LaunchInfo& li);
 

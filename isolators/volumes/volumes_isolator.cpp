@@ -29,7 +29,7 @@ namespace {
 // A root of its own (an image or a rootfs), not its parent's.
 bool ownRoot(const v1::ContainerContext& c) {
   bool asked = !c.config().rootfs().empty() || !c.config().image().empty();
-  return asked && !c.rootfs().empty() && c.rootfs() != c.parent().rootfs();
+  return asked && !c.rootfs().empty();
 }
 
 size_t depthOf(const std::string& path) { return std::count(path.begin(), path.end(), '/'); }

@@ -26,8 +26,9 @@ TEST_F(ROOT_ConfigFields, AFieldNoIsolatorInUseTakesIsRefusedNamingIt) {
   auto cfg = shell("true");
   cfg.mutable_resources()->set_disk_bytes(10 << 20);
   EXPECT_EQ(refusal(*c, "disk", cfg),
-            "container 'disk': resources.disk_bytes is set but no isolator in --isolation takes it (no "
-            "plugin found in the plugin dirs takes it)");
+            "container 'disk': resources.disk_bytes is set but no isolator in --isolation takes it (isolator "
+            "'disk/du' would: add it to --isolation)");
+
 
   cfg = shell("true");
   addVolume(cfg, v1::Volume::SANDBOX_SELF, "d", "/d");
