@@ -322,7 +322,8 @@ Result<void> ContainerizerImpl::buildLaunch(Attempt& a, launcher::LaunchRequest&
   if (li.working_dir().empty()) li.set_working_dir(c.working_dir());
   if (li.working_dir().empty()) li.set_working_dir(a.image.working_dir());
   if (li.working_dir().empty() && debug) li.set_working_dir(a.parent.launch_info().working_dir());
-  bool host_root = !debug && rootIsHost(a.st, a.has_parent ? &a.parent : nullptr);
+  // (A DEBUG container lives in its parent's root.)
+  bool host_root = debug ? runsOnHostRoot(a.parent) : rootIsHost(a.st, a.has_parent ? &a.parent : nullptr);
   if (li.working_dir().empty() && !debug) li.set_working_dir(sandboxInContainer(a.st, host_root));
   // User: the config's, else (nested) the parent's, else the image's.
   if (li.user().empty()) li.set_user(c.user());

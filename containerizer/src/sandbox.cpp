@@ -18,14 +18,17 @@ uint32_t hostId(const google::protobuf::RepeatedPtrField<v1::IdMapping>& mapping
 
 }  // namespace
 
-bool rootIsHost(const v1::ContainerState& st, const v1::ContainerState* parent) {
-  if (!st.rootfs().empty()) return false;
-  if (parent == nullptr) return true;
-  if (!parent->launch_info().rootfs().empty()) return false;
-  for (const auto& m : parent->launch_info().mounts()) {
-    if (m.target() == kSandboxPath) return false;  // the parent had a root of its own above it
+bool runsOnHostRoot(const v1::ContainerState& s) {
+  if (!s.launch_info().rootfs().empty()) return false;
+  for (const auto& m : s.launch_info().mounts()) {
+    if (m.target() == kSandboxPath) return false;  // a root of its own above it
   }
   return true;
+}
+
+bool rootIsHost(const v1::ContainerState& st, const v1::ContainerState* parent) {
+  if (!st.rootfs().empty()) return false;
+  return parent == nullptr || runsOnHostRoot(*parent);
 }
 
 std::string sandboxInContainer(const v1::ContainerState& st, bool host_root) {

@@ -20,6 +20,8 @@ inline constexpr const char* kRootfsUpperDir = ".warren/rootfs";
 // True when the container's root is the host's `/`: no rootfs of its own
 // and (nested) a parent whose root is the host's too.
 bool rootIsHost(const v1::ContainerState& st, const v1::ContainerState* parent);
+// The same for a launched container, from its checkpointed LaunchInfo.
+bool runsOnHostRoot(const v1::ContainerState& launched);
 
 // The sandbox path inside the container: kSandboxPath, or the host path
 // when its root is the host's.
