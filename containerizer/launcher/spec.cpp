@@ -188,9 +188,9 @@ std::string encodeSpec(const Spec& s) {
     p.push_back(static_cast<char>(s.io.cols >> 8));
     putU64(p, s.io.log_max_bytes);
     put(out, kIo, p);
+    put(out, kSandboxRoot, s.io.sandbox_root);
+    put(out, kSandboxDir, s.io.sandbox_dir);
   }
-  if (!s.io.sandbox_root.empty()) put(out, kSandboxRoot, s.io.sandbox_root);
-  if (!s.io.sandbox_dir.empty()) put(out, kSandboxDir, s.io.sandbox_dir);
   if (!s.rootfs_upper.empty()) put(out, kRootfsUpper, s.rootfs_upper);
   if (!s.rootfs_upper_root.empty()) put(out, kRootfsUpperRoot, s.rootfs_upper_root);
   if (s.host_root) put(out, kHostRoot, "");

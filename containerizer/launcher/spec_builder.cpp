@@ -200,7 +200,7 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
   }
   s.runtime_dir = req.runtime_dir;
   s.argv = req.argv;
-  if ((req.io.relay || !req.io.sandbox_dir.empty()) && (!absolute(req.io.sandbox_root) || !beneath(req.io.sandbox_dir, req.io.sandbox_root))) {
+  if (req.io.relay && (!absolute(req.io.sandbox_root) || !beneath(req.io.sandbox_dir, req.io.sandbox_root))) {
     return fail(Code::InvalidArgument, "launch: sandbox '" + req.io.sandbox_dir + "' is not below '" +
                                            req.io.sandbox_root + "'");
   }
