@@ -248,6 +248,31 @@ std::string resolveUser(const State& st, User* out) {
   return "";
 }
 
+std::string chownPaths(const State& st, uid_t uid, gid_t gid) {
+  if (uid == 0) return "";
+  for (const auto& p : st.spec.chown_paths) {
+    int fd = openInRoot(st.root_fd, p, O_PATH, RESOLVE_NO_SYMLINKS);
+    if (fd < 0 && errno == ENOENT) continue;  // e.g. no logs with inherited stdio
+    if (fd < 0) return sysError("give '" + p + "' to uid " + std::to_string(uid));
+    int r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
+    int e = errno;
+    close(fd);
+    errno = e;
+    if (r != 0) return sysError("give '" + p + "' to uid " + std::to_string(uid));
+  }
+  return "";
+}
+
+std::string ensureWorkingDir(const State& st) {
+  const std::string& wd = st.spec.working_dir;
+  if (wd.empty() || wd == "/" || st.spec.host_root) return "";
+  int fd = openInRoot(st.root_fd, wd, O_PATH | O_DIRECTORY);
+  if (fd < 0 && errno == ENOENT) fd = mkdirsInRoot(st.root_fd, wd, 0755);
+  if (fd < 0 && errno != ENOENT) return "";  // reported by the command child's chdir, as before
+  if (fd >= 0) close(fd);
+  return "";
+}
+
 std::string runPreExec(const State& st) {
   for (const auto& argv : st.spec.pre_exec) {
     pid_t pid = fork();

@@ -36,6 +36,9 @@ struct State {
   // (the kernel refuses them otherwise): per spec mount, or -1.
   std::vector<int> fs_trees;
   int proc_tree = -1;
+  // max_completion_time (deadline.cpp): CLOCK_MONOTONIC ms, 0 = none.
+  int64_t deadline_ms = 0;
+  mutable bool deadline_hit = false;
 };
 
 // "what: strerror(errno)"
@@ -50,6 +53,13 @@ int createFileInRoot(int root, const std::string& path);           // O_PATH fd
 // Overlays `dir` (inside the root) with a tmpfs upper layer, so a file can be
 // made in it on a read-only root without writing into the image (ro_overlay.cpp).
 int overlayDirInRoot(int root, const std::string& dir);  // 0, or -1 with errno
+// The spec's rootfs under an overlay with its upper layer (Spec::rootfs_upper):
+// a detached mount fd, or -1 with errno and *what naming the step.
+int overlayRootfs(const State& st, std::string* what);
+// Hands Spec::chown_paths to the command's user when not root (command.cpp).
+std::string chownPaths(const State& st, uid_t uid, gid_t gid);
+// Makes a missing working dir (not on the host's root), as root, 0755.
+std::string ensureWorkingDir(const State& st);
 bool onFilesystem(int fd, long magic);                             // fstatfs f_type
 // A host path below a trusted host directory, no symlink followed (O_PATH).
 int openBeneath(const std::string& root, const std::string& source);
@@ -88,6 +98,15 @@ std::string applySeccomp(const State& st);
 // return init's own exit code (reaper.cpp).
 int reap(const State& st, pid_t command, const std::string& exec_error);
 void writeExitStatus(const State& st, int wait_status, const char* reason, const std::string& message);
+
+// max_completion_time (reaper.cpp): starts the clock when the command
+// started; ms until the deadline (-1: none; 0: now); at the deadline kills the
+// command (everything in its pid namespace) once, and reasonFor() then
+// records "max_completion_time".
+void startDeadline(State& st);
+int deadlineTimeoutMs(const State& st);
+void checkDeadline(const State& st, pid_t command);
+const char* reasonFor(const State& st, int wait_status, const std::string& exec_error);
 
 // Signals warren-init keeps blocked (and forwards / waits for).
 sigset_t reaperSignals();

@@ -429,7 +429,11 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
     // Without a signalfd (it cannot fail short of EMFILE/ENOMEM) short polls
     // and WNOHANG still reap the command; a terminal being written polls
     // briefly (its master is also the output source).
-    int n = poll(fds.data(), fds.size(), sfd < 0 ? 50 : (want_stdin && io.master >= 0 ? 10 : -1));
+    int timeout = sfd < 0 ? 50 : (want_stdin && io.master >= 0 ? 10 : -1);
+    int left = deadlineTimeoutMs(st);  // max_completion_time
+    if (left >= 0 && (timeout < 0 || left < timeout)) timeout = left;
+    int n = poll(fds.data(), fds.size(), timeout);
+    checkDeadline(st, command);
     if (n < 0 && errno != EINTR) usleep(10000);  // never give up on the command's status
     signalfd_siginfo si;
     while (sfd >= 0 && read(sfd, &si, sizeof si) == sizeof si) {
@@ -468,9 +472,7 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
     reapClosed();
   }
   finish(st);
-  const char* reason = WIFSIGNALED(status) ? "signaled" : "exited";
-  if (!exec_error.empty()) reason = "exec_failed";
-  writeExitStatus(st, status, reason, exec_error);
+  writeExitStatus(st, status, reasonFor(st, status, exec_error), exec_error);
   for (auto& c : io.clients) close(c.fd);
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }

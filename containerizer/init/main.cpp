@@ -237,6 +237,8 @@ int main(int argc, char** argv) {
       e = sysError("set hostname '" + st.spec.hostname + "'");
     }
     if (e.empty()) e = resolveUser(st, &user);
+    if (e.empty()) e = chownPaths(st, user.uid, user.gid);
+    if (e.empty()) e = ensureWorkingDir(st);
     return e;
   };
   if (early) err = buildView();
@@ -281,6 +283,7 @@ int main(int argc, char** argv) {
   err = ioPrepare(st);
   if (err.empty()) err = startCommand(st, user, &cmd, &exec_error);
   if (!err.empty()) failSetup(st, err);
+  startDeadline(st);
   if (!st.spec.hold_until_start) sendMsg(warren::launcher::kMsgStarted, "", false);
   close(kControlFd);
   return reap(st, cmd, exec_error);

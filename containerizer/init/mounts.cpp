@@ -78,6 +78,8 @@ Options parseOptions(const std::vector<std::string>& opts) {
 
 // The target, resolved inside the root (made when asked): an O_PATH fd.
 int openTarget(const State& st, const launcher::MountSpec& m) {
+  // On the host's own root nothing is created: the mount point must exist.
+  if (st.spec.host_root) return openInRoot(st.root_fd, m.target, O_PATH);
   if (m.create_dir) return mkdirsInRoot(st.root_fd, m.target, 0755);
   if (m.create_file) return createFileInRoot(st.root_fd, m.target);
   return openInRoot(st.root_fd, m.target, O_PATH);
@@ -121,6 +123,10 @@ int newFilesystem(const std::string& type, const std::string& source, const Opti
 std::string applyMount(State& st, size_t i) {
   const auto& m = st.spec.mounts[i];
   Fd target(openTarget(st, m));
+  if (target.fd < 0 && errno == ENOENT && st.spec.host_root && (m.create_dir || m.create_file)) {
+    return "mount '" + m.target + "' into container: no such mount point, and a container without a " +
+           "rootfs creates none on the host's '/' (give it a rootfs or an image)";
+  }
   if (target.fd < 0) {
     return mountError(m.target, m.create_dir ? "create directory" : m.create_file ? "create file" : "target");
   }
@@ -140,7 +146,11 @@ std::string applyMount(State& st, size_t i) {
     }
     struct mount_attr attr {};
     attr.attr_set = o.attr;
-    attr.propagation = MS_PRIVATE;  // never propagate back to the host's peers
+    // Never propagate back to the host's peers, unless the mount asks for
+    // rslave/rshared (a volume's propagation option): then the clone keeps
+    // its peer group, and is made a slave of it (or stays its peer) below.
+    bool keep_peers = o.propagation == MS_SLAVE || o.propagation == MS_SHARED;
+    attr.propagation = keep_peers ? 0 : MS_PRIVATE;
     if (mountSetattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) {
       return mountError(m.target, "set attributes");
     }

@@ -107,7 +107,17 @@ std::string openUserNamespace(State& st) {
 std::string prepareSources(State& st) {
   if (!st.own_mnt) return "";
   const auto& s = st.spec;
-  if (!s.rootfs.empty()) st.rootfs_tree = cloneTree(s.rootfs, true);
+  std::string rootfs_error;
+  if (!s.rootfs.empty() && !s.rootfs_upper.empty()) {
+    st.rootfs_tree = overlayRootfs(st, &rootfs_error);
+    if (st.rootfs_tree < 0) {
+      bool idmapping = errno == EINVAL && rootfs_error.compare(0, 5, "idmap") == 0;
+      std::string err = sysError(rootfs_error);
+      return idmapping ? err + " (its file system cannot be idmapped, e.g. overlayfs on this kernel)" : err;
+    }
+  } else if (!s.rootfs.empty()) {
+    st.rootfs_tree = cloneTree(s.rootfs, true);
+  }
   st.devnull_tree = cloneDevNull();
   st.mount_trees.assign(s.mounts.size(), -1);
   for (size_t i = 0; i < s.mounts.size(); ++i) {
@@ -119,7 +129,7 @@ std::string prepareSources(State& st) {
   // Failures to open a source are reported at release, as setup errors; a
   // source that cannot be idmapped fails the spawn (nothing runs unmapped).
   if (!st.userns) return "";
-  if (st.rootfs_tree >= 0) {
+  if (st.rootfs_tree >= 0 && s.rootfs_upper.empty()) {  // an overlay's layers are idmapped already
     std::string err = idmap(st.rootfs_tree, st.userns_fd, "rootfs '" + s.rootfs + "'");
     if (!err.empty()) return err;
   }

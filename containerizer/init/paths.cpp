@@ -44,7 +44,18 @@ int mkdirsInRoot(int root, const std::string& path, mode_t mode) {
     int next = openInRoot(root, prefix, O_PATH | O_DIRECTORY);
     if (next < 0 && errno == ENOENT) {
       // Made in the directory the walk resolved to, never through a name.
-      if (mkdirat(cur, comp.c_str(), mode) != 0 && errno != EEXIST) {
+      int made = mkdirat(cur, comp.c_str(), mode);
+      std::string parent = prefix.substr(0, prefix.size() - comp.size() - 1);
+      if (made != 0 && errno == EROFS && !parent.empty()) {
+        // A read-only root (the bind backend): the mount point goes into a
+        // tmpfs layer over its parent directory, never into the image.
+        close(cur);
+        if (overlayDirInRoot(root, parent) != 0) return -1;
+        cur = openInRoot(root, parent, O_PATH | O_DIRECTORY);
+        if (cur < 0) return -1;
+        made = mkdirat(cur, comp.c_str(), mode);
+      }
+      if (made != 0 && errno != EEXIST) {
         int e = errno;
         close(cur);
         errno = e;

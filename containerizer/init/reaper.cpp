@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "init/init.hpp"
@@ -59,12 +60,58 @@ void writeExitStatus(const State& st, int wait_status, const char* reason,
   if (ok) renameat(st.rundir_fd, tmp.c_str(), st.rundir_fd, launcher::kExitStatusFile);
 }
 
+namespace {
+int64_t monotonicMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+}  // namespace
+
+void startDeadline(State& st) {
+  if (st.spec.max_completion_ms == 0) return;
+  st.deadline_ms = monotonicMs() + static_cast<int64_t>(st.spec.max_completion_ms);
+}
+
+int deadlineTimeoutMs(const State& st) {
+  if (st.deadline_ms == 0 || st.deadline_hit) return -1;
+  int64_t left = st.deadline_ms - monotonicMs();
+  return left <= 0 ? 0 : static_cast<int>(left > 0x7fffffff ? 0x7fffffff : left);
+}
+
+void checkDeadline(const State& st, pid_t command) {
+  if (deadlineTimeoutMs(st) != 0) return;
+  st.deadline_hit = true;
+  // The command leads its own session and process group.
+  kill(-command, SIGKILL);
+  kill(command, SIGKILL);
+  // Anything it left in other sessions ends with us: when warren-init (pid 1
+  // of the container's pid namespace) exits, the kernel kills the rest.
+}
+
+const char* reasonFor(const State& st, int wait_status, const std::string& exec_error) {
+  if (!exec_error.empty()) return "exec_failed";
+  if (st.deadline_hit) return "max_completion_time";
+  return WIFSIGNALED(wait_status) ? "signaled" : "exited";
+}
+
 int reap(const State& st, pid_t command, const std::string& exec_error) {
   if (st.spec.io.relay) return ioRelayAndReap(st, command, exec_error);
   sigset_t set = waitedSet();
   while (true) {
     siginfo_t si;
-    int sig = sigwaitinfo(&set, &si);
+    int left = deadlineTimeoutMs(st);
+    int sig;
+    if (left < 0) {
+      sig = sigwaitinfo(&set, &si);
+    } else {
+      timespec ts{left / 1000, static_cast<long>(left % 1000) * 1000000};
+      sig = sigtimedwait(&set, &si, &ts);
+      if (sig < 0 && errno == EAGAIN) {
+        checkDeadline(st, command);
+        continue;
+      }
+    }
     if (sig < 0) continue;  // EINTR
     if (sig != SIGCHLD) {
       kill(command, sig);
@@ -74,9 +121,7 @@ int reap(const State& st, pid_t command, const std::string& exec_error) {
     pid_t p;
     while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
       if (p != command) continue;  // an orphan we adopted: reaped, nothing more
-      const char* reason = WIFSIGNALED(status) ? "signaled" : "exited";
-      if (!exec_error.empty()) reason = "exec_failed";
-      writeExitStatus(st, status, reason, exec_error);
+      writeExitStatus(st, status, reasonFor(st, status, exec_error), exec_error);
       return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     }
   }

@@ -53,3 +53,48 @@ int overlayDirInRoot(int root, const std::string& dir) {
 }
 
 }  // namespace warren::init
+
+namespace warren::init {
+
+// The rootfs directory as the read-only lower layer of an overlay whose
+// upper and work dirs are in the container's sandbox (issue #18: the
+// operator's rootfs is never written). Made from fds, detached: it is
+// attached at "/" by pivotInto and lives only in the container's mount
+// namespace. Under a user namespace the lower layer is idmapped first
+// (overlayfs takes idmapped layers; the overlay itself cannot be idmapped).
+int overlayRootfs(const State& st, std::string* what) {
+  const auto& s = st.spec;
+  *what = "rootfs '" + s.rootfs + "'";
+  Fd lower(openTree(AT_FDCWD, s.rootfs.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  if (lower.fd < 0) return -1;
+  *what = "rootfs upper layer '" + s.rootfs_upper + "'";
+  Fd base_dir(openBeneath(s.rootfs_upper_root, s.rootfs_upper));
+  if (base_dir.fd < 0) return -1;
+  Fd base(openTree(base_dir.fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+  if (base.fd < 0) return -1;
+  if (st.userns) {
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(st.userns_fd);
+    *what = "idmap rootfs '" + s.rootfs + "' for the container's user namespace";
+    if (mountSetattr(lower.fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) return -1;
+    // The upper layer is not idmapped: the kernel makes the overlay's work
+    // dirs as the host's root, which an idmapped mount could not store; it
+    // holds the container's host ids (the core made its root so).
+  }
+  *what = "rootfs upper layer '" + s.rootfs_upper + "'";
+  Fd upper(openat(base.fd, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  Fd work(openat(base.fd, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (upper.fd < 0 || work.fd < 0) return -1;
+  *what = "overlay of rootfs '" + s.rootfs + "'";
+  Fd ovl(fsOpen("overlay", FSOPEN_CLOEXEC));
+  if (ovl.fd < 0 || fsConfig(ovl.fd, FSCONFIG_SET_FD, "lowerdir+", nullptr, lower.fd) != 0 ||
+      fsConfig(ovl.fd, FSCONFIG_SET_FD, "upperdir", nullptr, upper.fd) != 0 ||
+      fsConfig(ovl.fd, FSCONFIG_SET_FD, "workdir", nullptr, work.fd) != 0 ||
+      fsConfig(ovl.fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    return -1;
+  }
+  return fsMount(ovl.fd, FSMOUNT_CLOEXEC, 0);
+}
+
+}  // namespace warren::init

@@ -27,7 +27,7 @@ std::optional<ExitStatus> parseExitStatus(const std::string& text) {
       have_status = true;
     } else if (key == "reason") {
       if (value != "exited" && value != "signaled" && value != "exec_failed" &&
-          value != "setup_failed") {
+          value != "setup_failed" && value != "max_completion_time") {
         return std::nullopt;
       }
       s.reason = value;

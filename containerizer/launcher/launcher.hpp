@@ -46,6 +46,9 @@ struct LaunchRequest {
   // (Launched::console). Needs hold_until_start (warren-oci).
   bool console = false;
   uint16_t console_rows = 0, console_cols = 0;
+  // The container's root is the host's `/` (Spec::host_root).
+  bool host_root = false;
+  uint64_t max_completion_ms = 0;  // Spec::max_completion_ms
   // Pid namespace nesting: when ENTER pid + CREATE pid both appear, the new
   // pid namespace is made a child of the entered one.
 };

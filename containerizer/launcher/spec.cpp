@@ -34,6 +34,11 @@ enum Tag : uint8_t {
   kSandboxDir = 19,
   kHoldUntilStart = 20,  // empty (presence)
   kConsole = 21,         // u16 rows, u16 cols
+  kRootfsUpper = 22,
+  kRootfsUpperRoot = 23,
+  kHostRoot = 24,
+  kChownPath = 25,
+  kMaxCompletion = 26,  // u64 ms
 };
 
 // Mount sub-record tags.
@@ -186,6 +191,15 @@ std::string encodeSpec(const Spec& s) {
     put(out, kSandboxRoot, s.io.sandbox_root);
     put(out, kSandboxDir, s.io.sandbox_dir);
   }
+  if (!s.rootfs_upper.empty()) put(out, kRootfsUpper, s.rootfs_upper);
+  if (!s.rootfs_upper_root.empty()) put(out, kRootfsUpperRoot, s.rootfs_upper_root);
+  if (s.host_root) put(out, kHostRoot, "");
+  for (const auto& p : s.chown_paths) put(out, kChownPath, p);
+  if (s.max_completion_ms != 0) {
+    std::string p;
+    putU64(p, s.max_completion_ms);
+    put(out, kMaxCompletion, p);
+  }
   return out;
 }
 
@@ -289,6 +303,14 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
       }
       case kSandboxRoot: s.io.sandbox_root = p; break;
       case kSandboxDir: s.io.sandbox_dir = p; break;
+      case kRootfsUpper: s.rootfs_upper = p; break;
+      case kRootfsUpperRoot: s.rootfs_upper_root = p; break;
+      case kHostRoot: s.host_root = true; break;
+      case kChownPath: s.chown_paths.push_back(p); break;
+      case kMaxCompletion:
+        if (p.size() != 8) return false;
+        s.max_completion_ms = getLE(p.data(), 8);
+        break;
       default: return false;  // unknown tag: launcher and init must match
     }
   }

@@ -83,6 +83,20 @@ struct Spec {
     std::string sandbox_root;    // trusted dir above sandbox_dir (no symlinks below it)
     std::string sandbox_dir;     // where stdout/stderr(.1) live
   } io;
+  // The rootfs as the read-only lower layer of an overlay whose `upper` and
+  // `work` dirs are in rootfs_upper (below the trusted rootfs_upper_root,
+  // resolved without following symlinks); empty: the rootfs itself.
+  std::string rootfs_upper;
+  std::string rootfs_upper_root;
+  // The container's root is the host's `/` (no rootfs anywhere up its
+  // tree): warren-init creates no mount point and no working dir there.
+  bool host_root = false;
+  // Container paths given to the command's user when it is not root.
+  std::vector<std::string> chown_paths;
+  // max_completion_time: warren-init SIGKILLs the command (everything in its
+  // pid namespace) this long after starting it and records the reason
+  // "max_completion_time"; 0 = none.
+  uint64_t max_completion_ms = 0;
 };
 
 std::string encodeSpec(const Spec& spec);

@@ -228,6 +228,23 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
   }
   s.rootfs = li.rootfs();
   s.readonly_rootfs = li.readonly_rootfs();
+  if (!li.rootfs_upper_dir().empty()) {
+    if (s.rootfs.empty()) {
+      return fail(Code::InvalidArgument, "rootfs upper layer '" + li.rootfs_upper_dir() + "' without a rootfs");
+    }
+    if (!absolute(li.rootfs_upper_root()) || !beneath(li.rootfs_upper_dir(), li.rootfs_upper_root())) {
+      return fail(Code::InvalidArgument, "rootfs upper layer '" + li.rootfs_upper_dir() +
+                                             "' is not beneath '" + li.rootfs_upper_root() + "'");
+    }
+    s.rootfs_upper = li.rootfs_upper_dir();
+    s.rootfs_upper_root = li.rootfs_upper_root();
+  }
+  s.host_root = req.host_root && s.rootfs.empty();
+  s.max_completion_ms = req.max_completion_ms;
+  for (const auto& p : li.chown_paths()) {
+    if (!absolute(p)) return fail(Code::InvalidArgument, "chown path '" + p + "' is not absolute");
+    s.chown_paths.push_back(p);
+  }
   WARREN_TRY(addMounts(li, s));
   s.hostname = li.hostname();
   s.user = li.user();

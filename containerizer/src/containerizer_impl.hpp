@@ -85,6 +85,9 @@ class ContainerizerImpl final : public Containerizer {
   Result<void> validateLaunch(const v1::ContainerID& id, const v1::ContainerConfig& config,
                               v1::ContainerState* parent);
   Result<void> provision(Attempt& a);
+  // fields.hpp: every set config field is the core's or a used isolator's.
+  Result<void> checkConfigFields(const Attempt& a, const v1::ContainerConfig& config) const;
+  bool takesField(plugins::Plugin* p, const std::string& field) const;
   // After the state lock was given up (provisioning): fails when a destroy
   // asked this launch (or its task group) to stop, or the parent ended.
   Result<void> checkNotCancelled(const Attempt& a);

@@ -135,7 +135,10 @@ Result<std::vector<v1::ContainerStatus>> ContainerizerImpl::launchGroup(const v1
       Attempt& a = attempts[i];
       a.st.set_group(g.name());
       a.state_lock = &guard;
-      auto r = beginAttempt(a, ids[i], g.members(static_cast<int>(i)).config());
+      // The group's max_completion_time is each member's unless it has its own.
+      v1::ContainerConfig member = g.members(static_cast<int>(i)).config();
+      if (member.max_completion_time_ms() == 0) member.set_max_completion_time_ms(g.max_completion_time_ms());
+      auto r = beginAttempt(a, ids[i], member);
       // warren-init follows this link when its launcher dies before release:
       // it exists only once the group's release was decided.
       if (r) r = linkDecision(a.st.id(), g.name());

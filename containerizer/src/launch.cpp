@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "containerizer_impl.hpp"
 #include "launcher/spec.hpp"
+#include "fields.hpp"
 #include "proc.hpp"
+#include "sandbox.hpp"
 #include "warren/sdk/fs.hpp"
 #include "warren/sdk/ids.hpp"
 
@@ -124,6 +127,45 @@ Result<void> ContainerizerImpl::validateLaunch(const v1::ContainerID& id,
   return {};
 }
 
+bool ContainerizerImpl::takesField(plugins::Plugin* p, const std::string& field) const {
+  for (const auto& n : p->info().container_fields()) {
+    if (n == field) return true;
+  }
+  auto d = host_->describe(p->shortName());  // the static INFO (cached with the descriptor)
+  if (!d) return false;
+  for (const auto& n : d->info.container_fields()) {
+    if (n == field) return true;
+  }
+  return false;
+}
+
+Result<void> ContainerizerImpl::checkConfigFields(const Attempt& a, const v1::ContainerConfig& config) const {
+  std::string cid = formatId(a.st.id());
+  for (const auto& field : setConfigFields(config)) {
+    if (coreConfigField(field)) continue;
+    bool taken = false;
+    for (auto* p : a.isolators) taken = taken || takesField(p, field);
+    if (taken) continue;
+    // Who would take it: a plugin found but not in use (learned from its INFO).
+    std::string hint;
+    for (const auto& d : host_->describeAll()) {
+      if (d.kind != plugins::Kind::Isolator) continue;
+      bool claims = false;
+      for (const auto& n : d.info.container_fields()) claims = claims || n == field;
+      if (!claims) continue;
+      bool listed = std::find(opts_.isolation.begin(), opts_.isolation.end(), d.short_name) != opts_.isolation.end();
+      hint += std::string(hint.empty() ? "" : "; ") + "isolator '" + d.short_name + "' would" +
+              (listed ? std::string(" but does not support ") + (a.has_parent ? "nested" : "standalone") +
+                            " containers"
+                      : ": add it to --isolation");
+    }
+    if (hint.empty()) hint = "no plugin found in the plugin dirs takes it";
+    return fail(Code::InvalidArgument, "container '" + cid + "': " + field +
+                                           " is set but no isolator in --isolation takes it (" + hint + ")");
+  }
+  return {};
+}
+
 Result<void> ContainerizerImpl::checkNotCancelled(const Attempt& a) {
   const auto& id = a.st.id();
   if (!a.st.group().empty() && fs::exists(groupFile(parentOf(id), a.st.group()) + ".cancel")) {
@@ -196,7 +238,13 @@ Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
   if (a.has_parent) *req.mutable_container()->mutable_parent() = a.parent;
 
   LaunchInfoMerger merger;
-  WARREN_TRY(merger.add("warren", coreLaunchInfo(a)));
+  v1::LaunchInfo core = coreLaunchInfo(a);
+  if (a.st.config().container_class() != v1::DEBUG) {  // DEBUG: its parent's sandbox and root
+    a.step = "prepare (sandbox)";
+    addSandbox(a.st, store_.layout().sandboxesRoot(), rootIsHost(a.st, a.has_parent ? &a.parent : nullptr),
+               core);
+  }
+  WARREN_TRY(merger.add("warren", core));
   for (auto* p : a.isolators) {
     a.step = "prepare (isolator '" + p->shortName() + "')";
     // Devices granted so far, for the isolator that enforces them (cgroups).
@@ -206,6 +254,12 @@ Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
   }
   v1::LaunchInfo li = merger.merged();
   if (li.rootfs().empty() && !a.st.rootfs().empty()) li.set_rootfs(a.st.rootfs());
+  // After the isolators: a user namespace's mappings decide the upper
+  // layer's owner (sandbox.hpp).
+  if (a.st.config().container_class() != v1::DEBUG) {
+    a.step = "prepare (rootfs upper layer)";
+    WARREN_TRY(addRootfsOverlay(a.st, store_.layout().sandboxesRoot(), li));
+  }
   *a.st.mutable_launch_info() = std::move(li);
   return {};
 }
@@ -249,13 +303,12 @@ Result<int> ContainerizerImpl::sealedInit() {
 Result<void> ContainerizerImpl::buildLaunch(Attempt& a, launcher::LaunchRequest& req) {
   const auto& c = a.st.config();
   auto& li = *a.st.mutable_launch_info();
-  // DEBUG containers inherit the parent's environment and working dir.
-  if (c.container_class() == v1::DEBUG) {
-    for (const auto& [k, v] : a.parent.launch_info().env()) li.mutable_env()->insert({k, v});
-    if (li.working_dir().empty()) li.set_working_dir(a.parent.launch_info().working_dir());
-  }
-  // Environment: image < config < isolators.
+  bool debug = c.container_class() == v1::DEBUG;
+  // Environment: (DEBUG: the parent's) < image < config < isolators.
   std::map<std::string, std::string> env;
+  if (debug) {
+    for (const auto& [k, v] : a.parent.launch_info().env()) env[k] = v;
+  }
   for (const auto& kv : a.image.env()) {
     auto eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
@@ -264,10 +317,20 @@ Result<void> ContainerizerImpl::buildLaunch(Attempt& a, launcher::LaunchRequest&
   for (const auto& [k, v] : li.env()) env[k] = v;
   li.mutable_env()->clear();
   for (const auto& [k, v] : env) (*li.mutable_env())[k] = v;
-  if (li.working_dir().empty()) {
-    li.set_working_dir(!c.working_dir().empty() ? c.working_dir() : a.image.working_dir());
-  }
-  if (li.user().empty()) li.set_user(!c.user().empty() ? c.user() : a.image.user());
+  // Working dir: an isolator's, else the config's, else the image's, else
+  // (DEBUG) the parent's, else the sandbox.
+  if (li.working_dir().empty()) li.set_working_dir(c.working_dir());
+  if (li.working_dir().empty()) li.set_working_dir(a.image.working_dir());
+  if (li.working_dir().empty() && debug) li.set_working_dir(a.parent.launch_info().working_dir());
+  // (A DEBUG container lives in its parent's root.)
+  bool host_root = debug ? runsOnHostRoot(a.parent) : rootIsHost(a.st, a.has_parent ? &a.parent : nullptr);
+  if (li.working_dir().empty() && !debug) li.set_working_dir(sandboxInContainer(a.st, host_root));
+  // User: the config's, else (nested) the parent's, else the image's.
+  if (li.user().empty()) li.set_user(c.user());
+  if (li.user().empty() && a.has_parent) li.set_user(a.parent.launch_info().user());
+  if (li.user().empty()) li.set_user(a.image.user());
+  req.host_root = host_root;
+  req.max_completion_ms = c.max_completion_time_ms();
 
   // The command: an isolator's override, else the config's, else the image's.
   v1::CommandInfo cmd = li.has_command() && !li.command().value().empty() ? li.command() : c.command();
@@ -330,22 +393,8 @@ Result<void> ContainerizerImpl::beginAttempt(Attempt& a, const v1::ContainerID& 
     a.st.add_isolators(p->shortName());
   }
   // Config fields the core leaves to isolators: one in use must take it,
-  // or the field would be silently ignored.
-  struct PluginField {
-    const char* name;
-    bool set;
-  };
-  for (const PluginField& f : {PluginField{"user_namespace", config.user_namespace()}}) {
-    if (!f.set) continue;
-    bool taken = false;
-    for (auto* p : a.isolators) {
-      for (const auto& n : p->info().container_fields()) taken = taken || n == f.name;
-    }
-    if (!taken) {
-      return fail(Code::InvalidArgument, "container '" + cid + "': " + f.name +
-                                             " is set but no isolator in --isolation takes it");
-    }
-  }
+  // or the field would be silently ignored (fields.hpp).
+  WARREN_TRY(checkConfigFields(a, config));
   // Settings for isolators that are not in use would be silently ignored.
   for (const auto& [key, value] : config.isolator_settings()) {
     auto dot = key.rfind('.');

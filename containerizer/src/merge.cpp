@@ -31,6 +31,7 @@ Result<void> LaunchInfoMerger::add(const std::string& who, const v1::LaunchInfo&
   for (const auto& c : p.pre_exec()) *merged_.add_pre_exec() = c;
   for (const auto& m : p.masked_paths()) merged_.add_masked_paths(m);
   for (const auto& m : p.readonly_paths()) merged_.add_readonly_paths(m);
+  for (const auto& m : p.chown_paths()) merged_.add_chown_paths(m);
   for (const auto& d : p.devices()) {
     WARREN_TRY(claim("device " + d.path(), who));
     *merged_.add_devices() = d;
@@ -49,6 +50,10 @@ Result<void> LaunchInfoMerger::add(const std::string& who, const v1::LaunchInfo&
                     [&] { merged_.set_working_dir(p.working_dir()); }));
   WARREN_TRY(single("hostname", !p.hostname().empty(), [&] { merged_.set_hostname(p.hostname()); }));
   WARREN_TRY(single("rootfs", !p.rootfs().empty(), [&] { merged_.set_rootfs(p.rootfs()); }));
+  WARREN_TRY(single("rootfs_upper_dir", !p.rootfs_upper_dir().empty(), [&] {
+    merged_.set_rootfs_upper_dir(p.rootfs_upper_dir());
+    merged_.set_rootfs_upper_root(p.rootfs_upper_root());
+  }));
   WARREN_TRY(single("readonly_rootfs", p.readonly_rootfs(), [&] { merged_.set_readonly_rootfs(true); }));
   WARREN_TRY(single("user", !p.user().empty(), [&] { merged_.set_user(p.user()); }));
   WARREN_TRY(single("seccomp_bpf", !p.seccomp_bpf().empty(),

@@ -45,6 +45,11 @@ v1::Termination ContainerizerImpl::readTermination(const v1::ContainerState& st)
     t.set_exit_code(127);
     t.set_reason(v1::Termination::COMMAND_NOT_FOUND);
     t.set_message(es->message);
+  } else if (es->reason == "max_completion_time") {
+    t.set_signal(WIFSIGNALED(es->wait_status) ? WTERMSIG(es->wait_status) : SIGKILL);
+    t.set_reason(v1::Termination::MAX_COMPLETION_TIME);
+    t.set_message("killed by warren-init at its max_completion_time (" +
+                  std::to_string(st.config().max_completion_time_ms()) + " ms)");
   } else if (es->reason == "setup_failed") {
     t.set_reason(v1::Termination::LAUNCH_FAILED);
     t.set_message(es->message);
@@ -218,6 +223,10 @@ Result<v1::Termination> ContainerizerImpl::finish(v1::ContainerState& st,
           t.reason() != v1::Termination::KILLED && t.reason() != v1::Termination::PARENT_DESTROYED) {
         t.set_reason(v1::Termination::MEMORY_LIMIT);
         t.set_message(l.message().empty() ? "memory limit exceeded" : l.message());
+      } else if (l.reason() == v1::Limitation::DISK && t.reason() != v1::Termination::KILLED &&
+                 t.reason() != v1::Termination::PARENT_DESTROYED) {
+        t.set_reason(v1::Termination::DISK_LIMIT);
+        t.set_message(l.message().empty() ? "disk limit exceeded" : l.message());
       } else if (t.reason() == v1::Termination::COMMAND_SIGNALED) {
         t.set_reason(v1::Termination::LIMITATION);
         t.set_message(l.message());

@@ -11,6 +11,7 @@ v1::PluginInfo CgroupsIsolator::describe() {
   v1::PluginInfo i;
   sdk::addFlag(i, "cgroups_enable_cfs", "bool", "false", "hard CPU limits with the CFS quota");
   sdk::addFlag(i, "cgroups_hierarchy", "string", "", "where the cgroup hierarchies are mounted (default /sys/fs/cgroup)");
+  for (const char* f : {"resources.cpus", "resources.mem_bytes", "resources.pids"}) i.add_container_fields(f);
   return i;
 }
 

@@ -66,8 +66,9 @@ const std::vector<std::string>& deviceNodes() {
 bool hasOwnRootfs(const v1::ContainerContext& c) {
   if (c.rootfs().empty()) return false;
   if (!c.has_parent()) return true;
-  bool asked = !c.config().rootfs().empty() || !c.config().image().empty();
-  return asked && c.rootfs() != c.parent().rootfs();
+  // Asked for (a rootfs dir, even its parent's, or an image): the core
+  // pivots it into that root, through an overlay of its own (issue #18).
+  return !c.config().rootfs().empty() || !c.config().image().empty();
 }
 
 Result<std::optional<bool>> readonlyRootfsSetting(const v1::ContainerConfig& config) {

@@ -172,8 +172,14 @@ NvidiaGpuIsolator::NvidiaGpuIsolator(Inventory inv, std::unique_ptr<Nvml> nvml, 
       lock_path_(records_dir_ + ".lock"),
       log_(std::move(log)) {}
 
-v1::PluginInfo NvidiaGpuIsolator::info() const {
+v1::PluginInfo NvidiaGpuIsolator::describe() {
   v1::PluginInfo i;
+  i.add_container_fields("resources.gpus");
+  return i;
+}
+
+v1::PluginInfo NvidiaGpuIsolator::info() const {
+  v1::PluginInfo i = describe();
   i.set_supports_nesting(true);
   i.set_supports_standalone(true);
   i.add_after("filesystem/linux");  // our /dev binds go on its fresh /dev

@@ -42,6 +42,7 @@ class NvidiaGpuIsolator final : public sdk::Isolator {
   static Result<std::unique_ptr<NvidiaGpuIsolator>> create(const v1::PluginContext& ctx);
 
   v1::PluginInfo info() const override;
+  static v1::PluginInfo describe();  // container_fields: resources.gpus
   Result<void> recover(const v1::RecoverRequest& req) override;
   Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& req) override;
   Result<v1::ResourceStatistics> usage(const v1::ContainerRequest& req) override;

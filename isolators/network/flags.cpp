@@ -11,6 +11,7 @@ v1::PluginInfo NetworkIsolator::describe() {
   v1::PluginInfo i;
   sdk::addFlag(i, "network_bridge", "string", "warren0", "bridge for bridged containers");
   sdk::addFlag(i, "network_cidr", "string", "", "address range for bridged containers (set: bridge is the default mode)");
+  i.add_container_fields("network_mode");
   return i;
 }
 

@@ -471,6 +471,9 @@ Result<Spec> parseSpec(const std::string& text, const std::string& bundle, const
   root = joinPath(bundle, root);
   if (!isDir(root)) return fail(bad("root.path", "'" + root + "' is not a directory"));
   s.config.set_rootfs(root);
+  // The bundle's rootfs is the container's own (a snapshot): written in place,
+  // as runc does, not through warren's upper layer (issue #18).
+  s.config.set_rootfs_writable(true);
   s.launch.set_readonly_rootfs(j["root"].value("readonly", false));
   if (j.contains("hostname")) s.config.set_hostname(j.value("hostname", ""));
   bool own_netns = false;

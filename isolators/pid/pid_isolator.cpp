@@ -53,8 +53,14 @@ Result<std::unique_ptr<PidIsolator>> PidIsolator::create(const v1::PluginContext
   return std::unique_ptr<PidIsolator>(new PidIsolator(std::move(*config)));
 }
 
-v1::PluginInfo PidIsolator::info() const {
+v1::PluginInfo PidIsolator::describe() {
   v1::PluginInfo i;
+  i.add_container_fields("share_pid_namespace");
+  return i;
+}
+
+v1::PluginInfo PidIsolator::info() const {
+  v1::PluginInfo i = describe();
   i.set_supports_nesting(true);
   i.set_supports_standalone(true);
   return i;

@@ -21,6 +21,7 @@ class PidIsolator final : public sdk::Isolator {
   static Result<std::unique_ptr<PidIsolator>> create(const v1::PluginContext& ctx);
 
   v1::PluginInfo info() const override;
+  static v1::PluginInfo describe();  // container_fields: share_pid_namespace
   Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& req) override;
   Result<v1::ContainerStatus> status(const v1::ContainerRequest& req) override;
 

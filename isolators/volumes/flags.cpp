@@ -10,6 +10,7 @@ namespace warren::isolators::volumes {
 v1::PluginInfo VolumesIsolator::describe() {
   v1::PluginInfo i;
   sdk::addFlag(i, "host_path_allowlist", "list", "", "host path prefixes that host: volumes may use");
+  i.add_container_fields("volumes");  // and the volumes.spec_<n> settings
   return i;
 }
 

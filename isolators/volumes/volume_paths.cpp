@@ -76,6 +76,10 @@ Result<void> checkSandboxPath(std::string_view path) {
     return fail(Code::InvalidArgument, "sandbox path '" + std::string(path) +
                                            "' is reserved for nested containers' sandboxes");
   }
+  // <sandbox>/.warren holds the rootfs's upper layer (the core's).
+  if (path == ".warren" || path.substr(0, 8) == ".warren/") {
+    return fail(Code::InvalidArgument, "sandbox path '" + std::string(path) + "' is reserved for warren");
+  }
   return {};
 }
 
@@ -107,38 +111,96 @@ Result<std::vector<std::string>> parseAllowlist(std::string_view csv) {
   return out;
 }
 
+// "/a/./b/../c" -> "/a/c", textually (nothing on disk is looked at).
+std::string lexicallyNormal(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    std::string comp = path.substr(start, slash - start);
+    if (comp == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!comp.empty() && comp != ".") {
+      parts.push_back(comp);
+    }
+    start = slash + 1;
+  }
+  std::string out;
+  for (const auto& c : parts) out += "/" + c;
+  return out.empty() ? "/" : out;
+}
+
 Result<std::string> resolveHostPath(const std::string& host_path,
                                     const std::vector<std::string>& allowlist,
-                                    std::string* matched_prefix) {
+                                    std::string* matched_prefix, bool* missing) {
   if (host_path.empty() || host_path.front() != '/') {
     return fail(Code::InvalidArgument, "host path '" + host_path + "' is not absolute");
   }
+  auto refuse = [&](const std::string& shown) {
+    return fail(Code::InvalidArgument, "host path " + shown + " is not under an allowed prefix (" +
+                                           "host_path_allowlist: " + joinPrefixes(allowlist) + ")");
+  };
+  // 1. The allowlist, by the path's text alone: a refusal says nothing about
+  //    whether a path outside it exists.
+  std::string normal = lexicallyNormal(host_path);
+  std::string lexical_prefix;  // the allowlist entry (resolved) the text lies under
+  std::string rebased;         // the path's text below it
+  for (const auto& prefix : allowlist) {
+    int perr = 0;
+    std::string real_prefix = realPath(prefix, &perr);
+    if (real_prefix.empty()) continue;  // nothing exists under a missing prefix
+    for (const std::string& p : {lexicallyNormal(prefix), real_prefix}) {
+      if (lexical_prefix.empty() && isUnder(normal, p)) {
+        lexical_prefix = real_prefix;
+        std::string tail = p == "/" ? normal : normal.substr(p.size());  // "" or "/..."
+        rebased = real_prefix == "/" ? (tail.empty() ? "/" : tail) : real_prefix + tail;
+      }
+    }
+  }
+  if (lexical_prefix.empty()) return refuse("'" + host_path + "'");
+  // 2. Only now: does it exist, and where does it really lead.
   int err = 0;
   std::string resolved = realPath(host_path, &err);
   if (resolved.empty()) {
+    if ((err == ENOENT) && missing != nullptr) {
+      // The caller makes it beneath the prefix, following no symlink.
+      *missing = true;
+      if (matched_prefix) *matched_prefix = lexical_prefix;
+      return rebased;
+    }
     if (err == ENOENT || err == ENOTDIR) {
       return fail(Code::InvalidArgument, "host path '" + host_path + "' does not exist", err);
     }
     return fail(Code::InvalidArgument,
                 Error::sys(err, "host path '" + host_path + "'").message(), err);
   }
+  if (missing != nullptr) *missing = false;
   for (const auto& prefix : allowlist) {
     int perr = 0;
     std::string real_prefix = realPath(prefix, &perr);
-    if (real_prefix.empty()) continue;  // nothing exists under a missing prefix
+    if (real_prefix.empty()) continue;
     if (isUnder(resolved, real_prefix)) {
       if (matched_prefix) *matched_prefix = real_prefix;
       return resolved;
     }
   }
-  std::string shown = resolved == host_path ? "'" + host_path + "'"
-                                            : "'" + host_path + "' (resolves to '" + resolved + "')";
-  return fail(Code::InvalidArgument, "host path " + shown + " is not under an allowed prefix (" +
-                                         "host_path_allowlist: " + joinPrefixes(allowlist) + ")");
+  return refuse(resolved == host_path ? "'" + host_path + "'"
+                                      : "'" + host_path + "' (resolves to '" + resolved + "')");
 }
 
 Result<void> checkVolumeShape(const v1::Volume& v, bool nested, uint64_t max_tmpfs_bytes) {
   WARREN_TRY(checkContainerPath(v.container_path()));
+  if (v.create() && v.source() != v1::Volume::HOST_PATH) {
+    return fail(Code::InvalidArgument, "create applies to host volumes only (sandbox dirs are always made)");
+  }
+  const std::string& prop = v.propagation();
+  if (!prop.empty() && prop != "private" && prop != "rslave" && prop != "rshared") {
+    return fail(Code::InvalidArgument, "propagation '" + prop + "' (use private, rslave or rshared)");
+  }
+  if ((prop == "rslave" || prop == "rshared") && v.source() == v1::Volume::TMPFS) {
+    return fail(Code::InvalidArgument, "propagation '" + prop + "' needs a bind volume, not a tmpfs");
+  }
   switch (v.source()) {
     case v1::Volume::SANDBOX_SELF:
       return checkSandboxPath(v.source_path());

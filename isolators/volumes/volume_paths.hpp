@@ -35,9 +35,18 @@ Result<std::vector<std::string>> parseAllowlist(std::string_view csv);
 // `matched_prefix` (optional) receives the resolved allowlist prefix the
 // path lies under: warren-init resolves the path again beneath it, without
 // following symlinks, when it mounts (a rename racing us cannot lead out).
+//
+// The allowlist is checked first, on the path's text ("." and ".." folded):
+// a path outside it is refused before anything about it is looked up, so a
+// refusal reveals nothing (issue #18). With `missing` non-null, a path that
+// does not exist yet is no error: *missing is set, the folded path returned
+// and `matched_prefix` names the (resolved) prefix to create it beneath.
 Result<std::string> resolveHostPath(const std::string& host_path,
                                     const std::vector<std::string>& allowlist,
-                                    std::string* matched_prefix = nullptr);
+                                    std::string* matched_prefix = nullptr, bool* missing = nullptr);
+
+// "/a/./b/../c" -> "/a/c", on the text alone.
+std::string lexicallyNormal(const std::string& path);
 
 // Shape checks of one volume that need no filesystem access: source type,
 // paths, tmpfs size (and `max_tmpfs_bytes` when non-zero). `nested` says

@@ -99,12 +99,12 @@ Result<v1::Volume> parseVolumeSpec(std::string_view spec) {
     return fail(Code::InvalidArgument, "invalid volume '" + std::string(spec) + "': " + why);
   };
   auto parts = splitColons(spec);
-  if (parts.size() < 3) return bad("expected TYPE:SOURCE:TARGET[:ro|rw]");
-  if (parts.size() > 4) return bad("too many ':' (paths may not contain ':')");
+  if (parts.size() < 3) return bad("expected TYPE:SOURCE:TARGET[:OPTION]...");
+  if (parts.size() > 6) return bad("too many ':' (paths may not contain ':')");
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) {
-      static const char* names[] = {"type", "source", "target", "mode"};
-      return bad(std::string("empty ") + names[i]);
+      static const char* names[] = {"type", "source", "target"};
+      return bad(std::string("empty ") + (i < 3 ? names[i] : "option"));
     }
   }
   v1::Volume v;
@@ -128,12 +128,22 @@ Result<v1::Volume> parseVolumeSpec(std::string_view spec) {
     v.set_source_path(std::string(parts[1]));
   }
   v.set_container_path(std::string(parts[2]));
-  if (parts.size() == 4) {
-    std::string mode = lower(parts[3]);
-    if (mode == "ro") {
-      v.set_read_only(true);
-    } else if (mode != "rw") {
-      return bad("unknown mode '" + std::string(parts[3]) + "' (use ro or rw)");
+  bool mode_given = false;
+  for (size_t i = 3; i < parts.size(); ++i) {
+    std::string opt = lower(parts[i]);
+    if (opt[0] == '/') return bad("too many ':' (paths may not contain ':')");
+    if (opt == "ro" || opt == "rw") {
+      if (mode_given) return bad("ro/rw given twice");
+      mode_given = true;
+      v.set_read_only(opt == "ro");
+    } else if (opt == "create") {
+      if (v.create()) return bad("create given twice");
+      v.set_create(true);
+    } else if (opt == "rshared" || opt == "rslave" || opt == "private") {
+      if (!v.propagation().empty()) return bad("more than one propagation option");
+      v.set_propagation(opt);
+    } else {
+      return bad("unknown option '" + std::string(parts[i]) + "' (use ro, rw, create, rshared, rslave or private)");
     }
   }
   // Shape only: `nested` is unknown here, so PARENT is accepted and the
@@ -150,6 +160,8 @@ std::string formatVolumeSpec(const v1::Volume& v) {
   out += ':';
   out += v.container_path();
   if (v.read_only()) out += ":ro";
+  if (v.create()) out += ":create";
+  if (!v.propagation().empty()) out += ":" + v.propagation();
   return out;
 }
 

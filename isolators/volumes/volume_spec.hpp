@@ -1,12 +1,17 @@
 // The `--volume SPEC` syntax, shared by the CLI and the volumes isolator.
 //
-//   SPEC   := TYPE ":" SOURCE ":" TARGET [ ":" MODE ]
+//   SPEC   := TYPE ":" SOURCE ":" TARGET { ":" OPTION }     (at most 3 options)
 //   TYPE   := "sandbox" | "parent" | "host" | "tmpfs"
-//   MODE   := "rw" (default) | "ro"
+//   OPTION := "rw" (default) | "ro"
+//           | "create"                             host: make a missing directory
+//           | "private" (default) | "rslave" | "rshared"   mount propagation
 //
 //   sandbox:data:/data          a directory `data` in the container's own sandbox
 //   parent:shared:/shared       a directory `shared` in the parent's sandbox (nested only)
 //   host:/srv/x:/x:ro           a host path (must be under --host_path_allowlist)
+//   host:/srv/f.conf:/etc/f.conf a host file (mounted on a file)
+//   host:/srv/new:/new:create   made (root, 0755) when missing, under the allowlist
+//   host:/srv/m:/m:rslave       mounts made later on the host below /srv/m show inside
 //   tmpfs:64m:/scratch          a fresh tmpfs of 64 MiB (SOURCE is the size)
 //
 // Sizes: a positive integer with an optional binary suffix k, m, g or t

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,12 @@ using warren::volumes::parseAllowlist;
 using warren::volumes::resolveHostPath;
 
 namespace {
+
+// A root of its own (an image or a rootfs), not its parent's.
+bool ownRoot(const v1::ContainerContext& c) {
+  bool asked = !c.config().rootfs().empty() || !c.config().image().empty();
+  return asked && !c.rootfs().empty();
+}
 
 size_t depthOf(const std::string& path) { return std::count(path.begin(), path.end(), '/'); }
 
@@ -86,9 +93,23 @@ Result<VolumesIsolator::Planned> VolumesIsolator::plan(const v1::ContainerContex
       return p;
     }
     case v1::Volume::HOST_PATH: {
-      auto resolved = resolveHostPath(v.source_path(), allowlist_, &p.source_root);
+      bool missing = false;
+      auto resolved = resolveHostPath(v.source_path(), allowlist_, &p.source_root,
+                                      v.create() ? &missing : nullptr);
       if (!resolved) return fail(resolved.error());
       p.source = *resolved;
+      if (missing) {
+        p.create_relative = p.source == p.source_root ? "" : p.source.substr(p.source_root.size() + 1);
+        // Whatever exists on the way must be a real directory (no symlink).
+        WARREN_TRY(checkBeneath(p.source_root, p.create_relative));
+        return p;
+      }
+      struct stat st {};
+      if (::stat(p.source.c_str(), &st) != 0) return failErrno("host path '" + p.source + "'");
+      if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+        return fail(Code::InvalidArgument, "host path '" + v.source_path() + "' is neither a directory nor a regular file");
+      }
+      p.file = S_ISREG(st.st_mode);
       return p;
     }
     case v1::Volume::TMPFS:
@@ -104,7 +125,8 @@ v1::Mount VolumesIsolator::mountFor(const Planned& p) const {
   m.set_source(p.source);
   m.set_source_root(p.source_root);
   m.set_target(p.volume.container_path());
-  m.set_create_dir(true);
+  m.set_create_dir(!p.file);
+  m.set_create_file(p.file);
   if (p.volume.source() == v1::Volume::TMPFS) {
     m.set_type("tmpfs");
     for (const char* o : {"nosuid", "nodev"}) m.add_options(o);
@@ -118,6 +140,9 @@ v1::Mount VolumesIsolator::mountFor(const Planned& p) const {
     m.add_options(recursive ? "rbind" : "bind");
   }
   if (p.volume.read_only()) m.add_options("ro");
+  if (!p.volume.propagation().empty()) m.add_options(p.volume.propagation());
+  // Binds reach nested containers with a root of their own too.
+  m.set_inherit(p.volume.source() != v1::Volume::TMPFS);
   return m;
 }
 
@@ -168,6 +193,15 @@ Result<v1::LaunchInfo> VolumesIsolator::prepare(const v1::PrepareRequest& reques
     for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
   });
   for (const auto& p : planned) {
+    if (!p.create_relative.empty()) {
+      auto made = mkdirBeneath(p.source_root, p.create_relative, &created);
+      if (!made) {
+        return fail(Error(made.error().code(),
+                          "volume (" + formatVolumeSpec(p.volume) + "): " + made.error().message(),
+                          made.error().err()));
+      }
+      log_->info("container_id={} made host dir '{}' (root, 0755)", id, p.source);
+    }
     if (p.sandbox.empty()) continue;
     auto made = mkdirBeneath(p.sandbox, p.relative, &created);
     if (!made) {
@@ -182,8 +216,20 @@ Result<v1::LaunchInfo> VolumesIsolator::prepare(const v1::PrepareRequest& reques
     return depthOf(a.volume.container_path()) < depthOf(b.volume.container_path());
   });
   v1::LaunchInfo li;
+  // A nested container with a root of its own does not see its parent's:
+  // it gets the parent's (inherited) binds first, unless it mounts
+  // something of its own at the same path.
+  if (c.has_parent() && ownRoot(c)) {
+    for (const auto& m : c.parent().launch_info().mounts()) {
+      if (!m.inherit() || targets.count(m.target())) continue;
+      *li.add_mounts() = m;
+    }
+  }
   for (const auto& p : planned) {
     *li.add_mounts() = mountFor(p);
+    // The container's user may write its sandbox volumes (warren-init
+    // hands them over when that user is not root).
+    if (!p.sandbox.empty() && !p.volume.read_only()) li.add_chown_paths(p.volume.container_path());
     log_->info("container_id={} volume {} -> {}", id, formatVolumeSpec(p.volume), p.source);
   }
   return li;

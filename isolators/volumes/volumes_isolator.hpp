@@ -40,6 +40,10 @@ class VolumesIsolator final : public sdk::Isolator {
     // allowlist prefix): a container may write below it, so warren-init
     // resolves `source` beneath it without following symlinks.
     std::string source_root;
+    // host volumes with `create` whose path is missing: made beneath
+    // source_root (no symlink followed) once every volume is valid.
+    std::string create_relative;
+    bool file = false;  // the source is not a directory: mounted on a file
   };
 
   VolumesIsolator(std::vector<std::string> allowlist, std::string tmpfs_mode,

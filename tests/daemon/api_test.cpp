@@ -137,9 +137,11 @@ TEST_F(ROOT_DaemonApi, FiftyConcurrentLaunchesAndTwoHundredConcurrentWaits) {
   for (int i = 0; i < kLaunches; ++i) roots.push_back(env_.makeRootfs("rootfs-m" + std::to_string(i)));
   for (int i = 0; i < kLaunches; ++i) {
     ts.emplace_back([&, i] {
-      auto r = d_->call(launchCall("m" + std::to_string(i),
-                                   "while [ ! -e /go ]; do sleep 0.05; done; exit " + std::to_string(i),
-                                   roots[i]));
+      auto call = launchCall("m" + std::to_string(i),
+                             "while [ ! -e /go ]; do sleep 0.05; done; exit " + std::to_string(i), roots[i]);
+      // The test signals through the rootfs dir: written through (issue #18).
+      call["launch_container"]["warren"]["config"]["rootfs_writable"] = true;
+      auto r = d_->call(call);
       if (r.status == 200) ++launched;
       else ADD_FAILURE() << "launch m" << i << ": " << r.status << " " << r.body;
     });

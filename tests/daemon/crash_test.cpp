@@ -43,7 +43,9 @@ TEST_F(ROOT_DaemonCrash, TerminationsThatHappenWhileWarrendIsDownAreKept) {
   ASSERT_EQ(d_->call(launchCall("done", "exit 7", rootfs_)).status, 200);
   ASSERT_EQ(termination(d_->call(waitCall("done")))["exit_status"], 7 << 8);
   std::string root = env_.makeRootfs("pending");
-  ASSERT_EQ(d_->call(launchCall("pending", "while [ ! -e /go ]; do sleep 0.05; done; exit 9", root)).status, 200);
+  auto pending = launchCall("pending", "while [ ! -e /go ]; do sleep 0.05; done; exit 9", root);
+  pending["launch_container"]["warren"]["config"]["rootfs_writable"] = true;  // signalled through it
+  ASSERT_EQ(d_->call(pending).status, 200);
   d_->kill9();
   ASSERT_TRUE(fs::writeFile(root + "/go", "1"));
   ::usleep(500000);  // it ends while no warrend runs

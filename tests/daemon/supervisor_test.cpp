@@ -37,9 +37,9 @@ TEST_F(ROOT_DaemonSupervisor, KilledParentGivesEveryDescendantParentDestroyedWit
 }
 
 TEST_F(ROOT_DaemonSupervisor, ParentWhoseCommandExitsTakesItsChildrenWithNoWaiter) {
-  ASSERT_EQ(d_->call(launchCall("q", "while [ ! -e /stop ]; do sleep 0.05; done; exit 0",
-                                env_.makeRootfs("q"))).status,
-            200);
+  auto call = launchCall("q", "while [ ! -e /stop ]; do sleep 0.05; done; exit 0", env_.makeRootfs("q"));
+  call["launch_container"]["warren"]["config"]["rootfs_writable"] = true;  // signalled through it
+  ASSERT_EQ(d_->call(call).status, 200);
   ASSERT_EQ(launchNested("q.c", "sleep 600").status, 200);
   ASSERT_TRUE(fs::writeFile(env_.root + "/q/stop", "1"));
   ASSERT_TRUE(eventually([&] { return !reasonOf(entry("q.c")).empty() && !reasonOf(entry("q")).empty(); },

@@ -1,4 +1,4 @@
-// Fuzz target: the `--volume TYPE:SOURCE:TARGET[:MODE]` grammar
+// Fuzz target: the `--volume TYPE:SOURCE:TARGET[:OPTION]...` grammar
 // (isolators/volumes/volume_spec.cpp), parsed by the CLI and the isolator.
 // Also the --host_path_allowlist list. Invariants: no crash or UB; an error is one line naming the spec; a parsed
 // volume formats back to a spec that parses to the same volume; sizes

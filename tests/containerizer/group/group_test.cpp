@@ -42,7 +42,11 @@ class ROOT_Group : public ContainerizerTest {
     }
     return g;
   }
-  std::vector<std::string> markers() { return listDir(pod_rootfs_ + "/markers"); }
+  // The pod's rootfs dir is its read-only lower layer: what members write
+  // into the pod's root lands in its upper layer (issue #18).
+  std::vector<std::string> markers() {
+    return listDir(env_.work_dir + "/sandboxes/pod/.warren/rootfs/upper/markers");
+  }
   // warren-init processes of members under `parent` (by the runtime dir
   // each holds open). Once there are none, no member can still run
   // its command: the positive barrier before asserting that none did.

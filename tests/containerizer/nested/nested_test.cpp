@@ -78,7 +78,10 @@ TEST_F(ROOT_Nested, ChildSeesWhatTheParentWrites) {
   auto pcfg = shell("mkdir -p /tmp/vol && echo from-parent > /tmp/vol/file && sleep 300");
   pcfg.set_rootfs(rootfs);
   ASSERT_TRUE(c->launch(id("writer"), pcfg));
-  ASSERT_TRUE(eventually([&] { return fs::exists(rootfs + "/tmp/vol/file"); }));
+  // (in its upper layer: the rootfs dir itself is never written)
+  ASSERT_TRUE(eventually([&] {
+    return fs::exists(env_.work_dir + "/sandboxes/writer/.warren/rootfs/upper/tmp/vol/file");
+  }));
   auto t = c->launch(id("writer.reader"), childShell("cat /tmp/vol/file"));
   ASSERT_TRUE(t) << t.error().message();
   auto term = c->wait(id("writer.reader"), std::chrono::seconds(20));

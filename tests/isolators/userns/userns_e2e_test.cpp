@@ -101,7 +101,11 @@ TEST_F(ROOT_UsernsE2E, RootInsideMappedOutsideWithIdmappedRootfsAndVolume) {
   EXPECT_NE(r.out.find("wrote\n"), std::string::npos) << r.out << r.err;
   // What the container's root wrote through the idmap is stored as id 0
   // (the idmapped mount maps container 0 <-> disk 0), not as its host uid.
-  EXPECT_EQ(ownerOf(rootfs_ + "/made-in-rootfs"), 0u);
+  // ...except in the rootfs's upper layer (issue #18): it is not idmapped
+  // (the kernel makes the overlay's work dirs as the host's root), so it
+  // holds the container root's host uid; the rootfs dir itself is untouched.
+  EXPECT_EQ(ownerOf(sandboxOf("u1") + "/.warren/rootfs/upper/made-in-rootfs"), 3000000u);
+  EXPECT_FALSE(fs::exists(rootfs_ + "/made-in-rootfs"));
   EXPECT_EQ(ownerOf(sandboxOf("u1") + "/data/made-in-volume"), 0u);
   ASSERT_TRUE(c->destroy(id("u1")));
   // The record is gone with the container.
@@ -267,7 +271,8 @@ TEST_F(ROOT_UsernsE2E, RefusedWithOneLineWhenThePluginIsNotLoaded) {
   auto r = c->launch(id("nouserns"), usernsShell("true"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
-            "container 'nouserns': user_namespace is set but no isolator in --isolation takes it");
+            "container 'nouserns': user_namespace is set but no isolator in --isolation takes it "
+            "(isolator 'userns' would: add it to --isolation)");
   EXPECT_FALSE(fs::exists(env_.runtime_dir + "/containers/nouserns"));
   EXPECT_FALSE(fs::exists(sandboxOf("nouserns")));
 }

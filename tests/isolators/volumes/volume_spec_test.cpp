@@ -35,7 +35,9 @@ TEST(VolumeSpec, ParsesEveryType) {
 
 TEST(VolumeSpec, RoundTrips) {
   for (const char* spec : {"sandbox:data:/data", "parent:a/b:/x/y:ro", "host:/srv/x:/x:ro",
-                           "tmpfs:64m:/scratch", "tmpfs:1g:/big", "tmpfs:12345:/odd"}) {
+                           "tmpfs:64m:/scratch", "tmpfs:1g:/big", "tmpfs:12345:/odd",
+                           "host:/srv/f:/etc/f", "host:/srv/n:/n:create", "host:/srv/m:/m:ro:create:rslave",
+                           "parent:s:/s:rshared", "sandbox:d:/d:private"}) {
     auto v = parseVolumeSpec(spec);
     ASSERT_TRUE(v) << spec << ": " << v.error().message();
     EXPECT_EQ(formatVolumeSpec(*v), spec);
@@ -47,12 +49,16 @@ TEST(VolumeSpec, RejectsBadSyntaxWithOneLineNamingTheSpec) {
     const char* spec;
     const char* message;
   } cases[] = {
-      {"data:/data", "invalid volume 'data:/data': expected TYPE:SOURCE:TARGET[:ro|rw]"},
+      {"data:/data", "invalid volume 'data:/data': expected TYPE:SOURCE:TARGET[:OPTION]..."},
       {"host:/a:b:/c:ro", "invalid volume 'host:/a:b:/c:ro': too many ':' (paths may not contain ':')"},
       {"disk:x:/x", "invalid volume 'disk:x:/x': unknown type 'disk' (use sandbox, parent, host or tmpfs)"},
       {"sandbox::/x", "invalid volume 'sandbox::/x': empty source"},
       {"sandbox:x:", "invalid volume 'sandbox:x:': empty target"},
-      {"sandbox:x:/x:rx", "invalid volume 'sandbox:x:/x:rx': unknown mode 'rx' (use ro or rw)"},
+      {"sandbox:x:/x:rx", "invalid volume 'sandbox:x:/x:rx': unknown option 'rx' (use ro, rw, create, rshared, rslave or private)"},
+      {"sandbox:x:/x:create", "invalid volume 'sandbox:x:/x:create': create applies to host volumes only (sandbox dirs are always made)"},
+      {"tmpfs:1m:/x:rslave", "invalid volume 'tmpfs:1m:/x:rslave': propagation 'rslave' needs a bind volume, not a tmpfs"},
+      {"host:/a:/b:rslave:rshared", "invalid volume 'host:/a:/b:rslave:rshared': more than one propagation option"},
+      {"host:/a:/b:ro:rw", "invalid volume 'host:/a:/b:ro:rw': ro/rw given twice"},
       {"sandbox:x:data", "invalid volume 'sandbox:x:data': container path 'data' is not absolute"},
       {"sandbox:x:/a/../etc", "invalid volume 'sandbox:x:/a/../etc': container path '/a/../etc' must not contain '..'"},
       {"sandbox:../x:/x", "invalid volume 'sandbox:../x:/x': sandbox path '../x' must not contain '..'"},
