@@ -145,8 +145,10 @@ HttpResult<bool> RecordDecoder::dechunk() {
       if (i >= 15) return refuse({400, "malformed chunk: chunk size too long"});
       n = n * 16 + hexValue(raw_[i]);
     }
+    // No hex digit first (an empty line, or anything else) is bad as soon as
+    // that first byte is here - not only once the line's end has arrived.
     if ((i < line && raw_[i] != ';' && raw_[i] != ' ' && raw_[i] != '\t') ||
-        (i == 0 && eol != std::string::npos)) {
+        (i == 0 && (line > 0 || eol != std::string::npos))) {
       return refuse({400, "malformed chunk: bad chunk size line"});
     }
     if (line > 64) return refuse({400, "malformed chunk: chunk size line over 64 bytes"});
