@@ -3,8 +3,8 @@
 // read-only): the target's directory gets an overlay whose lower layer is the
 // image's directory and whose upper layer is a small tmpfs, so the mount
 // point is made without writing into the image. Layers are given as fds
-// (overlayfs FSCONFIG_SET_FD, Linux 6.13+); no container path is resolved by
-// name here.
+// (overlayfs FSCONFIG_SET_FD, Linux 6.13+; /proc/self/fd/N paths before);
+// no container path is resolved by name here.
 #include <sys/stat.h>
 
 #include "init.hpp"
@@ -21,6 +21,39 @@ struct Fd {
     if (fd >= 0) close(fd);
   }
 };
+
+// An overlay fs context with its layers given as fds, created; -1 with
+// errno. Linux 6.13+ takes the fds themselves (FSCONFIG_SET_FD); older
+// kernels (Debian 12's 6.1) refuse that, and take the same fds as
+// /proc/self/fd/N paths - still nothing of the container resolved by name.
+// `plain_*` (optional, -1: the same fds): the layers as fds of directories
+// on attached mounts, for the path form; older kernels refuse a layer on a
+// detached mount (an open_tree clone).
+int overlayContext(int lower, int upper, int work, int plain_lower = -1, int plain_upper = -1,
+                   int plain_work = -1) {
+  int ovl = fsOpen("overlay", FSOPEN_CLOEXEC);
+  if (ovl < 0) return -1;
+  if (fsConfig(ovl, FSCONFIG_SET_FD, "lowerdir+", nullptr, lower) == 0 &&
+      fsConfig(ovl, FSCONFIG_SET_FD, "upperdir", nullptr, upper) == 0 &&
+      fsConfig(ovl, FSCONFIG_SET_FD, "workdir", nullptr, work) == 0 &&
+      fsConfig(ovl, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) {
+    return ovl;
+  }
+  close(ovl);
+  ovl = fsOpen("overlay", FSOPEN_CLOEXEC);
+  if (ovl < 0) return -1;
+  auto path = [](int fd, int plain) { return "/proc/self/fd/" + std::to_string(plain >= 0 ? plain : fd); };
+  if (fsConfig(ovl, FSCONFIG_SET_STRING, "lowerdir", path(lower, plain_lower).c_str(), 0) == 0 &&
+      fsConfig(ovl, FSCONFIG_SET_STRING, "upperdir", path(upper, plain_upper).c_str(), 0) == 0 &&
+      fsConfig(ovl, FSCONFIG_SET_STRING, "workdir", path(work, plain_work).c_str(), 0) == 0 &&
+      fsConfig(ovl, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) {
+    return ovl;
+  }
+  int err = errno;
+  close(ovl);
+  errno = err;
+  return -1;
+}
 
 }  // namespace
 
@@ -40,13 +73,8 @@ int overlayDirInRoot(int root, const std::string& dir) {
   if (upper.fd < 0 || work.fd < 0) return -1;
   // The merged directory looks like the image's (the upper root's owner and mode show).
   if (fchown(upper.fd, ls.st_uid, ls.st_gid) != 0 || fchmod(upper.fd, ls.st_mode & 07777) != 0) return -1;
-  Fd ovl(fsOpen("overlay", FSOPEN_CLOEXEC));
-  if (ovl.fd < 0 || fsConfig(ovl.fd, FSCONFIG_SET_FD, "lowerdir+", nullptr, lower.fd) != 0 ||
-      fsConfig(ovl.fd, FSCONFIG_SET_FD, "upperdir", nullptr, upper.fd) != 0 ||
-      fsConfig(ovl.fd, FSCONFIG_SET_FD, "workdir", nullptr, work.fd) != 0 ||
-      fsConfig(ovl.fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    return -1;
-  }
+  Fd ovl(overlayContext(lower.fd, upper.fd, work.fd));
+  if (ovl.fd < 0) return -1;
   Fd merged(fsMount(ovl.fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
   if (merged.fd < 0) return -1;
   return moveMount(merged.fd, "", lower.fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
@@ -87,13 +115,14 @@ int overlayRootfs(const State& st, std::string* what) {
   Fd work(openat(base.fd, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (upper.fd < 0 || work.fd < 0) return -1;
   *what = "overlay of rootfs '" + s.rootfs + "'";
-  Fd ovl(fsOpen("overlay", FSOPEN_CLOEXEC));
-  if (ovl.fd < 0 || fsConfig(ovl.fd, FSCONFIG_SET_FD, "lowerdir+", nullptr, lower.fd) != 0 ||
-      fsConfig(ovl.fd, FSCONFIG_SET_FD, "upperdir", nullptr, upper.fd) != 0 ||
-      fsConfig(ovl.fd, FSCONFIG_SET_FD, "workdir", nullptr, work.fd) != 0 ||
-      fsConfig(ovl.fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    return -1;
-  }
+  // For kernels before 6.13 (layers by path): the same directories on their
+  // attached mounts. The rootfs is the operator's; the upper and work dirs
+  // are those just opened beneath the sandboxes root without following links.
+  Fd plain_lower(st.userns ? -1 : open(s.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  Fd plain_upper(openat(base_dir.fd, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  Fd plain_work(openat(base_dir.fd, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  Fd ovl(overlayContext(lower.fd, upper.fd, work.fd, plain_lower.fd, plain_upper.fd, plain_work.fd));
+  if (ovl.fd < 0) return -1;
   return fsMount(ovl.fd, FSMOUNT_CLOEXEC, 0);
 }
 

@@ -24,6 +24,9 @@ class ROOT_CliDaemon : public DaemonTest {
             "--cgroups_root", env_.cgroups_root, "--plugin_dir", env_.plugin_dir, "--init_path", env_.init_path,
             "--isolation", "filesystem/linux,pid,volumes", "--daemon=" + mode};
   }
+  // A container's sandbox on the host: the container writes its markers
+  // there ($WARREN_SANDBOX), since its --rootfs dir is a read-only lower layer.
+  std::string sandbox(const std::string& id) const { return env_.work_dir + "/sandboxes/" + id; }
   CmdResult warren(const std::string& mode, std::vector<std::string> args) {
     auto argv = base(mode);
     argv.insert(argv.end(), args.begin(), args.end());
@@ -91,9 +94,9 @@ TEST_F(ROOT_CliDaemon, SameExitCodesEmbeddedAndThroughWarrend) {
     // recorded as its own exit (COMMAND_EXITED 7), not as KILLED.
     int out = -1;
     pid_t pid = spawn(mode, {"--json", "run", "--id", "t7-" + mode, "--rootfs", root, "--", "/bin/sh", "-c",
-                             "trap 'exit 7' TERM; touch /ready; while true; do sleep 0.05; done"},
+                             "trap 'exit 7' TERM; touch \"$WARREN_SANDBOX/ready\"; while true; do sleep 0.05; done"},
                       &out);
-    ASSERT_TRUE(eventually([&] { return fs::exists(root + "/ready"); }, std::chrono::seconds(20)));
+    ASSERT_TRUE(eventually([&] { return fs::exists(sandbox("t7-" + mode) + "/ready"); }, std::chrono::seconds(20)));
     ASSERT_EQ(kill(pid, SIGTERM), 0);
     EXPECT_EQ(waitExit(pid), 7);
     std::string doc;
@@ -103,13 +106,12 @@ TEST_F(ROOT_CliDaemon, SameExitCodesEmbeddedAndThroughWarrend) {
     ASSERT_TRUE(j.is_object()) << doc;
     EXPECT_EQ(j["exit_code"], 7) << doc;
     EXPECT_EQ(j["termination"]["reason"], "COMMAND_EXITED") << doc;
-    ::unlink((root + "/ready").c_str());
 
     // SIGKILL through `warren kill` while `warren run` waits: 137.
     pid = spawn(mode, {"run", "--id", "k9-" + mode, "--rootfs", root, "--", "/bin/sh", "-c",
-                       "touch /ready; sleep 600"},
+                       "touch \"$WARREN_SANDBOX/ready\"; sleep 600"},
                 &out);
-    ASSERT_TRUE(eventually([&] { return fs::exists(root + "/ready"); }, std::chrono::seconds(20)));
+    ASSERT_TRUE(eventually([&] { return fs::exists(sandbox("k9-" + mode) + "/ready"); }, std::chrono::seconds(20)));
     auto k = warren(mode, {"kill", "k9-" + mode, "KILL"});
     EXPECT_EQ(k.exit_code, 0) << k.err;
     EXPECT_EQ(waitExit(pid), 137);

@@ -213,7 +213,9 @@ TEST_F(ROOT_DaemonEventsExecutor, AContainerSeesOnlyItsOwnSubtree) {
       "/agent_call \"$S\" " + q(ref("REMOVE_NESTED_CONTAINER", "remove_nested_container", "ex.k")) + "\n"
       "wait\n"
       "sed 's/^/E /' /ev\n";
-  auto r = d_->call(launchCall("ex", script, root, /*agent_api=*/true));
+  Json launch = launchCall("ex", script, root, /*agent_api=*/true);
+  launch["launch_container"]["warren"]["config"]["rootfs_writable"] = true;  // /subscribed, /go through it
+  auto r = d_->call(launch);
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_TRUE(eventually([&] { return fs::exists(root + "/subscribed"); }, std::chrono::seconds(20)));
   // Meanwhile, outside its subtree: a sibling, and a child of another container.
