@@ -33,19 +33,20 @@ Result<std::optional<std::string>> chooseDaemon(const GlobalFlags& g) {
   return std::optional<std::string>();
 }
 
-namespace {
-
-using Json = nlohmann::json;
-
-Json agentId(const v1::ContainerID& id) {
-  Json j;
+nlohmann::json agentId(const v1::ContainerID& id) {
+  nlohmann::json j;
   for (int i = 0; i < id.path_size(); ++i) {
-    Json next = {{"value", id.path(i)}};
+    nlohmann::json next = {{"value", id.path(i)}};
     if (i > 0) next["parent"] = j;
     j = next;
   }
   return j;
 }
+
+namespace {
+
+using Json = nlohmann::json;
+
 
 Json protoJson(const google::protobuf::Message& m) {
   std::string s;

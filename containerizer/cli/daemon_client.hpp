@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "flags.hpp"
 #include "warren/containerizer.hpp"
 
@@ -21,6 +23,9 @@ namespace warren::cli {
 // Where warrend's API socket is for these flags (--api_socket, default
 // <runtime_dir>/warrend.sock).
 std::string apiSocketOf(const GlobalFlags& g);
+
+// A ContainerID as the agent API's JSON ({"value", "parent": {...}}).
+nlohmann::json agentId(const v1::ContainerID& id);
 
 // Whether this command goes through warrend: `never` -> no; `always` ->
 // yes, or an error naming the socket when nothing answers there; `auto` ->

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "daemon_client.hpp"
 #include "output.hpp"
 #include "stream_client.hpp"
 #include "warren/sdk/ids.hpp"
@@ -21,15 +22,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-Json agentId(const v1::ContainerID& id) {
-  Json j;
-  for (int i = 0; i < id.path_size(); ++i) {
-    Json next = {{"value", id.path(i)}};
-    if (i > 0) next["parent"] = j;
-    j = next;
-  }
-  return j;
-}
 
 std::string dotted(const Json& id) {
   if (!id.is_object()) return "";

@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "warren/sdk/socket.hpp"
+
 namespace warren::oci {
 
 // The console socket protocol of runc: connect to the Unix socket and send
@@ -26,20 +28,8 @@ Result<void> sendConsole(const std::string& socket_path, int master) {
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return failErrno("connect to --console-socket '" + socket_path + "'");
   }
-  char name[] = "/dev/ptmx";
-  iovec iov{name, sizeof name - 1};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &master, sizeof master);
-  if (::sendmsg(s.get(), &mh, MSG_NOSIGNAL) < 0) return failErrno("send the terminal to '" + socket_path + "'");
+  // The console socket's protocol (runc's): the name, the pty master attached.
+  if (!net::sendFd(s.get(), "/dev/ptmx", master)) return failErrno("send the terminal to '" + socket_path + "'");
   return {};
 }
 

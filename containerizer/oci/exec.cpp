@@ -33,6 +33,7 @@
 
 #include "launcher/spec.hpp"
 #include "warren/sdk/fs.hpp"
+#include "warren/sdk/socket.hpp"
 
 namespace warren::oci {
 namespace {
@@ -73,20 +74,7 @@ std::string envValue(const std::vector<std::string>& env, const std::string& k) 
     if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) != 0) die(report, "open the container's /dev/ptmx");
     int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
     if (s < 0) die(report, "open the pty's slave");
-    char name[] = "/dev/ptmx";
-    iovec iov{name, sizeof name - 1};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &m, sizeof m);
-    if (sendmsg(console, &mh, MSG_NOSIGNAL) < 0) die(report, "send the terminal to the console socket");
+    if (!net::sendFd(console, "/dev/ptmx", m)) die(report, "send the terminal to the console socket");
     close(m);
     close(console);
     for (int fd = 0; fd < 3; ++fd) dup2(s, fd);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <string_view>
 
 namespace warren::net {
@@ -50,6 +51,26 @@ inline bool sendAllBefore(int fd, std::string_view data, std::chrono::millisecon
     off += static_cast<size_t>(n);
   }
   return true;
+}
+
+// Sends `data` (at least one byte) with `fd` attached (SCM_RIGHTS), as one
+// message; async-signal-safe (no allocation), so a forked child may use it.
+inline bool sendFd(int sock, std::string_view data, int fd) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  while ((n = ::sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+  return n == static_cast<ssize_t>(data.size());
 }
 
 }  // namespace warren::net
