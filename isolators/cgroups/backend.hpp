@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,14 @@ struct Options {
   std::chrono::milliseconds rmdir_timeout{5000};
 };
 
+// One line pair of a <cgroup>/<resource>.pressure file.
+struct Pressure {
+  double some[3] = {0, 0, 0};  // avg10, avg60, avg300 (percent)
+  uint64_t some_total_usecs = 0;
+  double full[3] = {0, 0, 0};
+  uint64_t full_total_usecs = 0;
+};
+
 struct Stats {
   double user_secs = 0;
   double system_secs = 0;
@@ -51,6 +60,7 @@ struct Stats {
   uint64_t oom_kills = 0;  // in the whole subtree
   uint64_t pids_current = 0;
   uint64_t pids_limit = 0;  // kUnlimited when none
+  std::optional<Pressure> cpu_pressure, memory_pressure, io_pressure;  // unset: no PSI
 };
 
 class Backend {

@@ -122,6 +122,9 @@ class V1Backend final : public Backend {
       s.oom_kills = subtreeOomKills(d);  // v1 counts per cgroup only
     }
     if (has(Controller::Pids)) pids::stats(dir(Controller::Pids, rel), s);
+    // PSI lives only in cgroup2: the hybrid tracking cgroup holds every
+    // process of the container.
+    if (!unified_.empty()) pressure::stats(unified_ + "/" + rel, s);
     return s;
   }
 

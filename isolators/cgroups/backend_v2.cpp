@@ -80,6 +80,7 @@ class V2Backend final : public Backend {
     cpu::statsV2(d, s);
     memory::statsV2(d, s);
     pids::stats(d, s);
+    pressure::stats(d, s);
     return s;
   }
 

@@ -197,6 +197,19 @@ Result<v1::ResourceStatistics> CgroupsIsolator::usage(const v1::ContainerRequest
   out.set_oom_events(st.oom_kills);
   out.set_pids_current(st.pids_current);
   out.set_pids_limit(st.pids_limit == kUnlimited ? 0 : st.pids_limit);
+  auto put = [](const Pressure& p, v1::Pressure* o) {
+    o->set_some_avg10(p.some[0]);
+    o->set_some_avg60(p.some[1]);
+    o->set_some_avg300(p.some[2]);
+    o->set_some_total_usecs(p.some_total_usecs);
+    o->set_full_avg10(p.full[0]);
+    o->set_full_avg60(p.full[1]);
+    o->set_full_avg300(p.full[2]);
+    o->set_full_total_usecs(p.full_total_usecs);
+  };
+  if (st.cpu_pressure) put(*st.cpu_pressure, out.mutable_cpu_pressure());
+  if (st.memory_pressure) put(*st.memory_pressure, out.mutable_memory_pressure());
+  if (st.io_pressure) put(*st.io_pressure, out.mutable_io_pressure());
   return out;
 }
 

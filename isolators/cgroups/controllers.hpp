@@ -1,10 +1,11 @@
 // Per-controller knobs, one namespace per controller, each with its v1 and
 // v2 spelling. Functions take the controller's directory of one cgroup.
 // Implementations: cpu.cpp, memory.cpp, pids.cpp, devices.cpp, cpuset.cpp,
-// kill.cpp (freezer v1 / cgroup.kill v2).
+// kill.cpp (freezer v1 / cgroup.kill v2), pressure.cpp (PSI).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,14 @@ namespace cpuset {
 Result<void> inheritV1(const std::string& dir);
 Result<void> apply(const std::string& dir, const std::string& cpus, const std::string& mems);
 }  // namespace cpuset
+
+namespace pressure {
+// Parses a <resource>.pressure file ("some avg10=.. avg60=.. avg300=..
+// total=..", then "full ..."); nullopt when absent or unreadable (no PSI).
+std::optional<Pressure> read(const std::string& file);
+// cpu/memory/io pressure of one cgroup2 directory into s.
+void stats(const std::string& dir, Stats& s);
+}  // namespace pressure
 
 namespace kill {
 // Freeze (freezer_dir may be empty: no freezer), SIGKILL every pid found in

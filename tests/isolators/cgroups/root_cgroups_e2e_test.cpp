@@ -170,6 +170,39 @@ TEST_F(ROOT_CgroupsE2E, LiveUpdateAndUsageOfNestedChild) {
   expectNoCgroups();
 }
 
+// PSI in usage: three busy loops in a container with half a CPU stall
+// each other (and the CFS quota throttles them), which the container's
+// cgroup2 cpu.pressure counts; on a v1 host it comes from the hybrid
+// tracking cgroup.
+TEST_F(ROOT_CgroupsE2E, UsageReportsCpuPressureOfTheContainersCgroup) {
+  if (!fs::exists("/proc/pressure/cpu")) GTEST_SKIP() << "skipped: this kernel has no PSI";
+  if (!v2_ && !fs::exists("/sys/fs/cgroup/unified/cpu.pressure")) {
+    GTEST_SKIP() << "skipped: a v1 host without a hybrid cgroup2 with PSI at /sys/fs/cgroup/unified";
+  }
+  auto* c = start();
+  ASSERT_TRUE(c);
+  auto pod = shell("for i in 1 2 3; do (while :; do :; done) & done; wait");
+  pod.mutable_resources()->set_cpus(0.5);
+  ASSERT_TRUE(c->launch(id("pod"), pod));
+  uint64_t stalled = 0;
+  v1::ResourceStatistics u;
+  for (int i = 0; i < 50 && stalled == 0; ++i) {  // <= 5 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto r = c->usage(id("pod"));
+    ASSERT_TRUE(r) << r.error().message();
+    u = *r;
+    ASSERT_TRUE(u.has_cpu_pressure()) << "usage has no cpu_pressure";
+    stalled = u.cpu_pressure().some_total_usecs();
+  }
+  EXPECT_GT(stalled, 0u) << "three busy loops on half a CPU never stalled";
+  EXPECT_TRUE(u.has_memory_pressure());
+  EXPECT_TRUE(u.has_io_pressure());
+  EXPECT_GE(u.cpu_pressure().some_avg10(), 0.0);
+  EXPECT_LE(u.cpu_pressure().some_avg10(), 100.0);
+  ASSERT_TRUE(c->destroy(id("pod")));
+  expectNoCgroups();
+}
+
 TEST_F(ROOT_CgroupsE2E, ThreeLevelsEachLimitedUnderItsParent) {
   auto* c = start();
   ASSERT_TRUE(c);

@@ -123,6 +123,22 @@ TEST_F(CgroupsV2Fake, AttachUpdateStats) {
   EXPECT_EQ(s->pids_current, 2u);
   EXPECT_EQ(s->pids_limit, 3u);
   EXPECT_EQ(b->ownOomKills("w/c"), 1u);
+  EXPECT_FALSE(s->cpu_pressure) << "no cpu.pressure file: no PSI, not zeros";
+
+  ASSERT_TRUE(fs::writeFile(h_ + "/w/c/cpu.pressure",
+                            "some avg10=12.50 avg60=3.25 avg300=0.75 total=987654\n"
+                            "full avg10=1.00 avg60=0.50 avg300=0.00 total=4321\n"));
+  ASSERT_TRUE(fs::writeFile(h_ + "/w/c/io.pressure", "garbage\n"));
+  s = b->stats("w/c");
+  ASSERT_TRUE(s && s->cpu_pressure);
+  EXPECT_DOUBLE_EQ(s->cpu_pressure->some[0], 12.5);
+  EXPECT_DOUBLE_EQ(s->cpu_pressure->some[1], 3.25);
+  EXPECT_DOUBLE_EQ(s->cpu_pressure->some[2], 0.75);
+  EXPECT_EQ(s->cpu_pressure->some_total_usecs, 987654u);
+  EXPECT_DOUBLE_EQ(s->cpu_pressure->full[0], 1.0);
+  EXPECT_EQ(s->cpu_pressure->full_total_usecs, 4321u);
+  EXPECT_FALSE(s->memory_pressure);
+  EXPECT_FALSE(s->io_pressure) << "an unparsable file is no PSI";
 
   ASSERT_TRUE(fs::writeFile(h_ + "/w/c/memory.max", "max\n"));
   EXPECT_EQ(b->stats("w/c")->mem_limit, kUnlimited);
