@@ -23,6 +23,8 @@ apt-get install -y --no-install-recommends \
 # warren-oci's engine tests (tests/oci): containerd (ctr, the runc shim) and
 # Podman (conmon) drive warren-oci as their OCI runtime.
 apt-get install -y --no-install-recommends containerd podman conmon
+# A Podman pod's infra process (podman-pause image) in tests/oci.
+apt-get install -y --no-install-recommends catatonit
 # The cgroup-v2 VM lane (tests/vm): Debian's cloud kernel, unpacked (not
 # installed) into a cache dir that tests/vm/run.sh boots under qemu.
 vm_kernel_dir=/var/cache/warren-vm/kernel

@@ -4,7 +4,9 @@
 // host paths it was given no longer resolve.
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -160,6 +162,10 @@ std::string enterNamespaces(State& st) {
                       n.path + "'");
     }
     enter.push_back({&n, fd});
+    // It must BE a namespace of that type (nsfs), not any file a path names.
+    if (!onFilesystem(fd, NSFS_MAGIC) || ioctl(fd, NS_GET_NSTYPE) != static_cast<int>(n.flag)) {
+      return std::string("'") + n.path + "' is not a " + launcher::namespaceName(n.flag) + " namespace";
+    }
     if (n.flag == CLONE_NEWPID) enter_pid = true;
   }
   if (enter.empty() && !st.userns) return "";  // clone3 created everything
@@ -212,6 +218,17 @@ std::string enterNamespaces(State& st) {
   std::string pid_path;
   for (const auto& e : enter) {
     if (e.ns->flag == CLONE_NEWPID) pid_path = e.ns->path;
+  }
+  if (st.spec.hold_until_start && !(create & CLONE_NEWPID)) {
+    // OCI: joining a pod's pid namespace. The caller (a shim, conmon) reaps
+    // warren-init, so it must be reparented to the caller's subreaper, not
+    // to the pod's init: forked from here, a process of the host's pid
+    // namespace that exits at once (the kernel looks for a subreaper among
+    // the exiting parent's ancestors in the parent's own pid namespace).
+    pid_t fin = fork();
+    if (fin < 0) return sysError("fork warren-init into pid namespace '" + pid_path + "'");
+    if (fin > 0) _exit(0);
+    return "";
   }
   pid_t mid = fork();
   if (mid < 0) return sysError("fork into pid namespace '" + pid_path + "'");

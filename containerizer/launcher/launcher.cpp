@@ -379,7 +379,11 @@ Result<Launched> spawn(const LaunchRequest& req) {
     return fail(std::move(e).context("spawn warren-init"));
   }
   Launched l;
-  if (!enters) {
+  // With ENTERed namespaces but no pid namespace to join or make inside one
+  // (an OCI container joining a pod's network/IPC/UTS), the clone child
+  // itself went on to be warren-init: it is ours, never reaped here (doing
+  // so waited for it forever: Podman pod members hung in create).
+  if (!enters || (msg->sender > 0 && msg->sender == static_cast<pid_t>(pid))) {
     l.pid = static_cast<pid_t>(pid);
     l.pidfd = std::move(child_pidfd);
   } else {

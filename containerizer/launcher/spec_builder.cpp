@@ -141,9 +141,9 @@ Result<void> addNamespaces(const v1::LaunchInfo& li, Spec& s) {
   } else if (li.uid_mappings_size() || li.gid_mappings_size()) {
     return fail(Code::InvalidArgument, "uid/gid mappings need a user namespace (CREATE or ENTER USER)");
   }
-  if (!li.hostname().empty() && !(created & CLONE_NEWUTS)) {
+  if (!li.hostname().empty() && !((created | entered) & CLONE_NEWUTS)) {
     return fail(Code::InvalidArgument,
-                "hostname '" + li.hostname() + "' needs the container's own UTS namespace (CREATE UTS)");
+                "hostname '" + li.hostname() + "' needs a UTS namespace of the container's (CREATE or ENTER UTS)");
   }
   return {};
 }

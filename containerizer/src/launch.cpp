@@ -51,6 +51,29 @@ v1::Namespace ns(v1::Namespace::Type t, v1::Namespace::Action a, const std::stri
   return n;
 }
 
+// A top-level container whose isolator joins a UTS or IPC namespace by path
+// (an OCI bundle joining its pod's) gets that one instead of the core's new
+// one; the core's default hostname (the ID) goes with the UTS namespace, a
+// configured one is set in the joined namespace (as runc does).
+void yieldJoinedNamespaces(const v1::ContainerConfig& c, v1::LaunchInfo& li) {
+  bool uts = false, ipc = false;
+  for (const auto& n : li.namespaces()) {
+    if (n.action() != v1::Namespace::ENTER) continue;
+    uts = uts || n.type() == v1::Namespace::UTS;
+    ipc = ipc || n.type() == v1::Namespace::IPC;
+  }
+  if (!uts && !ipc) return;
+  auto* nss = li.mutable_namespaces();
+  for (int i = nss->size() - 1; i >= 0; --i) {
+    const auto& n = nss->Get(i);
+    if (n.action() == v1::Namespace::CREATE &&
+        ((uts && n.type() == v1::Namespace::UTS) || (ipc && n.type() == v1::Namespace::IPC))) {
+      nss->DeleteSubrange(i, 1);
+    }
+  }
+  if (uts && c.hostname().empty()) li.clear_hostname();
+}
+
 }  // namespace
 
 Result<void> ContainerizerImpl::validateLaunch(const v1::ContainerID& id,
@@ -253,6 +276,7 @@ Result<void> ContainerizerImpl::prepareIsolators(Attempt& a) {
     WARREN_TRY(merger.add(p->shortName(), resp.launch_info()));
   }
   v1::LaunchInfo li = merger.merged();
+  if (!a.has_parent) yieldJoinedNamespaces(a.st.config(), li);
   if (li.rootfs().empty() && !a.st.rootfs().empty()) li.set_rootfs(a.st.rootfs());
   // After the isolators: a user namespace's mappings decide the upper
   // layer's owner (sandbox.hpp).

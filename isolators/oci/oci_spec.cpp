@@ -1,11 +1,23 @@
 #include "oci_spec.hpp"
 
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
 
 #include <algorithm>
 #include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "warren/sdk/fd.hpp"
 
 namespace warren::oci {
 namespace {
@@ -266,6 +278,24 @@ Result<void> parseMounts(const json& mounts, const std::string& bundle, bool own
   return {};
 }
 
+// linux.namespaces[i].path must name a namespace of `type` (nsfs, NS_GET_NSTYPE).
+Result<void> checkNamespace(const std::string& path, const std::string& type, const std::string& field) {
+  static const std::map<std::string, int> kFlags = {
+      {"network", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}};
+  auto it = kFlags.find(type);
+  if (it == kFlags.end()) return fail(bad(field, "joining a " + type + " namespace is not supported"));
+  if (path[0] != '/') return fail(bad(field, "'" + path + "' is not an absolute path"));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail(bad(field, "cannot open '" + path + "': " + std::strerror(errno)));
+  struct statfs sf {};
+  if (::fstatfs(fd.get(), &sf) != 0 || sf.f_type != NSFS_MAGIC) {
+    return fail(bad(field, "'" + path + "' is not a namespace"));
+  }
+  int got = ::ioctl(fd.get(), NS_GET_NSTYPE);
+  if (got != it->second) return fail(bad(field, "'" + path + "' is not a " + type + " namespace"));
+  return {};
+}
+
 Result<void> parseNamespaces(const json& nss, Spec& s) {
   if (!nss.is_array()) return fail(bad("linux.namespaces", "must be an array"));
   std::set<std::string> seen;
@@ -282,14 +312,19 @@ Result<void> parseNamespaces(const json& nss, Spec& s) {
       ns->set_action(path.empty() ? v1::Namespace::CREATE : v1::Namespace::ENTER);
       ns->set_path(path);
     };
-    if (!path.empty() && (type == "pid" || type == "network")) {
-      // The launcher's ENTER path hung under Podman pods here (create never
-      // returned): refused until it is fixed and tested, never half-made.
-      return fail(bad(where + ".path", "joining an existing " + type + " namespace is not supported by warren-oci yet"));
+    if (!path.empty() && (type == "network" || type == "pid" || type == "ipc" || type == "uts")) {
+      // A pod's namespace (Podman's infra, a CRI sandbox): it must be one,
+      // of this type, now; warren-init opens it again before anything of
+      // the container runs and checks the same (see checkNamespace).
+      WARREN_TRY(checkNamespace(path, type, where + ".path"));
     }
-    if (type == "mount" || type == "uts" || type == "ipc") {
-      // warren makes these three for every top-level container itself.
-      if (!path.empty()) return fail(bad(where + ".path", "joining an existing " + type + " namespace is not supported"));
+    if (type == "mount") {
+      // warren makes it for every top-level container itself.
+      if (!path.empty()) return fail(bad(where + ".path", "joining an existing mount namespace is not supported"));
+    } else if (type == "uts" || type == "ipc") {
+      // warren makes these for every top-level container; a path joins one
+      // instead (the core then makes none: yieldJoinedNamespaces).
+      if (!path.empty()) add(type == "uts" ? v1::Namespace::UTS : v1::Namespace::IPC);
     } else if (type == "pid") {
       add(v1::Namespace::PID);
     } else if (type == "network") {

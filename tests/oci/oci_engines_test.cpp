@@ -226,3 +226,45 @@ TEST_F(OciPodman, ROOT_PodmanRunItGivesATerminalFromTheContainersDevpts) {
 
 }  // namespace
 }  // namespace warren::testing::oci
+
+namespace warren::testing::oci {
+namespace {
+
+// A pod: Podman's infra container (catatonit, from the podman-pause image
+// Podman builds) holds the pod's network, IPC and UTS namespaces; both
+// members join them by path (linux.namespaces[].path = /proc/<infra>/ns/*).
+// One listens on loopback, the other connects through 127.0.0.1 and gets
+// the data: only one network namespace can make that work.
+TEST_F(OciPodman, ROOT_PodWithTwoContainersSharingItsNetwork) {
+  if (!have("catatonit")) GTEST_SKIP() << "skipped: catatonit (the pod's infra process) is not installed";
+  loadImage();
+  auto pod = podman({"pod", "create", "--name", "wpod", "--cgroup-parent", "/" + tag()});
+  ASSERT_EQ(pod.exit_code, 0) << pod.err;
+  auto srv = podman({"run", "--pull", "never", "-d", "--pod", "wpod", "--name", "srv", "localhost/warren-busybox:test",
+                     "sh", "-c", "echo pod-data-$(hostname) | nc -l -p 7070 127.0.0.1"});
+  ASSERT_EQ(srv.exit_code, 0) << srv.err;
+  // The client retries until the server listens (its start is asynchronous).
+  auto cli = podman({"run", "--pull", "never", "--rm", "--pod", "wpod", "localhost/warren-busybox:test", "sh", "-c",
+                     "for i in $(seq 50); do nc 127.0.0.1 7070 </dev/null && break; sleep 0.2; done; "
+                     "readlink /proc/self/ns/net"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  // The pod's UTS namespace too (the hostname is the pod's name), and the
+  // infra container's network namespace.
+  auto infra = podman({"pod", "inspect", "--format", "{{.InfraContainerID}}", "wpod"});
+  ASSERT_EQ(infra.exit_code, 0) << infra.err;
+  auto infra_pid = podman({"inspect", "--format", "{{.State.Pid}}", infra.out.substr(0, infra.out.find('\n'))});
+  char netns[64] = {};
+  std::string link = "/proc/" + infra_pid.out.substr(0, infra_pid.out.find('\n')) + "/ns/net";
+  ASSERT_GT(readlink(link.c_str(), netns, sizeof netns - 1), 0) << link;
+  EXPECT_EQ(cli.out, "pod-data-wpod\n" + std::string(netns) + "\n");
+  EXPECT_TRUE(eventually([&] {
+    return podman({"inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "srv"}).out == "exited 0\n";
+  }));
+  auto rm = podman({"pod", "rm", "--force", "--time", "0", "wpod"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_EQ(podman({"ps", "-aq"}).out, "");
+  EXPECT_EQ(podman({"pod", "ps", "-q"}).out, "");
+}
+
+}  // namespace
+}  // namespace warren::testing::oci

@@ -101,10 +101,16 @@ TEST(OciSpec, RefusesWhatItCannotHonourNamingTheField) {
        [](json& j) { j["process"]["capabilities"]["effective"] = {"CAP_KILL"}; }},
       {"config.json: linux.namespaces[5].type: 'user' namespaces are not supported",
        [](json& j) { j["linux"]["namespaces"].push_back({{"type", "user"}}); }},
-      {"config.json: linux.namespaces[1].path: joining an existing network namespace is not supported",
-       [](json& j) { j["linux"]["namespaces"][1]["path"] = "/proc/1/ns/net"; }},
-      {"config.json: linux.namespaces[2].path: joining an existing ipc namespace is not supported",
-       [](json& j) { j["linux"]["namespaces"][2]["path"] = "/proc/1/ns/ipc"; }},
+      {"config.json: linux.namespaces[1].path: '/proc/self/ns/ipc' is not a network namespace",
+       [](json& j) { j["linux"]["namespaces"][1]["path"] = "/proc/self/ns/ipc"; }},
+      {"config.json: linux.namespaces[2].path: '/dev/null' is not a namespace",
+       [](json& j) { j["linux"]["namespaces"][2]["path"] = "/dev/null"; }},
+      {"config.json: linux.namespaces[0].path: cannot open '/nonexistent-warren/ns': No such file or directory",
+       [](json& j) { j["linux"]["namespaces"][0]["path"] = "/nonexistent-warren/ns"; }},
+      {"config.json: linux.namespaces[3].path: 'ns/uts' is not an absolute path",
+       [](json& j) { j["linux"]["namespaces"][3]["path"] = "ns/uts"; }},
+      {"config.json: linux.namespaces[4].path: joining an existing mount namespace is not supported",
+       [](json& j) { j["linux"]["namespaces"][4]["path"] = "/proc/self/ns/mnt"; }},
       {"config.json: linux.namespaces: warren always gives a container its own uts namespace",
        [](json& j) { j["linux"]["namespaces"].erase(3); }},
       {"config.json: linux.cgroupsPath: 'a:b:c' is a systemd slice:prefix:name path",
@@ -128,6 +134,30 @@ TEST(OciSpec, RefusesWhatItCannotHonourNamingTheField) {
     EXPECT_EQ(s.error().message().rfind(c.expect, 0), 0u) << "got: " << s.error().message();
     EXPECT_EQ(s.error().message().find('\n'), std::string::npos);
   }
+}
+
+// A pod member (Podman's infra, a CRI sandbox) joins namespaces by path:
+// ENTER for each (uts/ipc too: the core then makes none of its own), and no
+// loopback set-up for a network namespace that is not the container's.
+TEST(OciSpec, JoinsNamespacesByPath) {
+  json j = base();
+  j["linux"]["namespaces"] = json::array({{{"type", "pid"}, {"path", "/proc/self/ns/pid"}},
+                                          {{"type", "network"}, {"path", "/proc/self/ns/net"}},
+                                          {{"type", "ipc"}, {"path", "/proc/self/ns/ipc"}},
+                                          {{"type", "uts"}, {"path", "/proc/self/ns/uts"}},
+                                          {{"type", "mount"}}});
+  auto s = parse(j);
+  ASSERT_TRUE(s) << s.error().message();
+  const auto& li = s->launch;
+  ASSERT_EQ(li.namespaces_size(), 4);
+  const v1::Namespace::Type types[] = {v1::Namespace::PID, v1::Namespace::NET, v1::Namespace::IPC,
+                                       v1::Namespace::UTS};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(li.namespaces(i).type(), types[i]);
+    EXPECT_EQ(li.namespaces(i).action(), v1::Namespace::ENTER);
+    EXPECT_EQ(li.namespaces(i).path(), j["linux"]["namespaces"][i]["path"]);
+  }
+  EXPECT_FALSE(s->new_netns);
 }
 
 TEST(OciSpec, CgroupPathOfNeedsNoBundle) {

@@ -206,6 +206,46 @@ TEST(ROOT_LauncherNesting, EnteringAMissingNamespaceIsAClearError) {
             "spawn warren-init: open net namespace '/proc/999999999/ns/net': No such file or directory");
 }
 
+TEST(ROOT_LauncherNesting, EnteringAPathOfAnotherTypeIsAClearError) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  for (const char* path : {"/proc/self/ns/uts", "/etc/hostname"}) {
+    Box c(env, std::string("c") + (path[1] == 'p' ? "1" : "2"));
+    *c.req.launch_info.add_namespaces() = makeNs(A::NET, A::ENTER, path);
+    c.req.argv = {"true"};
+    auto l = launcher::spawn(c.req);
+    ASSERT_FALSE(l);
+    EXPECT_EQ(l.error().message(), std::string("spawn warren-init: '") + path + "' is not a net namespace");
+  }
+}
+
+// An OCI pod member: a top-level container (own mnt/uts/ipc/pid) that joins
+// only another network namespace. The clone child itself goes on to be
+// warren-init (pid 1 of the pid namespace clone3 made): it is the caller's
+// child, released and reaped as such (the launcher once waited to reap it
+// before the release: create hung forever).
+TEST(ROOT_LauncherNesting, TopLevelJoiningOnlyANetworkNamespaceIsTheCallersChild) {
+  WARREN_REQUIRE_ROOT();
+  TestEnv env;
+  Box p(env, "parent");
+  startParent(p);
+  Box c(env, "member");
+  c.topLevel(/*rootfs=*/true, /*net=*/false);
+  *c.req.launch_info.add_namespaces() = makeNs(A::NET, A::ENTER, nsPath(p.launched.pid, "net"));
+  c.req.argv = {"/bin/sh", "-c", "echo $$; exit 4"};
+  auto l = launcher::spawn(c.req);
+  ASSERT_TRUE(l) << l.error().message();
+  c.launched = std::move(*l);
+  EXPECT_EQ(nsId(c.launched.pid, "net"), nsId(p.launched.pid, "net"));
+  EXPECT_NE(nsId(c.launched.pid, "pid"), nsId(p.launched.pid, "pid"));
+  auto r = launcher::release(c.launched);
+  ASSERT_TRUE(r) << r.error().message();
+  siginfo_t si{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(c.launched.pid), &si, WEXITED), 0) << "not our child";
+  EXPECT_EQ(si.si_status, 4);
+  EXPECT_EQ(c.out(), "2\n");  // the command is pid 2 of its own pid namespace
+}
+
 TEST(ROOT_LauncherNesting, ChainOf32PidNamespacesAndThe33rdFails) {
   WARREN_REQUIRE_ROOT();
   ASSERT_EQ(nsLevels(::getpid()), 1) << "the test must run in the initial pid namespace";

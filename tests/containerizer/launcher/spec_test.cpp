@@ -117,7 +117,7 @@ TEST(LauncherSpecBuilder, RejectsBadInput) {
   expectError(r, "needs the container's own mount namespace");
   r = request();
   r.launch_info.set_hostname("h");
-  expectError(r, "needs the container's own UTS namespace");
+  expectError(r, "needs a UTS namespace of the container's (CREATE or ENTER UTS)");
   r = request();
   *r.launch_info.add_namespaces() = makeNs(v1::Namespace::NET, v1::Namespace::ENTER, "relative");
   expectError(r, "absolute path");
