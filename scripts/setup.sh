@@ -20,6 +20,8 @@ apt-get install -y --no-install-recommends \
   clang-14 libclang-rt-14-dev llvm-14 \
   libseccomp-dev crun golang-github-containers-common \
   zsh
+# disk/xfs's tests make an XFS image (mkfs.xfs) and loop-mount it with prjquota.
+apt-get install -y --no-install-recommends xfsprogs
 # warren-oci's engine tests (tests/oci): containerd (ctr, the runc shim) and
 # Podman (conmon) drive warren-oci as their OCI runtime.
 apt-get install -y --no-install-recommends containerd podman conmon

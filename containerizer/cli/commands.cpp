@@ -73,6 +73,15 @@ Result<LaunchSpec> parseLaunch(const po::variables_map& vm) {
     WARREN_ASSIGN_OR_RETURN(uint64_t v, parsePositive("--pids", str(vm, "pids")));
     res->set_pids(v);
   }
+  if (vm.count("disk")) {
+    WARREN_ASSIGN_OR_RETURN(uint64_t v, parseSize("--disk", str(vm, "disk")));
+    res->set_disk_bytes(v);
+  }
+  if (vm["rootfs_writable"].as<bool>()) c.set_rootfs_writable(true);
+  if (vm.count("max_completion_time")) {
+    WARREN_ASSIGN_OR_RETURN(uint64_t ms, parseDurationMs("--max_completion_time", str(vm, "max_completion_time")));
+    c.set_max_completion_time_ms(ms);
+  }
   if (vm.count("volume")) {
     // Parsed and checked by the volumes plugin in prepare (its grammar):
     // isolator setting volumes.spec_<n>, numbered in the order given.

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -45,6 +46,9 @@ po::options_description launchOptions() {
       ("cpus", po::value<std::string>(), "CPU limit, e.g. 0.5")
       ("mem", po::value<std::string>(), "memory limit, e.g. 512M")
       ("pids", po::value<std::string>(), "limit on the number of processes")
+      ("disk", po::value<std::string>(), "disk limit on the sandbox, which holds the rootfs's writes too, e.g. 1G (disk/du or disk/xfs)")
+      ("rootfs_writable", po::bool_switch(), "write into the --rootfs directory itself, not into an upper layer in the sandbox")
+      ("max_completion_time", po::value<std::string>(), "kill the command this long after it started, e.g. 90s, 5m or 1500ms (termination MAX_COMPLETION_TIME)")
       ("network", po::value<std::string>(), "network mode: host, none or bridge")
       ("share_pid", po::bool_switch(), "nested only: share the parent's pid namespace")
       ("debug", po::bool_switch(), "a DEBUG container: joins the parent's namespaces and cgroups")
@@ -116,7 +120,9 @@ po::options_description eventsOptions() {
 
 po::options_description groupLaunchOptions() {
   po::options_description d("Options");
-  d.add_options()("parent", po::value<std::string>(), "the parent container (required)");
+  d.add_options()
+      ("parent", po::value<std::string>(), "the parent container (required)")
+      ("max_completion_time", po::value<std::string>(), "each member's deadline unless its spec sets one, e.g. 90s or 5m (overrides the spec's maxCompletionTimeMs)");
   return d;
 }
 
@@ -564,6 +570,30 @@ Result<double> parseCpus(const std::string& text) {
     return fail(Code::InvalidArgument, "invalid --cpus '" + text + "': expected a positive number like 0.5");
   }
   return v;
+}
+
+Result<uint64_t> parseDurationMs(const std::string& flag, const std::string& text) {
+  auto bad = [&] {
+    return fail(Code::InvalidArgument, "invalid " + flag + " '" + text +
+                                           "': expected a positive duration like 1500ms, 90s, 5m or 2h");
+  };
+  if (text.empty() || text[0] == '-' || text[0] == '+' || std::isspace(static_cast<unsigned char>(text[0]))) {
+    return bad();
+  }
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(text.c_str(), &end);
+  if (errno != 0 || end == text.c_str() || !std::isfinite(v)) return bad();
+  std::string unit(end);
+  double mult = 0;
+  if (unit == "ms") mult = 1;
+  else if (unit == "s") mult = 1000;
+  else if (unit == "m") mult = 60.0 * 1000;
+  else if (unit == "h") mult = 3600.0 * 1000;
+  else return bad();
+  double ms = v * mult;
+  if (ms < 1 || ms > 1e15) return bad();
+  return static_cast<uint64_t>(ms);
 }
 
 Result<uint64_t> parsePositive(const std::string& flag, const std::string& text) {

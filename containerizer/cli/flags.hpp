@@ -72,6 +72,8 @@ std::vector<std::string> splitList(const std::vector<std::string>& values, bool 
 
 Result<uint64_t> parseSize(const std::string& flag, const std::string& text);
 Result<double> parseCpus(const std::string& text);
+// "1500ms", "90s", "5m", "2h" (a unit is required) -> milliseconds, at least 1.
+Result<uint64_t> parseDurationMs(const std::string& flag, const std::string& text);
 Result<uint64_t> parsePositive(const std::string& flag, const std::string& text);
 Result<int> parseSignal(const std::string& text);
 

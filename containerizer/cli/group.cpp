@@ -57,6 +57,11 @@ int groupCommand(Containerizer& c, const CommandSpec& spec, const po::variables_
     if (!text) return out.fail(Error(Code::InvalidArgument, "cannot read task group spec: " + text.error().message()));
     auto g = parseGroupSpec(*text, file);
     if (!g) return out.fail(g.error());
+    if (vm.count("max_completion_time")) {
+      auto ms = parseDurationMs("--max_completion_time", vm["max_completion_time"].as<std::string>());
+      if (!ms) return out.fail(ms.error());
+      g->set_max_completion_time_ms(*ms);
+    }
     auto r = c.launchGroup(*pid, *g);
     if (!r) return out.fail(r.error());
     if (out.json()) {

@@ -136,6 +136,14 @@ agent::v1::WaitResult toWaitResult(const v1::Termination& t) {
       w.set_state(agent::v1::TASK_FAILED);
       w.set_reason(agent::v1::REASON_CONTAINER_LIMITATION);
       break;
+    case T::DISK_LIMIT:
+      w.set_state(agent::v1::TASK_FAILED);
+      w.set_reason(agent::v1::REASON_CONTAINER_LIMITATION_DISK);
+      break;
+    case T::MAX_COMPLETION_TIME:
+      w.set_state(agent::v1::TASK_FAILED);
+      w.set_reason(agent::v1::REASON_MAX_COMPLETION_TIME_REACHED);
+      break;
     case T::LAUNCH_FAILED:
     case T::COMMAND_NOT_FOUND:
       w.set_state(agent::v1::TASK_FAILED);

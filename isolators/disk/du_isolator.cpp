@@ -137,6 +137,22 @@ Result<void> DuIsolator::update(const v1::UpdateRequest& req) {
   return {};
 }
 
+Result<v1::ResourceStatistics> DuIsolator::usage(const v1::ContainerRequest& req) {
+  std::string sandbox;
+  uint64_t limit = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = watched_.find(formatId(req.id()));
+    if (it == watched_.end()) return v1::ResourceStatistics{};  // not limited
+    sandbox = it->second.sandbox;
+    limit = it->second.limit;
+  }
+  v1::ResourceStatistics stats;
+  stats.set_disk_limit_bytes(limit);
+  stats.set_disk_used_bytes(diskUsage(sandbox));
+  return stats;
+}
+
 void DuIsolator::loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {

@@ -35,6 +35,7 @@ class DuIsolator final : public sdk::Isolator {
   Result<void> isolate(const v1::IsolateRequest& req) override;
   Result<v1::WatchResponse> watch(const v1::WatchRequest& req) override;
   Result<void> update(const v1::UpdateRequest& req) override;
+  Result<v1::ResourceStatistics> usage(const v1::ContainerRequest& req) override;  // measured now
   Result<void> cleanup(const v1::ContainerRequest& req) override;
 
  private:

@@ -115,6 +115,16 @@ TEST(DaemonMapping, TerminationsBecomeMesosWaitResults) {
   v1::Termination oom;
   oom.set_reason(v1::Termination::MEMORY_LIMIT);
   EXPECT_EQ(toWaitResult(oom).reason(), agent::v1::REASON_CONTAINER_LIMITATION_MEMORY);
+  // Issue #18's reasons, as Mesos names them (TaskStatus.Reason 20 and 33).
+  v1::Termination disk;
+  disk.set_reason(v1::Termination::DISK_LIMIT);
+  EXPECT_EQ(toWaitResult(disk).state(), agent::v1::TASK_FAILED);
+  EXPECT_EQ(toWaitResult(disk).reason(), agent::v1::REASON_CONTAINER_LIMITATION_DISK);
+  v1::Termination late;
+  late.set_reason(v1::Termination::MAX_COMPLETION_TIME);
+  late.set_signal(9);
+  EXPECT_EQ(toWaitResult(late).state(), agent::v1::TASK_FAILED);
+  EXPECT_EQ(toWaitResult(late).reason(), agent::v1::REASON_MAX_COMPLETION_TIME_REACHED);
 }
 
 TEST(DaemonFlags, OwnFlagsAreTakenOutTheRestGoToTheCliParser) {

@@ -10,7 +10,7 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount --make-rshared /
-for m in llc stp bridge veth overlay loop; do [ -e /modules/$m.ko ] && insmod /modules/$m.ko 2>/dev/null; done
+for m in llc stp bridge veth overlay loop libcrc32c xfs; do [ -e /modules/$m.ko ] && insmod /modules/$m.ko 2>/dev/null; done
 ip link set lo up 2>/dev/null
 hostname warren-vm
 # Every controller the kernel has, delegated to the root's children.

@@ -81,7 +81,7 @@ for ld in /lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
   [ -e "$ld" ] && { add_file "$(readlink -f "$ld")"; link_alias "$ld"; }
 done
 # Tools tests and the bench call (crun, and unshare + chroot for its floor) when present.
-for tool in /usr/bin/crun /usr/bin/find /usr/bin/unshare /usr/sbin/chroot; do [ -x "$tool" ] && add_file "$tool"; done
+for tool in /usr/bin/crun /usr/bin/find /usr/bin/unshare /usr/sbin/chroot /usr/sbin/mkfs.xfs; do [ -x "$tool" ] && add_file "$tool"; done
 # The source tree's test data (fixtures some tests read).
 src="$(cd "$here/../.." && pwd)"
 mkdir -p "$root$src/tests"
@@ -90,7 +90,8 @@ echo "root:x:0:" > "$root/etc/group"
 
 # Kernel modules the tests may need, decompressed (busybox insmod reads plain .ko).
 moddir="$kernel_dir/lib/modules/$kver/kernel"
-for m in net/802/stp net/llc/llc net/bridge/bridge drivers/net/veth fs/overlayfs/overlay drivers/block/loop; do
+for m in net/802/stp net/llc/llc net/bridge/bridge drivers/net/veth fs/overlayfs/overlay drivers/block/loop \
+    lib/libcrc32c fs/xfs/xfs; do
   for f in "$moddir/$m.ko" "$moddir/$m.ko.xz"; do
     [ -e "$f" ] || continue
     case "$f" in *.xz) xz -dc "$f" > "$root/modules/$(basename "$m").ko" ;; *) cp "$f" "$root/modules/" ;; esac

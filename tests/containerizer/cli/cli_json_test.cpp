@@ -2,6 +2,7 @@
 // every command against golden files, run --json keeping the container's
 // output apart, ps filters and inspect.
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -63,6 +64,26 @@ TEST_F(ROOT_CliJson, RunJsonKeepsTheContainersOutputApart) {
   EXPECT_TRUE(matchesGolden("run", doc));
   EXPECT_NE(r.err.find("to-stdout\n"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("to-stderr\n"), std::string::npos) << r.err;
+  expectEmptyState();
+}
+
+// Issue #18's config fields as flags: --rootfs_writable writes into the
+// rootfs dir itself, --max_completion_time ends the command with
+// MAX_COMPLETION_TIME, --disk is resources.disk_bytes (refused here: no
+// disk isolator in --isolation).
+TEST_F(ROOT_CliJson, RootfsWritableMaxCompletionTimeAndDiskFlags) {
+  std::string rw = env_.makeRootfs("rw");
+  auto r = warren({"--json", "run", "--id", "late", "--rootfs", rw, "--rootfs_writable", "--max_completion_time",
+                   "500ms", "--", "/bin/sh", "-c", "touch /written; sleep 30"});
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << r.out;
+  EXPECT_EQ(doc["termination"]["reason"], "MAX_COMPLETION_TIME") << r.out;
+  EXPECT_EQ(::access((rw + "/written").c_str(), F_OK), 0) << "--rootfs_writable wrote into the rootfs dir";
+  auto d = warren({"run", "--rootfs", rootfs_, "--disk", "10M", "--", "/bin/true"});
+  EXPECT_EQ(d.exit_code, 125);
+  EXPECT_NE(d.err.find("resources.disk_bytes is set but no isolator in --isolation takes it"), std::string::npos)
+      << d.err;
   expectEmptyState();
 }
 

@@ -27,7 +27,7 @@ TEST_F(ROOT_ConfigFields, AFieldNoIsolatorInUseTakesIsRefusedNamingIt) {
   cfg.mutable_resources()->set_disk_bytes(10 << 20);
   EXPECT_EQ(refusal(*c, "disk", cfg),
             "container 'disk': resources.disk_bytes is set but no isolator in --isolation takes it (isolator "
-            "'disk/du' would: add it to --isolation)");
+            "'disk/du' would: add it to --isolation; isolator 'disk/xfs' would: add it to --isolation)");
 
 
   cfg = shell("true");
