@@ -303,6 +303,7 @@ Result<void> checkGlobal(const po::variables_map& vm, GlobalFlags& out) {
   o.work_dir = vm["work_dir"].as<std::string>();
   o.runtime_dir = vm["runtime_dir"].as<std::string>();
   o.cgroups_root = vm["cgroups_root"].as<std::string>();
+  out.cgroups_root_given = !vm["cgroups_root"].defaulted();
   // The front ends' default (libwarren has none): warren, warrend and a
   // --config file's `isolation = ...` all go through here.
   o.isolation = splitList(vm.count("isolation") ? vm["isolation"].as<Strings>() : Strings{kDefaultIsolation});

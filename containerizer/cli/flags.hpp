@@ -31,6 +31,7 @@ struct GlobalFlags {
   bool version = false;
   std::string daemon = "auto";  // --daemon: auto, always, never (the CLI only)
   std::string api_socket;       // --api_socket: warrend's (default <runtime_dir>/warrend.sock)
+  bool cgroups_root_given = false;  // --cgroups_root set, not its default (warrend --delegated_cgroup)
 };
 
 // One subcommand: its name (words: "group launch"), synopsis, summary, and

@@ -23,6 +23,8 @@ constexpr OwnFlag kOwn[] = {
     {"body_timeout_ms", "time a client has to send a request's body (default 30000)"},
     {"log_format", "text or json (default text)"},
     {"worker_threads", "threads finishing terminated containers (default 4)"},
+    {"delegated_cgroup", "cgroup v2 under a unit with Delegate=yes: move into <own cgroup>/supervisor, containers "
+                         "under <own cgroup>/containers (the default --cgroups_root then); a switch (default false)"},
 };
 
 bool isOwn(const std::string& name) {
@@ -81,7 +83,9 @@ Result<DaemonFlags> parseDaemonFlags(int argc, char** argv) {
       if (!has_value && a != "--json" && a != "--help" && i + 1 < argc) rest.push_back(argv[++i]);
       continue;
     }
-    if (!has_value) {
+    if (!has_value && name == "delegated_cgroup") {
+      value = "true";  // a switch; --delegated_cgroup=false turns it off
+    } else if (!has_value) {
       if (i + 1 >= argc) return fail(Code::InvalidArgument, "flag --" + name + " needs a value");
       value = argv[++i];
     }
@@ -99,6 +103,11 @@ Result<DaemonFlags> parseDaemonFlags(int argc, char** argv) {
         return fail(Code::InvalidArgument, "--api_socket must be an absolute path, got '" + value + "'");
       }
       d.api_socket = value;
+    } else if (name == "delegated_cgroup") {
+      if (value != "true" && value != "false") {
+        return fail(Code::InvalidArgument, "invalid --delegated_cgroup '" + value + "': expected true or false");
+      }
+      d.delegated_cgroup = value == "true";
     } else if (name == "log_format") {
       if (value != "text" && value != "json") {
         return fail(Code::InvalidArgument, "invalid --log_format '" + value + "': expected text or json");

@@ -20,6 +20,7 @@ struct DaemonFlags {
   std::chrono::milliseconds body_timeout{30000};    // a request's body
   std::string log_format = "text";    // text or json
   int worker_threads = 4;             // finishing terminated containers
+  bool delegated_cgroup = false;      // run in <own cgroup>/supervisor, containers below it (delegation.hpp)
 };
 
 Result<DaemonFlags> parseDaemonFlags(int argc, char** argv);

@@ -19,6 +19,7 @@
 
 #include "api.hpp"
 #include "daemon_flags.hpp"
+#include "delegation.hpp"
 #include "http_server.hpp"
 #include "mapping.hpp"
 #include "orphans.hpp"
@@ -95,6 +96,17 @@ int main(int argc, char** argv) {
   auto& allow = opts.plugin_flags["host_path_allowlist"];
   allow = allow.empty() ? agent_dir : allow + "," + agent_dir;
 
+  if (flags->delegated_cgroup) {
+    auto h = opts.plugin_flags.find("cgroups_hierarchy");
+    std::string hierarchy = h == opts.plugin_flags.end() || h->second.empty() ? "/sys/fs/cgroup" : h->second;
+    auto root = daemon::enterDelegatedCgroup(hierarchy, flags->global.cgroups_root_given ? opts.cgroups_root : "");
+    if (!root) {
+      log->error("{}", root.error().message());
+      return 1;
+    }
+    opts.cgroups_root = *root;
+    log->info("delegated cgroup: warrend runs in its supervisor subgroup, containers under {}", *root);
+  }
   if (auto r = fs::mkdirs(opts.runtime_dir, 0755); !r) {
     log->error("runtime dir: {}", r.error().message());
     return 1;

@@ -29,12 +29,17 @@ Warrend::Warrend(TestEnv& env, std::vector<std::string> isolation, std::vector<s
   args_ = {std::string(WARREN_TEST_BIN_DIR) + "/warrend",
            "--work_dir=" + env.work_dir,
            "--runtime_dir=" + env.runtime_dir,
-           "--cgroups_root=" + env.cgroups_root,
            "--plugin_dir=" + env.plugin_dir,
            "--init_path=" + env.init_path,
            "--isolation=" + join(isolation),
            "--log_level=debug"};
-  for (auto& e : extra) args_.push_back(e);
+  // --delegated_cgroup picks the cgroups root itself (below its own cgroup).
+  bool delegated = false;
+  for (auto& e : extra) {
+    delegated = delegated || e == "--delegated_cgroup";
+    args_.push_back(e);
+  }
+  if (!delegated) args_.push_back("--cgroups_root=" + env.cgroups_root);
 }
 
 Warrend::~Warrend() {
@@ -47,6 +52,9 @@ void Warrend::start() {
   pid_ = ::fork();
   ASSERT_GE(pid_, 0);
   if (pid_ == 0) {
+    if (!start_in_cgroup.empty() && !fs::writeFile(start_in_cgroup + "/cgroup.procs", std::to_string(::getpid()))) {
+      ::_exit(126);
+    }
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);

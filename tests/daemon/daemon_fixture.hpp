@@ -32,6 +32,9 @@ class Warrend {
   void kill9();     // SIGKILL, reaped
   void stop();      // SIGTERM, reaped
   pid_t pid() const { return pid_; }
+  // A cgroup (absolute path of its directory) warrend starts in, as a
+  // systemd unit's main process does; "" = the test's own.
+  std::string start_in_cgroup;
   const std::string& socket() const { return socket_; }
   std::string log() const;
   long rssKb() const;
