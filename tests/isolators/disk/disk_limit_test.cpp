@@ -33,6 +33,9 @@ struct DiskIsolator {
   bool hard = false;   // a kernel hard limit: nothing past disk_bytes is ever written
 };
 
+// How gtest (and so ctest's list) names a parameter: "disk/xfs", not its bytes.
+void PrintTo(const DiskIsolator& d, std::ostream* os) { *os << d.name; }
+
 // Attaches `img` to a free loop device (as `losetup --find --show` does,
 // through /dev/loop-control: busybox's losetup in the qemu guest differs);
 // "" with *err set on failure.
