@@ -68,7 +68,7 @@ TEST(ROOT_PluginCheck, EveryFirstPartyPluginPasses) {
     if (so.find("disk_xfs") != std::string::npos && r.text.find("is not on XFS") != std::string::npos) {
       // disk/xfs refuses to exist off an XFS work dir with prjquota (the
       // kit's work dir is in /tmp): the refusal must be that one clear line;
-      // it runs against real XFS quotas in the ROOT_QemuXfsQuota lane.
+      // its behaviour on real XFS quotas is tested in the ROOT_QemuXfsQuota lane.
       EXPECT_EQ(r.rc, 1) << r.text;
       EXPECT_NE(r.text.find("FAIL create: plugin 'disk/xfs' (" + so + "): create failed: work dir: disk/xfs: '"),
                 std::string::npos)
