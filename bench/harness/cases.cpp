@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <set>
 #include <utility>
 
 #include "bundle.hpp"
@@ -441,6 +442,43 @@ void caseMemory(Ctx& c) {
       for (int w = 0; w < 100 && kill(pid, 0) == 0; ++w) usleep(20000);
     }
   }
+  if (c.have_warrend) {
+    // The same through warrend: one process launches every init, from one
+    // sealed memfd copy of warren-init, so their text pages are shared (a
+    // CLI process makes its own copy, so CLI-launched inits share nothing).
+    std::vector<std::string> launches;
+    for (int i = 0; i < n; ++i) {
+      launches.push_back("{\"type\":\"LAUNCH_CONTAINER\",\"launch_container\":{\"container_id\":{\"value\":"
+                         "\"wbmemd" + std::to_string(i) + "\"},\"command\":{\"value\":\"sleep 100000\"},"
+                         "\"warren\":{\"config\":{\"rootfs\":\"" + c.rootfs + "\"}}}}");
+    }
+    std::vector<std::string> a{c.agent_bin, "--socket", c.warrend_socket, "--pipeline"};
+    a.insert(a.end(), launches.begin(), launches.end());
+    spawn(a);
+    SpawnOpts o;
+    o.capture_out = true;
+    Run g = spawn({c.agent_bin, "--socket", c.warrend_socket, "{\"type\":\"GET_CONTAINERS\"}"}, o);
+    std::set<int> pids;
+    for (size_t p = g.out.find("\"executor_pid\":"); p != std::string::npos;
+         p = g.out.find("\"executor_pid\":", p + 1)) {
+      pids.insert(std::atoi(g.out.c_str() + p + 15));
+    }
+    pids.erase(0);
+    for (int pid : pids) {
+      c.report.series(pss, "warrend", "kB").values.push_back(static_cast<double>(pssKb(pid)));
+      c.report.series(rss, "warrend", "kB").values.push_back(static_cast<double>(vmRssKb(pid)));
+      c.report.series(uss, "warrend", "kB").values.push_back(static_cast<double>(ussKb(pid)));
+    }
+    c.report.series(pss, "warrend", "kB").note = "warren-init of containers launched through warrend (one memfd copy)";
+    for (int i = 0; i < n; ++i) {
+      std::string id = "{\"value\":\"wbmemd" + std::to_string(i) + "\"}";
+      spawn({c.agent_bin, "--socket", c.warrend_socket, "--pipeline",
+             "{\"type\":\"KILL_CONTAINER\",\"kill_container\":{\"container_id\":" + id + "}}",
+             "{\"type\":\"WAIT_CONTAINER\",\"wait_container\":{\"container_id\":" + id + "}}",
+             "{\"type\":\"REMOVE_CONTAINER\",\"remove_container\":{\"container_id\":" + id + "}}"});
+    }
+    c.report.target({pss, "warrend", "crun", 0.5});
+  }
   c.report.target({pss, "warren", "crun", 0.5});
 }
 
@@ -468,6 +506,40 @@ void caseRecovery(Ctx& c) {
   char note[160];
   std::snprintf(note, sizeof note, "%d launched in %.0f ms; %d still listed after recover", launched, launch_ms, alive);
   rec.note = note;
+  if (!c.warrend_bin.empty() && !c.agent_bin.empty()) {
+    // warrend started over the same dirs: recover (adopt every init) and
+    // answer its first call. Stopped again (its containers keep running).
+    auto& wd = c.report.series(cs, "warrend start (recover, then ready)");
+    std::string sock = c.warren.runtime_dir + "/warrend.sock";
+    for (int r = 0; r < c.chain_rounds; ++r) {
+      double t0 = nowMs();
+      pid_t pid = fork();
+      if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(c.warrend_bin.c_str(), c.warrend_bin.c_str(), ("--work_dir=" + c.warren.work_dir).c_str(),
+              ("--runtime_dir=" + c.warren.runtime_dir).c_str(), ("--cgroups_root=" + c.warren.cgroups_root).c_str(),
+              ("--plugin_dir=" + c.warren.plugin_dir).c_str(), ("--init_path=" + c.warren.init_path).c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      bool up = false;
+      for (int i = 0; i < 6000 && !up; ++i) {
+        up = spawn({c.agent_bin, "--socket", sock, "{\"type\":\"GET_CONTAINERS\"}"}).ok();
+        if (!up) usleep(5000);
+      }
+      double took = nowMs() - t0;
+      if (up) wd.values.push_back(took);
+      else ++wd.failures;
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+    wd.note = "exec of warrend over the same dirs until GET_CONTAINERS answers (polled every 5 ms)";
+    Target wt{cs, "warrend start (recover, then ready)", "", 0};
+    wt.absolute = 1000;
+    c.report.target(wt);
+  }
   Target t{cs, "warren recover", "", 0};
   t.absolute = 1000;
   c.report.target(t);

@@ -19,7 +19,7 @@ struct Ctx {
   bool have_crun = false, have_runc = false, have_conmon = false;
   // warrend, started by the harness when --warrend and --agent are given;
   // each step is one warren-agent process (launch, wait, remove).
-  std::string agent_bin, warrend_socket;
+  std::string agent_bin, warrend_socket, warrend_bin;
   bool have_warrend = false;
   // The warren CLI over warrend's dirs with --daemon=always (the CLI's
   // daemon path: `warren run` and `warren exec` through warrend).

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   std::string wd_run = "/dev/shm/warrend-bench-" + std::to_string(getpid());
   if (exists(opt["warrend"]) && exists(opt["agent"])) {
     c.agent_bin = opt["agent"];
+    c.warrend_bin = opt["warrend"];
     c.warrend_socket = wd_run + "/warrend.sock";
     std::vector<std::string> args = {opt["warrend"], "--work_dir=" + c.scratch + "/warrend-work",
                                      "--runtime_dir=" + wd_run,
