@@ -27,7 +27,8 @@ make -C "$BUILD/bench-harness" >/dev/null
 "$BUILD/bench-harness/warren-bench" \
   --warren "$PWD/$BUILD/bin/warren" --plugin_dir "$PWD/$BUILD/plugins" \
   --init "$PWD/$BUILD/bin/warren-init" --out "$PWD/bench/results" \
-  --warrend "$PWD/$BUILD/bin/warrend" --agent "$PWD/$BUILD/bin/warren-agent" "$@"
+  --warrend "$PWD/$BUILD/bin/warrend" --agent "$PWD/$BUILD/bin/warren-agent" \
+  --embedded "$PWD/$BUILD/bin/warren_inprocess_bench" "$@"
 
 # The warm path right after: libwarren in one process (plugins loaded once),
 # as an embedding agent or a daemon launches. Appended to today's results.

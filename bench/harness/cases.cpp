@@ -1,12 +1,15 @@
 #include "cases.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <set>
 #include <utility>
 
 #include "bundle.hpp"
@@ -52,8 +55,11 @@ std::string say(const std::string& what, const Run& r) {
 }
 
 
-// One client process: LAUNCH (nested when parent is set), WAIT, REMOVE of /bin/true.
-Run warrendRun(Ctx& c, const std::string& parent, const std::string& rootfs) {
+// One client process: LAUNCH (nested when parent is set), WAIT, REMOVE of
+// /bin/true; pipelined on one connection, or (separate) one connection per
+// call, each made after the previous answer; `debug`: a DEBUG container.
+Run warrendRun(Ctx& c, const std::string& parent, const std::string& rootfs, bool pipelined = true,
+               bool debug = false) {
   static int n = 0;
   std::string name = "wd" + std::to_string(++n);
   std::string id = "{\"value\":\"" + name + "\"" +
@@ -64,15 +70,77 @@ Run warrendRun(Ctx& c, const std::string& parent, const std::string& rootfs) {
                        "_container\":{\"container_id\":" + id +
                        ",\"command\":{\"shell\":false,\"value\":\"/bin/true\",\"arguments\":[\"true\"]}" +
                        (rootfs.empty() ? "" : ",\"warren\":{\"config\":{\"rootfs\":\"" + rootfs + "\"}}") +
-                       "}}";
+                       (debug ? ",\"warren\":{\"config\":{\"container_class\":\"DEBUG\"}}" : "") + "}}";
   std::string wait = "{\"type\":\"WAIT" + nested + "_CONTAINER\",\"wait" + lower + "_container\":{\"container_id\":" +
                      id + "}}";
   std::string remove = "{\"type\":\"REMOVE" + nested + "_CONTAINER\",\"remove" + lower +
                        "_container\":{\"container_id\":" + id + "}}";
-  return spawn({c.agent_bin, "--socket", c.warrend_socket, launch, wait, remove});
+  if (!pipelined) return spawn({c.agent_bin, "--socket", c.warrend_socket, launch, wait, remove});
+  return spawn({c.agent_bin, "--socket", c.warrend_socket, "--pipeline", launch, wait, remove});
 }
 
 }  // namespace
+
+Run Embedded::call(const std::string& what) {
+  Run r;
+  if (pid <= 0) {
+    r.err = error.empty() ? "not running" : error;
+    return r;
+  }
+  std::string line = what + "\n";
+  double t0 = nowMs();
+  if (write(to, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    r.err = "write to the embedded server failed";
+    return r;
+  }
+  std::string answer;
+  char ch;
+  while (read(from, &ch, 1) == 1 && ch != '\n') answer += ch;
+  r.ms = nowMs() - t0;
+  r.status = answer == "ok" ? 0 : 1;
+  if (!r.ok()) r.err = answer.empty() ? "the embedded server is gone" : answer;
+  return r;
+}
+
+void Embedded::stop() {
+  if (pid <= 0) return;
+  (void)!write(to, "quit\n", 5);
+  close(to);
+  close(from);
+  waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
+Embedded* startEmbedded(const std::string& bin, const std::string& rootfs, const std::string& plugin_dir,
+                        const std::string& init) {
+  auto* e = new Embedded;
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+    e->error = "pipe";
+    return e;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    execl(bin.c_str(), bin.c_str(), "--serve", rootfs.c_str(), plugin_dir.c_str(), init.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  e->pid = pid;
+  e->to = in[1];
+  e->from = out[0];
+  std::string ready;
+  char ch;
+  while (read(e->from, &ch, 1) == 1 && ch != '\n') ready += ch;
+  if (ready != "ready") {
+    e->error = "embedded server: " + (ready.empty() ? std::string("exited") : ready);
+    e->stop();
+  }
+  return e;
+}
 
 std::string makeBundle(Ctx& c, const std::string& name, const BundleSpec& spec) {
   std::string dir = c.scratch + "/" + name;
@@ -101,12 +169,31 @@ void caseTopLevel(Ctx& c) {
   }
   if (c.have_warrend) {
     steps.push_back({"warrend", [&c] { return warrendRun(c, "", c.rootfs); }});
+    steps.push_back({"warrend, 3 connections", [&c] { return warrendRun(c, "", c.rootfs, false); }});
+  }
+  if (c.have_warrend_cli) {
+    steps.push_back({"warren -> warrend", [&c] {
+                       return c.warrend_cli.exec({"run", "--rootfs", c.rootfs, "--", "/bin/true"});
+                     }});
+  }
+  if (c.embedded && c.embedded->pid > 0) {
+    steps.push_back({"embedded", [&c] { return c.embedded->call("top"); }});
   }
   interleave(c, cs, std::move(steps), c.rounds);
   c.report.target({cs, "warren", "crun", 0.7});
   if (c.have_warrend) {
-    c.report.series(cs, "warrend").note = "a warren-agent process: LAUNCH_CONTAINER, WAIT_CONTAINER, REMOVE_CONTAINER";
+    c.report.series(cs, "warrend").note =
+        "a warren-agent process, one connection: LAUNCH_CONTAINER, WAIT_CONTAINER, REMOVE_CONTAINER pipelined";
+    c.report.series(cs, "warrend, 3 connections").note = "the same calls, one connection each, each after the answer";
     c.report.target({cs, "warrend", "crun", 0.7});
+  }
+  if (c.have_warrend_cli) {
+    c.report.series(cs, "warren -> warrend").note = "`warren --daemon=always run --rootfs R -- /bin/true`";
+    c.report.target({cs, "warren -> warrend", "crun", 0.7});
+  }
+  if (c.embedded && c.embedded->pid > 0) {
+    c.report.series(cs, "embedded").note = "libwarren in one process: launch, wait, destroy (timed by request/answer)";
+    c.report.target({cs, "embedded", "crun", 0.7});
   }
 }
 
@@ -161,9 +248,19 @@ void caseNested(Ctx& c) {
     });
     if (r.ok()) {
       steps.push_back({"warrend", [&c] { return warrendRun(c, "wdparent", ""); }});
+      steps.push_back({"warrend exec", [&c] { return warrendRun(c, "wdparent", "", true, true); }});
+      if (c.have_warrend_cli) {
+        steps.push_back({"warren exec -> warrend", [&c] {
+                           return c.warrend_cli.exec({"exec", "wdparent", "--", "/bin/true"});
+                         }});
+      }
     } else {
       c.report.series(cs, "warrend").note = say("warrend launch of the parent", r);
     }
+  }
+  if (c.embedded && c.embedded->pid > 0) {
+    steps.push_back({"embedded", [&c] { return c.embedded->call("nested"); }});
+    steps.push_back({"embedded exec", [&c] { return c.embedded->call("exec"); }});
   }
   // Name the reference "crun" so ratios read against crun exec.
   std::vector<std::pair<std::string, Step>> named;
@@ -178,8 +275,21 @@ void caseNested(Ctx& c) {
   }
   if (c.have_warrend) {
     c.report.series(cs, "warrend").note =
-        "a warren-agent process: LAUNCH_NESTED_CONTAINER, WAIT_NESTED_CONTAINER, REMOVE_NESTED_CONTAINER";
+        "a warren-agent process, one connection: LAUNCH_NESTED_CONTAINER, WAIT_NESTED_CONTAINER, "
+        "REMOVE_NESTED_CONTAINER pipelined";
+    c.report.series(cs, "warrend exec").note = "the same with a DEBUG container (what `warren exec` launches)";
     c.report.target({cs, "warrend", "crun", 0.5});
+    c.report.target({cs, "warrend exec", "crun", 0.5});
+  }
+  if (c.have_warrend_cli) {
+    c.report.series(cs, "warren exec -> warrend").note = "`warren --daemon=always exec P -- /bin/true`";
+    c.report.target({cs, "warren exec -> warrend", "crun", 0.5});
+  }
+  if (c.embedded && c.embedded->pid > 0) {
+    c.report.series(cs, "embedded").note = "libwarren in one process: nested launch, wait, destroy";
+    c.report.series(cs, "embedded exec").note = "libwarren in one process: a DEBUG container, launch, wait, destroy";
+    c.report.target({cs, "embedded", "crun", 0.5});
+    c.report.target({cs, "embedded exec", "crun", 0.5});
   }
 }
 
@@ -233,6 +343,12 @@ void caseGroups(Ctx& c) {
     }
     interleave(c, cs, std::move(steps), std::max(3, c.rounds / 5));
     c.report.series(cs, "crun").note = std::to_string(n) + " x `crun run --detach`, one by one";
+    if (n == 16) {
+      Target t{cs, "warren", "warren", 4};
+      t.ref_case = "task group of 1, launch to all running";
+      t.label = "task group of 16 vs one launch (group of 1)";
+      c.report.target(t);
+    }
   }
   c.warren.exec({"destroy", "wbgroup"});
 }
@@ -267,6 +383,11 @@ void caseChain(Ctx& c) {
     record(destroy, d);
   }
   launch.note = "32 sequential `warren launch`, each nested in the previous; no peer nests containers";
+  Target t{cs, "warren launch x32", "warren", 1};
+  t.ref_case = "nested launch+exit of true";
+  t.ref_scale = 32;
+  t.label = "32-deep chain vs 32 x one nested launch";
+  c.report.target(t);
 }
 
 void caseMemory(Ctx& c) {
@@ -321,6 +442,43 @@ void caseMemory(Ctx& c) {
       for (int w = 0; w < 100 && kill(pid, 0) == 0; ++w) usleep(20000);
     }
   }
+  if (c.have_warrend) {
+    // The same through warrend: one process launches every init, from one
+    // sealed memfd copy of warren-init, so their text pages are shared (a
+    // CLI process makes its own copy, so CLI-launched inits share nothing).
+    std::vector<std::string> launches;
+    for (int i = 0; i < n; ++i) {
+      launches.push_back("{\"type\":\"LAUNCH_CONTAINER\",\"launch_container\":{\"container_id\":{\"value\":"
+                         "\"wbmemd" + std::to_string(i) + "\"},\"command\":{\"value\":\"sleep 100000\"},"
+                         "\"warren\":{\"config\":{\"rootfs\":\"" + c.rootfs + "\"}}}}");
+    }
+    std::vector<std::string> a{c.agent_bin, "--socket", c.warrend_socket, "--pipeline"};
+    a.insert(a.end(), launches.begin(), launches.end());
+    spawn(a);
+    SpawnOpts o;
+    o.capture_out = true;
+    Run g = spawn({c.agent_bin, "--socket", c.warrend_socket, "{\"type\":\"GET_CONTAINERS\"}"}, o);
+    std::set<int> pids;
+    for (size_t p = g.out.find("\"executor_pid\":"); p != std::string::npos;
+         p = g.out.find("\"executor_pid\":", p + 1)) {
+      pids.insert(std::atoi(g.out.c_str() + p + 15));
+    }
+    pids.erase(0);
+    for (int pid : pids) {
+      c.report.series(pss, "warrend", "kB").values.push_back(static_cast<double>(pssKb(pid)));
+      c.report.series(rss, "warrend", "kB").values.push_back(static_cast<double>(vmRssKb(pid)));
+      c.report.series(uss, "warrend", "kB").values.push_back(static_cast<double>(ussKb(pid)));
+    }
+    c.report.series(pss, "warrend", "kB").note = "warren-init of containers launched through warrend (one memfd copy)";
+    for (int i = 0; i < n; ++i) {
+      std::string id = "{\"value\":\"wbmemd" + std::to_string(i) + "\"}";
+      spawn({c.agent_bin, "--socket", c.warrend_socket, "--pipeline",
+             "{\"type\":\"KILL_CONTAINER\",\"kill_container\":{\"container_id\":" + id + "}}",
+             "{\"type\":\"WAIT_CONTAINER\",\"wait_container\":{\"container_id\":" + id + "}}",
+             "{\"type\":\"REMOVE_CONTAINER\",\"remove_container\":{\"container_id\":" + id + "}}"});
+    }
+    c.report.target({pss, "warrend", "crun", 0.5});
+  }
   c.report.target({pss, "warren", "crun", 0.5});
 }
 
@@ -348,6 +506,43 @@ void caseRecovery(Ctx& c) {
   char note[160];
   std::snprintf(note, sizeof note, "%d launched in %.0f ms; %d still listed after recover", launched, launch_ms, alive);
   rec.note = note;
+  if (!c.warrend_bin.empty() && !c.agent_bin.empty()) {
+    // warrend started over the same dirs: recover (adopt every init) and
+    // answer its first call. Stopped again (its containers keep running).
+    auto& wd = c.report.series(cs, "warrend start (recover, then ready)");
+    std::string sock = c.warren.runtime_dir + "/warrend.sock";
+    for (int r = 0; r < c.chain_rounds; ++r) {
+      double t0 = nowMs();
+      pid_t pid = fork();
+      if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(c.warrend_bin.c_str(), c.warrend_bin.c_str(), ("--work_dir=" + c.warren.work_dir).c_str(),
+              ("--runtime_dir=" + c.warren.runtime_dir).c_str(), ("--cgroups_root=" + c.warren.cgroups_root).c_str(),
+              ("--plugin_dir=" + c.warren.plugin_dir).c_str(), ("--init_path=" + c.warren.init_path).c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      bool up = false;
+      for (int i = 0; i < 6000 && !up; ++i) {
+        up = spawn({c.agent_bin, "--socket", sock, "{\"type\":\"GET_CONTAINERS\"}"}).ok();
+        if (!up) usleep(5000);
+      }
+      double took = nowMs() - t0;
+      if (up) wd.values.push_back(took);
+      else ++wd.failures;
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+    wd.note = "exec of warrend over the same dirs until GET_CONTAINERS answers (polled every 5 ms)";
+    Target wt{cs, "warrend start (recover, then ready)", "", 0};
+    wt.absolute = 1000;
+    c.report.target(wt);
+  }
+  Target t{cs, "warren recover", "", 0};
+  t.absolute = 1000;
+  c.report.target(t);
   for (int i = 0; i < n; ++i) c.warren.exec({"destroy", "wbrec" + std::to_string(i)});
 }
 

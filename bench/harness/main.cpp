@@ -3,6 +3,7 @@
 //   warren-bench --warren BIN --plugin_dir DIR --init PATH [--rounds N]
 //                [--mem N] [--recover N] [--chain-rounds N] [--out DIR] [--only a,b]
 //                [--warrend BIN --agent BIN]   (also the daemon path: warren-agent -> warrend)
+//                [--embedded BIN]              (warren_inprocess_bench --serve: libwarren in one process)
 #include <signal.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   std::string wd_run = "/dev/shm/warrend-bench-" + std::to_string(getpid());
   if (exists(opt["warrend"]) && exists(opt["agent"])) {
     c.agent_bin = opt["agent"];
+    c.warrend_bin = opt["warrend"];
     c.warrend_socket = wd_run + "/warrend.sock";
     std::vector<std::string> args = {opt["warrend"], "--work_dir=" + c.scratch + "/warrend-work",
                                      "--runtime_dir=" + wd_run,
@@ -138,6 +140,22 @@ int main(int argc, char** argv) {
   }
   c.report.header("- warrend: " + (c.have_warrend ? opt["warrend"] + " (client: one warren-agent process per launch)"
                                                   : std::string("not run (pass --warrend and --agent)")));
+  if (c.have_warrend && c.have_warren) {
+    // The CLI's daemon path: the same dirs as warrend, --daemon=always.
+    c.warrend_cli = c.warren;
+    c.warrend_cli.work_dir = c.scratch + "/warrend-work";
+    c.warrend_cli.runtime_dir = wd_run;
+    c.warrend_cli.cgroups_root = std::string(kCgroupRoot) + "/warrend";
+    c.warrend_cli.extra = {"--daemon=always"};
+    c.have_warrend_cli = true;
+  }
+  if (exists(opt["embedded"])) {
+    c.embedded = startEmbedded(opt["embedded"], c.rootfs, opt["plugin_dir"], opt["init"]);
+    if (c.embedded->pid <= 0) std::fprintf(stderr, "warren-bench: %s; its rows are absent\n", c.embedded->error.c_str());
+  }
+  c.report.header("- embedded: " + (c.embedded && c.embedded->pid > 0
+                                        ? opt["embedded"] + " --serve (libwarren in one process, asked per launch)"
+                                        : std::string("not run (pass --embedded)")));
 
   std::set<std::string> only;
   std::stringstream ss(opt["only"]);
@@ -149,6 +167,7 @@ int main(int argc, char** argv) {
   if (only.count("memory")) caseMemory(c);
   if (only.count("recovery")) caseRecovery(c);
 
+  if (c.embedded) c.embedded->stop();
   // Leave nothing behind: warren containers, peer containers, cgroups, dirs.
   if (c.have_warren) {
     for (const auto& k : c.warren.ps()) {

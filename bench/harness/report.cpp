@@ -94,16 +94,29 @@ std::string Report::markdown() const {
   if (!targets_.empty()) {
     o << "### Targets\n\n| case | warren | reference | ratio | target | verdict |\n|---|---|---|---|---|---|\n";
     for (const auto& t : targets_) {
+      const std::string label = (t.label.empty() ? t.case_name : t.label) + " (" + t.runtime + ")";
       const Series* a = find(t.case_name, t.runtime);
-      const Series* b = find(t.case_name, t.reference);
-      if (!a || !b || a->values.empty() || b->values.empty()) {
-        o << "| " << t.case_name << " | - | - | - | <= " << t.ratio << " | not measured |\n";
+      if (t.absolute > 0) {
+        if (!a || a->values.empty()) {
+          o << "| " << label << " | - | - | - | < " << num(t.absolute, "ms") << " ms | not measured |\n";
+          continue;
+        }
+        double ma = statsOf(a->values).median;
+        o << "| " << label << " | " << num(ma, a->unit) << " " << a->unit << " | absolute | - | < "
+          << num(t.absolute, a->unit) << " " << a->unit << " | " << (ma < t.absolute ? "met" : "**missed**") << " |\n";
         continue;
       }
-      double ma = statsOf(a->values).median, mb = statsOf(b->values).median;
-      char r[32];
+      const Series* b = find(t.ref_case.empty() ? t.case_name : t.ref_case, t.reference);
+      if (!a || !b || a->values.empty() || b->values.empty()) {
+        o << "| " << label << " | - | - | - | <= " << t.ratio << " | not measured |\n";
+        continue;
+      }
+      double ma = statsOf(a->values).median, mb = statsOf(b->values).median * t.ref_scale;
+      char r[32], scale[32] = "";
       std::snprintf(r, sizeof r, "%.2f", ma / mb);
-      o << "| " << t.case_name << " | " << num(ma, a->unit) << " " << a->unit << " | " << t.reference << " "
+      if (t.ref_scale != 1) std::snprintf(scale, sizeof scale, "%g x ", t.ref_scale);
+      std::string ref = std::string(scale) + t.reference + (t.ref_case.empty() ? "" : " (" + t.ref_case + ")");
+      o << "| " << label << " | " << num(ma, a->unit) << " " << a->unit << " | " << ref << " "
         << num(mb, b->unit) << " " << b->unit << " | " << r << " | <= " << t.ratio << " | "
         << (ma <= t.ratio * mb ? "met" : "**missed**") << " |\n";
     }

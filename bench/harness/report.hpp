@@ -22,6 +22,13 @@ struct Series {
 struct Target {
   std::string case_name, runtime, reference;  // runtime's median <= ratio x reference's
   double ratio;
+  // The reference from another case (empty: the same), its median times
+  // ref_scale (a 32-deep chain against 32 x one nested launch).
+  std::string ref_case = "";
+  double ref_scale = 1;
+  // > 0: an absolute target instead (median < absolute, in the series' unit).
+  double absolute = 0;
+  std::string label = "";  // the Targets table's case column (default: case_name)
 };
 
 struct Stats {

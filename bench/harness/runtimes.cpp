@@ -36,6 +36,7 @@ std::vector<std::string> Warren::argv(const std::vector<std::string>& sub) const
                              "--cgroups_root=" + cgroups_root, "--plugin_dir=" + plugin_dir,
                              "--init_path=" + init_path};
   if (!isolation.empty()) a.push_back("--isolation=" + isolation);
+  a.insert(a.end(), extra.begin(), extra.end());
   a.insert(a.end(), sub.begin(), sub.end());
   return a;
 }

@@ -16,6 +16,7 @@ struct Warren {
   std::string bin, plugin_dir, init_path, work_dir, runtime_dir;
   std::string cgroups_root = std::string(kCgroupRoot) + "/warren";
   std::string isolation;  // empty: the CLI's default
+  std::vector<std::string> extra;  // more global flags (--daemon=always)
 
   std::vector<std::string> argv(const std::vector<std::string>& sub) const;
   Run exec(const std::vector<std::string>& sub, bool capture = false) const;

@@ -133,7 +133,8 @@ Reply Api::launchConfig(const Request& req, const v1::ContainerID& id, const v1:
     }
     return std::nullopt;
   };
-  if (auto r = existing()) return *r;
+  // No listing first: a launch of an existing ID fails AlreadyExists before
+  // it makes anything, and only then is the existing one compared.
   auto st = c_.launch(id, *config);
   sup_.refresh();
   if (!st) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace warren::daemon {
@@ -91,6 +92,89 @@ ClientReply callAgent(const std::string& socket_path, const std::string& body,
     }
   }
   out.body = resp.substr(hdr_end + 4);
+  return out;
+}
+
+std::vector<ClientReply> callAgentPipelined(const std::string& socket_path, const std::vector<std::string>& bodies,
+                                            std::chrono::milliseconds timeout) {
+  std::vector<ClientReply> out(bodies.size());
+  if (bodies.empty()) return out;
+  std::string err;
+  int fd = connectTo(socket_path, err);
+  if (fd < 0) {
+    for (auto& r : out) r.error = err;
+    return out;
+  }
+  auto deadline = Clock::now() + timeout;
+  // Every request at once, in order; the server answers them in order on
+  // this connection (HTTP/1.1 pipelining). The last one closes it.
+  std::string req;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    req += "POST /api/v1 HTTP/1.1\r\nHost: warrend\r\nConnection: " +
+           std::string(i + 1 == bodies.size() ? "close" : "keep-alive") +
+           "\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: " +
+           std::to_string(bodies[i].size()) + "\r\n\r\n" + bodies[i];
+  }
+  size_t off = 0;
+  while (off < req.size()) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, msLeft(deadline)) <= 0) break;
+    ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  std::string resp;
+  size_t next = 0;  // the answer being read
+  char buf[65536];
+  bool eof = false;
+  while (next < bodies.size()) {
+    // One whole answer in `resp`? (warrend always sends Content-Length.)
+    auto hdr_end = resp.find("\r\n\r\n");
+    if (hdr_end != std::string::npos) {
+      ClientReply& r = out[next];
+      if (resp.rfind("HTTP/1.", 0) != 0) {
+        r.error = "no HTTP answer";
+        break;
+      }
+      std::string headers = resp.substr(0, hdr_end);
+      size_t length = 0;
+      for (size_t pos = headers.find("\r\n"); pos != std::string::npos; pos = headers.find("\r\n", pos + 2)) {
+        std::string line = headers.substr(pos + 2, headers.find("\r\n", pos + 2) - pos - 2);
+        std::string lower = line;
+        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        auto value = [&](size_t from) {
+          std::string v = line.substr(from);
+          while (!v.empty() && v[0] == ' ') v.erase(0, 1);
+          return v;
+        };
+        if (lower.rfind("content-type:", 0) == 0) r.content_type = value(13);
+        if (lower.rfind("content-length:", 0) == 0) length = std::strtoull(value(15).c_str(), nullptr, 10);
+      }
+      if (resp.size() >= hdr_end + 4 + length) {
+        r.status = std::atoi(resp.c_str() + 9);
+        r.body = resp.substr(hdr_end + 4, length);
+        resp.erase(0, hdr_end + 4 + length);
+        ++next;
+        continue;
+      }
+    }
+    if (eof) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, msLeft(deadline)) <= 0) {
+      out[next].error = "no answer within the timeout";
+      break;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      eof = true;
+      continue;
+    }
+    resp.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  for (size_t i = next; i < out.size(); ++i) {
+    if (out[i].error.empty()) out[i].error = "connection closed before this answer";
+  }
   return out;
 }
 

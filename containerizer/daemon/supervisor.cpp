@@ -216,18 +216,51 @@ void Supervisor::worker() {
       id = jobs_.front();
       jobs_.pop_front();
     }
-    finishOne(id);
+    auto t = finishOne(id);
     {
       std::lock_guard<std::mutex> g(mu_);
-      queued_.erase(formatId(id));
+      std::string key = formatId(id);
+      queued_.erase(key);
+      // Waiters get the record now; the rescan below (events, other
+      // processes' changes) reads the same record from disk.
+      if (t) {
+        ended_[key] = *t;
+        known_.insert(key);
+      }
     }
+    if (t) cv_.notify_all();
     rescan();
   }
 }
 
-void Supervisor::finishOne(const v1::ContainerID& id) {
+// Whether an ancestor of `id` may be exiting, from what is watched: an
+// ancestor whose pidfd fired (queued) or whose init is exiting. Unknown
+// ancestors (not watched yet) answer "maybe", so the caller looks closer.
+bool Supervisor::ancestorMayBeExiting(const v1::ContainerID& id) {
+  std::vector<pid_t> pids;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    v1::ContainerID a = id;
+    while (hasParent(a)) {
+      a = parentOf(a);
+      std::string k = formatId(a);
+      if (queued_.count(k)) return true;
+      auto w = watched_.find(k);
+      if (w == watched_.end()) return true;
+      pids.push_back(w->second.pid);
+    }
+  }
+  for (pid_t p : pids) {
+    if (p <= 0 || exiting(p)) return true;
+  }
+  return false;
+}
+
+std::optional<v1::Termination> Supervisor::finishOne(const v1::ContainerID& id) {
   std::string key = formatId(id);
-  if (hasParent(id)) {
+  // (The full listing below only when an ancestor may be exiting: a nested
+  // end then costs no read of every record.)
+  if (hasParent(id) && ancestorMayBeExiting(id)) {
     // A nested init that died because an ancestor's pid namespace is being
     // torn down: the ancestor's end is what happened. Reap this init (the
     // ancestor's exit waits for it) and let the ancestor's finish record
@@ -247,7 +280,7 @@ void Supervisor::finishOne(const v1::ContainerID& id) {
         log_->debug("container_id={} ended with its ancestor '{}'", key, formatId(ci.id));
         std::lock_guard<std::mutex> g(mu_);
         deferred_[key] = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        return;
+        return std::nullopt;
       }
     }
   }
@@ -255,9 +288,12 @@ void Supervisor::finishOne(const v1::ContainerID& id) {
   auto r = c_.wait(id, std::chrono::milliseconds(500));
   if (r) {
     log_->info("container_id={} recorded: {}", key, r->message());
-  } else if (r.error().code() != Code::Unavailable && r.error().code() != Code::NotFound) {
+    return *r;
+  }
+  if (r.error().code() != Code::Unavailable && r.error().code() != Code::NotFound) {
     log_->error("container_id={} finishing: {}", key, r.error().message());
   }
+  return std::nullopt;
 }
 
 // ---- Events

@@ -117,7 +117,9 @@ class Supervisor {
   void loop();
   void rescan();
   void worker();
-  void finishOne(const v1::ContainerID& id);
+  // The recorded termination, if this call finished it (or found it finished).
+  std::optional<v1::Termination> finishOne(const v1::ContainerID& id);
+  bool ancestorMayBeExiting(const v1::ContainerID& id);
 
   Containerizer& c_;
   std::shared_ptr<spdlog::logger> log_;

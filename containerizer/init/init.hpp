@@ -39,6 +39,12 @@ struct State {
   // max_completion_time (deadline.cpp): CLOCK_MONOTONIC ms, 0 = none.
   int64_t deadline_ms = 0;
   mutable bool deadline_hit = false;
+  // Spec::forked: the sandbox dir came as an fd with the spec (-1: none).
+  int sandbox_fd = -1;
+  // This init's own executable (the launcher's sealed memfd), opened from
+  // the launcher's /proc before any namespace change: what exec.sock forks
+  // and execs for a DEBUG container (-1: no exec service).
+  int self_exe = -1;
 };
 
 // "what: strerror(errno)"

@@ -21,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -51,6 +52,7 @@ struct Client {
 
 struct Io {
   int listen = -1;
+  int exec_listen = -1;      // exec.sock: fork a DEBUG container's init (-1: none)
   int sandbox = -1;          // O_PATH dir of the sandbox (rotation)
   int src[2] = {-1, -1};     // read ends: stdout, stderr (tty: master in src[0])
   int child[3] = {-1, -1, -1};  // the command's 0, 1, 2
@@ -291,6 +293,83 @@ void reapClosed() {
   }
 }
 
+// A forked child of ours becomes a DEBUG container's warren-init: `fds`
+// (stdin, stdout, stderr, control socket) onto 0-3 (as the launcher's clone child does) and our own sealed
+// executable exec'd, with argv "warren-init" and no environment. Only
+// async-signal-safe calls (we are single-threaded, but keep to the rule).
+[[noreturn]] void execForkedInit(const int fds[4], int exe) {
+  int hi[5];
+  for (int i = 0; i < 4; ++i) {
+    hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+    if (hi[i] < 0) _exit(126);
+  }
+  hi[4] = fcntl(exe, F_DUPFD_CLOEXEC, 10);
+  if (hi[4] < 0) _exit(126);
+  for (int i = 0; i < 4; ++i) {
+    if (dup2(hi[i], i) < 0) _exit(126);
+  }
+  char name[] = "warren-init";
+  char* const argv[] = {name, nullptr};
+  char* const envp[] = {nullptr};
+  syscall(SYS_execveat, hi[4], "", argv, envp, AT_EMPTY_PATH);
+  int err = errno;
+  char none;
+  (void)!recv(launcher::kControlFd, &none, 0, MSG_TRUNC | MSG_DONTWAIT);  // as the launcher's child
+  char msg[1 + sizeof(int)];
+  msg[0] = launcher::kMsgExecInit;
+  std::memcpy(msg + 1, &err, sizeof err);
+  (void)!send(launcher::kControlFd, msg, sizeof msg, MSG_NOSIGNAL);
+  _exit(127);
+}
+
+// exec.sock: each connection carries one kMsgFork with 4 fds (the new
+// init's control socket, stdin, stdout, stderr); we fork and the child
+// execs warren-init, which reads its spec from that control socket and
+// reports to the launcher as any init does. We reap it like any orphan.
+// Anything else on the socket is dropped. Only host root reaches the
+// socket (runtime dir 0700, socket 0600).
+void serveExec(const State& st) {
+  while (true) {
+    int c = accept4(io.exec_listen, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    pollfd p{c, POLLIN, 0};
+    char type = 0;
+    int fds[4] = {-1, -1, -1, -1};
+    size_t got = 0;
+    if (poll(&p, 1, 1000) > 0) {  // the launcher sends right after connecting
+      iovec iov{&type, 1};
+      msghdr mh{};
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
+      mh.msg_control = cbuf;
+      mh.msg_controllen = sizeof cbuf;
+      ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+      for (cmsghdr* m = CMSG_FIRSTHDR(&mh); n > 0 && m; m = CMSG_NXTHDR(&mh, m)) {
+        if (m->cmsg_level != SOL_SOCKET || m->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (m->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(m) + i * sizeof(int), sizeof fd);
+          if (got < 4) fds[got++] = fd;
+          else close(fd);
+        }
+      }
+      if (n != 1 || (mh.msg_flags & MSG_CTRUNC)) type = 0;
+    }
+    if (type == launcher::kMsgFork && got == 4 && st.self_exe >= 0) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        const int stdio_ctl[4] = {fds[1], fds[2], fds[3], fds[0]};  // onto 0, 1, 2 and 3
+        execForkedInit(stdio_ctl, st.self_exe);
+      }
+      // A failed fork: closing the control socket tells the launcher (EOF).
+    }
+    for (size_t i = 0; i < got; ++i) close(fds[i]);
+    close(c);
+  }
+}
+
 void acceptClients() {
   while (true) {
     int fd = accept4(io.listen, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -318,27 +397,68 @@ void finish(const State& st) {
   }
 }
 
+// A listening socket `name` in the runtime dir (0600), or -1 with errno.
+// Bound through the runtime dir's fd (any runtime dir path fits sun_path):
+// by its /proc/self/fd path while /proc is the launcher's; in a forked init
+// (inside the container, where /proc is the container's) by a relative
+// name from the runtime dir as working dir, so no container path is used.
+int listenIn(const State& st, const char* name, int type, int backlog) {
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = st.spec.forked ? std::string(name)
+                                    : "/proc/self/fd/" + std::to_string(st.rundir_fd) + "/" + name;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  unlinkat(st.rundir_fd, name, 0);
+  int cwd = -1;
+  if (st.spec.forked) {
+    cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cwd < 0 || fchdir(st.rundir_fd) != 0) {
+      int e = errno;
+      if (cwd >= 0) close(cwd);
+      close(fd);
+      errno = e;
+      return -1;
+    }
+  }
+  int r = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int e = errno;
+  if (cwd >= 0) {
+    if (fchdir(cwd) != 0 && r == 0) {
+      r = -1;
+      e = errno;
+    }
+    close(cwd);
+  }
+  if (r == 0 && listen(fd, backlog) != 0) {
+    r = -1;
+    e = errno;
+  }
+  if (r != 0) {
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  fchmodat(st.rundir_fd, name, 0600, 0);
+  return fd;
+}
+
 }  // namespace
 
 std::string ioOpen(State& st) {
   const auto& s = st.spec.io;
   if (!s.relay) return "";
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return sysError("I/O socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  // Through the runtime dir's fd: any runtime dir path fits sun_path.
-  std::string path = "/proc/self/fd/" + std::to_string(st.rundir_fd) + "/io.sock";
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  unlinkat(st.rundir_fd, "io.sock", 0);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 64) != 0) {
-    std::string e = sysError("bind I/O socket '" + st.spec.runtime_dir + "/io.sock'");
-    close(fd);
-    return e;
-  }
-  fchmodat(st.rundir_fd, "io.sock", 0600, 0);
+  int fd = listenIn(st, "io.sock", SOCK_STREAM, 64);
+  if (fd < 0) return sysError("bind I/O socket '" + st.spec.runtime_dir + "/io.sock'");
   io.listen = fd;
-  io.sandbox = openBeneath(s.sandbox_root, s.sandbox_dir);
+  if (st.self_exe >= 0) {
+    io.exec_listen = listenIn(st, launcher::kExecSocket, SOCK_SEQPACKET, 16);
+    if (io.exec_listen < 0) return sysError("bind exec socket '" + st.spec.runtime_dir + "/exec.sock'");
+  }
+  // A forked init got its sandbox dir from the launcher (its host path does
+  // not resolve in the container's mount namespace).
+  io.sandbox = st.sandbox_fd >= 0 ? st.sandbox_fd : openBeneath(s.sandbox_root, s.sandbox_dir);
   if (io.sandbox < 0) return sysError("open sandbox '" + s.sandbox_dir + "'");
   struct stat sb {};
   if (fstat(1, &sb) == 0) io.written[0] = static_cast<uint64_t>(sb.st_size);
@@ -426,6 +546,7 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
       fds.push_back({c.fd, ev, 0});
     }
     fds.push_back({want_stdin && io.master < 0 ? io.in_w : -1, POLLOUT, 0});
+    fds.push_back({io.exec_listen, POLLIN, 0});  // last: exec.sock
     // Without a signalfd (it cannot fail short of EMFILE/ENOMEM) short polls
     // and WNOHANG still reap the command; a terminal being written polls
     // briefly (its master is also the output source).
@@ -451,7 +572,8 @@ int ioRelayAndReap(const State& st, pid_t command, const std::string& exec_error
     for (int s = 0; s < 2; ++s) {
       if (fds[2 + s].revents) pump(st, s, false);
     }
-    for (size_t i = 0; i < io.clients.size() && 4 + i < fds.size() - 1; ++i) {
+    if (fds.back().revents & POLLIN) serveExec(st);
+    for (size_t i = 0; i < io.clients.size() && 4 + i < fds.size() - 2; ++i) {
       Client& c = io.clients[i];
       short re = fds[4 + i].revents;
       if (re & (POLLIN | POLLHUP | POLLERR)) readClient(st, c);

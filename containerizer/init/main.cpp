@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "init/init.hpp"
 #include "init/sys.hpp"
@@ -57,9 +58,10 @@ void sendMsg(char type, const std::string& body, bool with_creds) {
   _exit(1);
 }
 
-// The spec, and the user namespace to join when it asks for a new one (an
-// fd passed along with it, moved above the fds 0-4 warren-init uses).
-bool readSpec(launcher::Spec* spec, int* userns_fd) {
+// The spec, and the fds passed along with it (moved above the fds 0-4
+// warren-init uses): the user namespace to join when it asks for a new one,
+// or (Spec::forked) the runtime dir and the sandbox dir.
+bool readSpec(launcher::Spec* spec, std::vector<int>* fds) {
   char peek;
   ssize_t n;
   while ((n = recv(kControlFd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR) {}
@@ -69,18 +71,21 @@ bool readSpec(launcher::Spec* spec, int* userns_fd) {
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(2 * sizeof(int))];
   mh.msg_control = cbuf;
   mh.msg_controllen = sizeof cbuf;
   while ((n = recvmsg(kControlFd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
   for (cmsghdr* c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(sizeof(int))) {
       continue;
     }
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    *userns_fd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    close(fd);
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds->push_back(fcntl(fd, F_DUPFD_CLOEXEC, 10));
+      close(fd);
+    }
   }
   if (n != static_cast<ssize_t>(buf.size()) || buf[0] != launcher::kMsgSpec || (mh.msg_flags & MSG_CTRUNC)) {
     return false;
@@ -194,8 +199,18 @@ int main(int argc, char** argv) {
   initSignalMask();
 
   State st;
-  if (!readSpec(&st.spec, &st.userns_fd)) failEarly("warren-init: malformed or missing launch spec");
-  st.rundir_fd = open(st.spec.runtime_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::vector<int> passed;
+  if (!readSpec(&st.spec, &passed)) failEarly("warren-init: malformed or missing launch spec");
+  if (st.spec.forked) {
+    // Forked by the parent's init inside the container: the host paths do
+    // not resolve here; the launcher opened them (launcher::spawn).
+    if (passed.empty() || passed[0] < 0) failEarly("warren-init: forked without its runtime dir");
+    st.rundir_fd = passed[0];
+    if (passed.size() > 1) st.sandbox_fd = passed[1];
+  } else {
+    if (!passed.empty()) st.userns_fd = passed[0];
+    st.rundir_fd = open(st.spec.runtime_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
   if (st.rundir_fd < 0) failEarly(sysError("open runtime dir '" + st.spec.runtime_dir + "'"));
   if (st.rundir_fd != warren::launcher::kRuntimeDirFd) {  // 0-3 are taken: it is 4 already
     if (dup3(st.rundir_fd, warren::launcher::kRuntimeDirFd, O_CLOEXEC) < 0) {
@@ -203,6 +218,17 @@ int main(int argc, char** argv) {
     }
     close(st.rundir_fd);
     st.rundir_fd = warren::launcher::kRuntimeDirFd;
+  }
+  // Our own executable, for exec.sock (io.cpp): only while /proc is still
+  // the launcher's (no namespace entered, nothing of a container's), so it
+  // is the sealed memfd the launcher exec'd. A forked init offers no exec
+  // service: its /proc is the container's.
+  if (st.spec.io.relay && !st.spec.forked) {
+    int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exe >= 0) {
+      st.self_exe = fcntl(exe, F_DUPFD_CLOEXEC, 10);
+      close(exe);
+    }
   }
   if (std::string e = ioOpen(st); !e.empty()) failEarly(e);
   for (const auto& n : st.spec.namespaces) {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <vector>
 
 #include "launcher/spec.hpp"
 #include "launcher/spec_builder.hpp"
@@ -217,24 +219,138 @@ Result<UniqueFd> makeUserNamespace(const v1::LaunchInfo& li) {
   return ns;
 }
 
-// The spec, with the user namespace to create (if any) as SCM_RIGHTS.
-bool sendSpec(int sock, const std::string& wire, int userns_fd) {
-  iovec iov{const_cast<char*>(wire.data()), wire.size()};
+// One message with fds as SCM_RIGHTS (at most 4).
+bool sendWithFds(int sock, const std::string& bytes, const std::vector<int>& fds) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-  if (userns_fd >= 0) {
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
+  if (!fds.empty()) {
+    if (fds.size() > 4) return false;
     std::memset(cbuf, 0, sizeof cbuf);
     mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
+    mh.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
     cmsghdr* c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &userns_fd, sizeof(int));
+    c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+    std::memcpy(CMSG_DATA(c), fds.data(), fds.size() * sizeof(int));
   }
-  return ::sendmsg(sock, &mh, MSG_NOSIGNAL) == static_cast<ssize_t>(wire.size());
+  ssize_t n;
+  while ((n = ::sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+  return n == static_cast<ssize_t>(bytes.size());
+}
+
+// The spec, with the user namespace to create (if any) as SCM_RIGHTS.
+bool sendSpec(int sock, const std::string& wire, int userns_fd) {
+  return sendWithFds(sock, wire, userns_fd >= 0 ? std::vector<int>{userns_fd} : std::vector<int>{});
+}
+
+// Whether the parent's init can fork this DEBUG container's init: every
+// namespace is an ENTER of exactly that init's, none is a user namespace
+// (its runtime dir would need handing to the mapped root first).
+bool forkableByParent(const LaunchRequest& req, const Spec& spec) {
+  if (req.parent_runtime_dir.empty() || req.parent_pid <= 0) return false;
+  const std::string base = "/proc/" + std::to_string(req.parent_pid) + "/ns/";
+  for (const auto& n : spec.namespaces) {
+    if (!n.enter || n.flag == CLONE_NEWUSER) return false;
+    if (n.path.compare(0, base.size(), base) != 0 || n.path.find('/', base.size()) != std::string::npos) return false;
+  }
+  return true;
+}
+
+// The parent's exec.sock, connected; an invalid fd when the parent's init
+// offers none (it relays no I/O, is older, or is gone): the slow path then.
+UniqueFd connectExecSocket(const std::string& parent_runtime_dir) {
+  UniqueFd dir(::open(parent_runtime_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return {};
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!sock) return {};
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = "/proc/self/fd/" + std::to_string(dir.get()) + "/" + kExecSocket;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
+  return sock;
+}
+
+// The sandbox dir below its trusted root, no symlink followed (as
+// warren-init's own openBeneath): a parent container can write its
+// children's sandboxes' parent dir.
+int openBeneath(const std::string& root, const std::string& dir) {
+  UniqueFd rfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rfd) return -1;
+  std::string rest = dir.size() > root.size() ? dir.substr(root.size()) : "";
+  while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+  struct {
+    uint64_t flags, mode, resolve;
+  } how{O_PATH | O_CLOEXEC, 0, 0x02 /*NO_MAGICLINKS*/ | 0x04 /*NO_SYMLINKS*/ | 0x08 /*BENEATH*/};
+  return static_cast<int>(::syscall(SYS_openat2, rfd.get(), rest.empty() ? "." : rest.c_str(), &how, sizeof how));
+}
+
+// A DEBUG container's warren-init, forked by its parent's init (exec.sock):
+// it is already in every namespace and cgroup of the parent, so nothing is
+// entered or migrated. Same protocol from kMsgReady on.
+Result<Launched> spawnForked(const LaunchRequest& req, Spec spec, UniqueFd exec_sock) {
+  spec.namespaces.clear();  // the parent's, all of them: already there
+  spec.forked = true;
+  std::string wire = encodeSpec(spec);
+  wire.insert(wire.begin(), kMsgSpec);
+  UniqueFd rundir(::open(req.runtime_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rundir) return failErrno("spawn warren-init: open runtime dir '" + req.runtime_dir + "'");
+  std::vector<int> with{rundir.get()};
+  UniqueFd sandbox;
+  if (spec.io.relay) {
+    sandbox.reset(openBeneath(spec.io.sandbox_root, spec.io.sandbox_dir));
+    if (!sandbox) return failErrno("spawn warren-init: open sandbox '" + spec.io.sandbox_dir + "'");
+    with.push_back(sandbox.get());
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return failErrno("socketpair for warren-init");
+  }
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  int one = 1;
+  if (::setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) {
+    return failErrno("SO_PASSCRED on warren-init control socket");
+  }
+  if (!sendWithFds(ours.get(), wire, with)) {
+    return failErrno("send launch spec to warren-init (" + std::to_string(wire.size()) + " bytes)");
+  }
+  UniqueFd devnull;
+  if (req.stdin_fd < 0 || req.stdout_fd < 0 || req.stderr_fd < 0) {
+    devnull.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!devnull) return failErrno("open /dev/null");
+  }
+  std::vector<int> fds = {theirs.get(), req.stdin_fd >= 0 ? req.stdin_fd : devnull.get(),
+                          req.stdout_fd >= 0 ? req.stdout_fd : devnull.get(),
+                          req.stderr_fd >= 0 ? req.stderr_fd : devnull.get()};
+  if (!sendWithFds(exec_sock.get(), std::string(1, kMsgFork), fds)) {
+    return failErrno("spawn warren-init: ask the parent's warren-init to fork it");
+  }
+  theirs.reset();
+  exec_sock.reset();
+  auto msg = receive(ours.get(), kReadyTimeoutMs);
+  if (!msg || msg->type != kMsgReady) {
+    // Nothing to kill: without a ready there is no pid; an init that gets
+    // this far sees our end close and exits by itself.
+    Error e = msg ? initError(*msg, "before it was ready") : msg.error();
+    return fail(std::move(e).context("spawn warren-init (forked by the parent's warren-init)"));
+  }
+  if (msg->sender <= 0) return fail(Code::Internal, "spawn warren-init: no credentials on ready");
+  Launched l;
+  l.forked = true;
+  l.pid = msg->sender;
+  l.pidfd.reset(pidfdOpen(l.pid));
+  if (!l.pidfd) return failErrno("spawn warren-init: pidfd_open(" + std::to_string(l.pid) + ")");
+  l.start_time = processStartTime(l.pid);
+  l.control = std::move(ours);
+  if (l.start_time == 0) {
+    abort(l);
+    return fail(Code::Internal, "spawn warren-init: process " + std::to_string(l.pid) + " vanished");
+  }
+  return l;
 }
 
 }  // namespace
@@ -283,6 +399,9 @@ Result<UniqueFd> sealInit(const std::string& path) {
 
 Result<Launched> spawn(const LaunchRequest& req) {
   WARREN_ASSIGN_OR_RETURN(Spec spec, buildSpec(req));
+  if (forkableByParent(req, spec)) {
+    if (UniqueFd sock = connectExecSocket(req.parent_runtime_dir)) return spawnForked(req, spec, std::move(sock));
+  }
   std::string wire = encodeSpec(spec);
   wire.insert(wire.begin(), kMsgSpec);
 

@@ -49,6 +49,14 @@ struct LaunchRequest {
   // The container's root is the host's `/` (Spec::host_root).
   bool host_root = false;
   uint64_t max_completion_ms = 0;  // Spec::max_completion_ms
+  // A DEBUG container: its parent's runtime dir and init pid. When every
+  // namespace of the spec is an ENTER of that init's (/proc/<pid>/ns/*) and
+  // the parent's init serves `exec.sock`, the parent's init forks this
+  // container's warren-init (already inside every namespace and the
+  // parent's cgroups) instead of a clone from here entering them; otherwise
+  // the usual slow path. Empty / 0: never.
+  std::string parent_runtime_dir;
+  pid_t parent_pid = 0;
   // Pid namespace nesting: when ENTER pid + CREATE pid both appear, the new
   // pid namespace is made a child of the entered one.
 };
@@ -59,6 +67,7 @@ struct LaunchRequest {
 // and read `exit_status`; waitid(P_PIDFD) then fails with ECHILD.
 struct Launched {
   pid_t pid = -1;           // warren-init, as seen from the host
+  bool forked = false;      // forked by the parent container's init (exec.sock)
   uint64_t start_time = 0;  // /proc/<pid>/stat field 22
   UniqueFd pidfd;           // pidfd_open(pid)
   UniqueFd control;         // control socket to warren-init

@@ -39,6 +39,7 @@ enum Tag : uint8_t {
   kHostRoot = 24,
   kChownPath = 25,
   kMaxCompletion = 26,  // u64 ms
+  kForked = 27,         // empty (presence)
 };
 
 // Mount sub-record tags.
@@ -200,6 +201,7 @@ std::string encodeSpec(const Spec& s) {
     putU64(p, s.max_completion_ms);
     put(out, kMaxCompletion, p);
   }
+  if (s.forked) put(out, kForked, "");
   return out;
 }
 
@@ -311,6 +313,7 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
         if (p.size() != 8) return false;
         s.max_completion_ms = getLE(p.data(), 8);
         break;
+      case kForked: s.forked = true; break;
       default: return false;  // unknown tag: launcher and init must match
     }
   }

@@ -97,6 +97,11 @@ struct Spec {
   // pid namespace) this long after starting it and records the reason
   // "max_completion_time"; 0 = none.
   uint64_t max_completion_ms = 0;
+  // Forked by the parent container's warren-init (a DEBUG container, see
+  // kExecSocket): already in every namespace it needs. Its runtime dir and
+  // sandbox dir come as fds with the spec (SCM_RIGHTS, in that order), as
+  // their host paths do not resolve in the container's mount namespace.
+  bool forked = false;
 };
 
 std::string encodeSpec(const Spec& spec);
@@ -126,6 +131,13 @@ inline constexpr char kMsgStarted = 'O';  // init -> launcher: command exec'd (o
 inline constexpr char kMsgConsole = 'T';  // init -> launcher: pty master (SCM_RIGHTS), then kMsgStarted
 inline constexpr char kMsgError = 'E';    // init -> launcher: one-line error follows
 inline constexpr char kMsgExecInit = 'X'; // clone child -> launcher: execve(init) failed, errno
+
+// The parent's warren-init forks a DEBUG container's init on request:
+// `<runtime_dir>/exec.sock` (SOCK_SEQPACKET, 0600), one kMsgFork message per
+// connection carrying 4 fds (SCM_RIGHTS): the new init's control socket
+// (its spec already queued there) and its stdin, stdout, stderr.
+inline constexpr const char* kExecSocket = "exec.sock";
+inline constexpr char kMsgFork = 'F';     // launcher -> parent's init: fork a warren-init
 
 // warren-init's fd for the control socket.
 inline constexpr int kControlFd = 3;

@@ -488,6 +488,11 @@ Result<void> ContainerizerImpl::prepareAttempt(Attempt& a) {
     req.stderr_fd = 2;
   }
   req.hold_until_start = opts_.hold_until_start && !a.has_parent;
+  if (config.container_class() == v1::DEBUG && a.has_parent) {
+    // Its parent's warren-init forks its init when it can (launcher.hpp).
+    req.parent_runtime_dir = store_.layout().runtimeDir(a.parent.id());
+    req.parent_pid = a.parent.pid();
+  }
   a.step = "spawn";
   a.st.set_state(v1::ISOLATING);
   WARREN_TRY(store_.save(a.st));

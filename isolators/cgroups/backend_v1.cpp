@@ -91,6 +91,10 @@ class V1Backend final : public Backend {
 
   Result<void> attach(const std::string& rel, pid_t pid) override {
     for (const auto& m : mounts_) {
+      // Already there (a DEBUG container's init forked by its parent's
+      // init): skip the write - the first cgroup.procs write of a burst
+      // waits for an RCU grace period, even when it moves nothing.
+      if (alreadyIn(m + "/" + rel + "/" + kLeaf, pid)) continue;
       std::string f = m + "/" + rel + "/" + kLeaf + "/cgroup.procs";
       auto r = writeExisting(f, std::to_string(pid));
       if (!r) {

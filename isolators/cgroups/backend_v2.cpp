@@ -63,6 +63,7 @@ class V2Backend final : public Backend {
   }
 
   Result<void> attach(const std::string& rel, pid_t pid) override {
+    if (alreadyIn(path(rel) + "/" + kLeaf, pid)) return {};  // see backend_v1.cpp
     auto r = writeValue(path(rel) + "/" + kLeaf + "/cgroup.procs", std::to_string(pid));
     if (!r) {
       Error e = r.error();

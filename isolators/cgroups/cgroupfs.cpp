@@ -109,6 +109,13 @@ std::vector<pid_t> procs(const std::string& dir) {
   return out;
 }
 
+bool alreadyIn(const std::string& dir, pid_t pid) {
+  for (pid_t p : procs(dir)) {
+    if (p == pid) return true;
+  }
+  return false;
+}
+
 std::vector<pid_t> procsRecursive(const std::string& dir) {
   std::vector<pid_t> out = procs(dir);
   for (const auto& c : childDirs(dir)) {

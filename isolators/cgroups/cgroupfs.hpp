@@ -34,6 +34,9 @@ bool isFile(const std::string& path);
 std::vector<std::string> childDirs(const std::string& dir);
 // Pids in <dir>/cgroup.procs (empty when the file is absent).
 std::vector<pid_t> procs(const std::string& dir);
+// Whether `pid` is listed in <dir>/cgroup.procs (reading it takes no lock
+// that a write waits for).
+bool alreadyIn(const std::string& dir, pid_t pid);
 // Pids in dir and every cgroup below it.
 std::vector<pid_t> procsRecursive(const std::string& dir);
 

@@ -9,6 +9,7 @@
 
 #include <poll.h>
 
+#include "client.hpp"
 #include "daemon_test_base.hpp"
 #include "warren/agent/v1/agent.pb.h"
 #include "warren/sdk/fs.hpp"
@@ -42,6 +43,28 @@ TEST_F(ROOT_DaemonApi, LaunchIsIdempotentWaitGivesTheWaitStatusRemoveTwiceIsFine
   r = d_->call(waitCall("c1"));
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_FALSE(fs::exists(env_.work_dir + "/sandboxes/c1"));
+}
+
+// warren-agent --pipeline: LAUNCH, WAIT and REMOVE sent at once on one
+// connection are answered in order, each with its own answer.
+TEST_F(ROOT_DaemonApi, PipelinedCallsOnOneConnectionAreAnsweredInOrder) {
+  auto answers = daemon::callAgentPipelined(
+      d_->socket(), {launchCall("p1", "echo hi; exit 5", rootfs_).dump(), waitCall("p1").dump(),
+                     removeCall("p1").dump(), waitCall("p1").dump()},
+      std::chrono::seconds(60));
+  ASSERT_EQ(answers.size(), 4u);
+  EXPECT_EQ(answers[0].status, 200) << answers[0].body << answers[0].error;
+  ASSERT_EQ(answers[1].status, 200) << answers[1].body << answers[1].error;
+  auto w = Json::parse(answers[1].body, nullptr, false);
+  EXPECT_EQ(w["wait_container"]["exit_status"], 5 << 8) << answers[1].body;
+  EXPECT_EQ(answers[2].status, 200) << answers[2].body;
+  EXPECT_EQ(answers[3].status, 404) << answers[3].body;  // removed by the call before it
+  EXPECT_FALSE(fs::exists(env_.work_dir + "/sandboxes/p1"));
+  // Nothing answers: every call says why.
+  auto none = daemon::callAgentPipelined(env_.runtime_dir + "/nobody.sock", {waitCall("p1").dump()});
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].status, 0);
+  EXPECT_NE(none[0].error.find("connect"), std::string::npos) << none[0].error;
 }
 
 TEST_F(ROOT_DaemonApi, RemovingARunningContainerIs400AndLeavesItRunning) {

@@ -48,6 +48,19 @@ TEST_F(ROOT_Sandbox, RootfsDirIsByteIdenticalAfterContainersWroteEverywhere) {
   expectEmptyState();
 }
 
+// The upper layer dies with the sandbox, so the overlay is volatile: its
+// last unmount (as the container's init exits) does not wait for a sync of
+// the work dir's file system (bench/README.md, the warrend profile).
+TEST_F(ROOT_Sandbox, TheRootfsOverlayIsVolatile) {
+  auto c = makeFs();
+  ASSERT_TRUE(c);
+  auto r = run(*c, "vol", shell("grep ' / / ' /proc/self/mountinfo"));
+  EXPECT_EQ(r.termination.exit_code(), 0) << r.err;
+  EXPECT_NE(r.out.find(" overlay "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("volatile"), std::string::npos) << r.out;
+  expectEmptyState();
+}
+
 TEST_F(ROOT_Sandbox, RootfsWritableOptsOutOfTheUpperLayer) {
   auto c = makeFs();
   ASSERT_TRUE(c);
