@@ -27,6 +27,9 @@ apt-get install -y --no-install-recommends xfsprogs
 apt-get install -y --no-install-recommends containerd podman conmon
 # A Podman pod's infra process (podman-pause image) in tests/oci.
 apt-get install -y --no-install-recommends catatonit
+# The CRI test (tests/oci/oci_cri_test.cpp): its client speaks gRPC with
+# python3-grpcio; the pod network is CNI's host-device plugin.
+apt-get install -y --no-install-recommends python3-grpcio containernetworking-plugins
 # The cgroup-v2 VM lane (tests/vm): Debian's cloud kernel, unpacked (not
 # installed) into a cache dir that tests/vm/run.sh boots under qemu.
 vm_kernel_dir=/var/cache/warren-vm/kernel

@@ -222,12 +222,16 @@ Result<int> killCmd(Context& ctx) {
   WARREN_ASSIGN_OR_RETURN(int sig, parseSignal(cmd.args.size() > 1 ? cmd.args[1] : ""));
   WARREN_ASSIGN_OR_RETURN(auto c, containerizer(ctx));
   WARREN_ASSIGN_OR_RETURN(auto f, find(*c, cmd.args[0]));
-  if (f.status == "stopped" || f.status == "creating") {
-    return fail(Code::FailedPrecondition, "container '" + cmd.args[0] + "' is not running");
-  }
   if (cmd.has("all")) {
+    // Whatever is left in its cgroup, also once warren-init has exited (a
+    // shim kills the rest of a shared pid namespace that way), as runc does.
     for (int p : cgroupPids(f.info)) ::kill(p, sig);
     return 0;
+  }
+  if (f.status == "stopped" || f.status == "creating") {
+    // runc's words: the shims take "container not running" as "already
+    // finished", not as a failed kill (containerd's checkKillError).
+    return fail(Code::FailedPrecondition, "container not running: '" + cmd.args[0] + "' is " + f.status);
   }
   // A created container's warren-init waits with its signals blocked: any
   // signal ends it (SIGKILL), as the command never ran.

@@ -516,11 +516,13 @@ Result<void> ContainerizerImpl::start(const v1::ContainerID& id) {
   if (st.state() != v1::RUNNING || !running(st)) {
     return fail(Code::FailedPrecondition, "container '" + cid + "' is not running");
   }
+  // The pidfd first: opening the fifo releases warren-init, and a short
+  // command may end (and its init be reaped by the caller) right away.
+  WARREN_ASSIGN_OR_RETURN(auto pfd, openProcess(st.pid(), st.start_time()));
   std::string fifo = store_.layout().runtimeDir(id) + "/" + launcher::kStartFifo;
   UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd && errno == ENOENT) return fail(Code::FailedPrecondition, "container '" + cid + "' was already started");
   if (!fd) return failErrno("open start fifo '" + fifo + "'");
-  WARREN_ASSIGN_OR_RETURN(auto pfd, openProcess(st.pid(), st.start_time()));
   for (int i = 0; i < 3000; ++i) {  // 30 s: warren-init opens it at once
     char c;
     ssize_t n = ::read(fd.get(), &c, 1);

@@ -69,13 +69,28 @@ Result<std::string> compileProfile(const Profile& p) {
     const uint32_t act = toScmp(r.action);
     if (act == def) continue;  // libseccomp refuses a rule equal to the default
     std::vector<scmp_arg_cmp> cmps;
-    for (const auto& a : r.args) cmps.push_back({a.index, toOp(a.op), a.value, a.value_two});
+    bool same_index = false;
+    for (const auto& a : r.args) {
+      for (const auto& c : cmps) same_index = same_index || c.arg == a.index;
+      cmps.push_back({a.index, toOp(a.op), a.value, a.value_two});
+    }
+    // Several conditions on one argument cannot all hold (libseccomp refuses
+    // such a rule): they are alternatives, one rule each, as runc and crun
+    // read them (runtime-tools' default profile lists personality's so).
+    std::vector<std::vector<scmp_arg_cmp>> sets;
+    if (same_index) {
+      for (const auto& c : cmps) sets.push_back({c});
+    } else {
+      sets.push_back(cmps);
+    }
     for (const auto& name : r.names) {
       int nr = seccomp_syscall_resolve_name(name.c_str());
       if (nr == __NR_SCMP_ERROR) continue;  // a call no architecture libseccomp knows has
-      int rc = seccomp_rule_add_array(ctx.get(), act, nr, static_cast<unsigned>(cmps.size()),
-                                      cmps.empty() ? nullptr : cmps.data());
-      if (rc < 0) return fail(libError("rule for '" + name + "'", rc));
+      for (const auto& set : sets) {
+        int rc = seccomp_rule_add_array(ctx.get(), act, nr, static_cast<unsigned>(set.size()),
+                                        set.empty() ? nullptr : set.data());
+        if (rc < 0) return fail(libError("rule for '" + name + "'", rc));
+      }
     }
   }
   UniqueFd mem(memfd_create("warren-seccomp-bpf", MFD_CLOEXEC));

@@ -19,26 +19,6 @@
 namespace warren::testing::oci {
 namespace {
 
-bool have(const std::string& tool) {
-  return runCmd({"sh", "-c", "command -v " + tool}).exit_code == 0;
-}
-
-// An OCI image archive (oci-archive tar) of the busybox rootfs.
-std::string buildArchive(TestEnv& env) {
-  std::string layout = env.root + "/layout", tar = env.root + "/busybox-oci.tar";
-  for (const auto& argv : std::vector<std::vector<std::string>>{
-           {"umoci", "init", "--layout", layout},
-           {"umoci", "new", "--image", layout + ":test"},
-           {"umoci", "insert", "--image", layout + ":test", TestEnv::busyboxRootfs(), "/"},
-           {"umoci", "config", "--image", layout + ":test", "--config.cmd", "/bin/sh"},
-           {"tar", "-C", layout, "-cf", tar, "."}}) {
-    auto r = runCmd(argv);
-    EXPECT_EQ(r.exit_code, 0) << argv[0] << " " << argv[1] << ": " << r.err;
-    if (r.exit_code != 0) return "";
-  }
-  return tar;
-}
-
 class OciContainerd : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -72,6 +72,31 @@ nlohmann::json makeBundle(TestEnv& env, const std::string& dir, const std::strin
   return config;
 }
 
+bool have(const std::string& tool) {
+  return runCmd({"sh", "-c", "command -v " + tool}).exit_code == 0;
+}
+
+std::string buildArchive(TestEnv& env, const std::string& tag_name, const std::vector<std::string>& cmd) {
+  std::string layout = env.root + "/layout", tar = env.root + "/busybox-oci-" + tag_name + ".tar";
+  std::vector<std::vector<std::string>> steps;
+  if (access(layout.c_str(), F_OK) != 0) steps.push_back({"umoci", "init", "--layout", layout});
+  steps.push_back({"umoci", "new", "--image", layout + ":" + tag_name});
+  steps.push_back({"umoci", "insert", "--image", layout + ":" + tag_name, TestEnv::busyboxRootfs(), "/"});
+  std::vector<std::string> config = {"umoci", "config", "--image", layout + ":" + tag_name};
+  for (const auto& c : cmd) {
+    config.push_back("--config.cmd");
+    config.push_back(c);
+  }
+  steps.push_back(config);
+  steps.push_back({"tar", "-C", layout, "-cf", tar, "."});
+  for (const auto& argv : steps) {
+    auto r = runCmd(argv);
+    EXPECT_EQ(r.exit_code, 0) << argv[0] << " " << argv[1] << ": " << r.err;
+    if (r.exit_code != 0) return "";
+  }
+  return tar;
+}
+
 void writeConfig(const std::string& dir, const nlohmann::json& config) {
   std::ofstream(dir + "/config.json") << config.dump(2);
 }

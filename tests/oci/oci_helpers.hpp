@@ -31,6 +31,15 @@ nlohmann::json makeBundle(TestEnv& env, const std::string& dir, const std::strin
                           const std::vector<std::string>& args);
 void writeConfig(const std::string& dir, const nlohmann::json& config);
 
+// Whether `tool` is on PATH.
+bool have(const std::string& tool);
+
+// An OCI image archive (oci-archive tar) of the busybox rootfs, tagged
+// `tag_name`, whose default command is `cmd`; "" (and a test failure) when
+// umoci fails.
+std::string buildArchive(TestEnv& env, const std::string& tag_name = "test",
+                         const std::vector<std::string>& cmd = {"/bin/sh"});
+
 // rmdir /sys/fs/cgroup/<c>/<tag> of every v1 hierarchy (the parents the
 // tests' cgroupsPaths made); true when none is left.
 bool removeTagCgroups();

@@ -83,6 +83,25 @@ TEST(SeccompProfile, OciJsonParsesAndCompiles) {
   ASSERT_TRUE(bpf) << bpf.error().message();
 }
 
+// Conditions on the same argument are alternatives (one rule each), as
+// runc and crun read them: runtime-tools' default profile allows
+// personality(0), (8) and (0xffffffff) in one entry.
+TEST(SeccompProfile, ConditionsOnOneArgumentAreAlternatives) {
+  auto p = parseProfile(R"({
+      "defaultAction": "SCMP_ACT_ERRNO",
+      "syscalls": [
+        {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+         "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"},
+                  {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"},
+                  {"index": 0, "value": 4294967295, "op": "SCMP_CMP_EQ"}]}
+      ]})",
+                        "profile (inline)", kDefaultCaps);
+  ASSERT_TRUE(p) << p.error().message();
+  auto bpf = compileProfile(*p);
+  ASSERT_TRUE(bpf) << bpf.error().message();
+  EXPECT_GT(bpf->size(), 0u);
+}
+
 TEST(SeccompProfile, MalformedProfilesAreOneLineErrorsNamingTheField) {
   struct Case { const char* json; const char* want; };
   const Case cases[] = {
