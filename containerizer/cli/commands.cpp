@@ -78,6 +78,11 @@ Result<LaunchSpec> parseLaunch(const po::variables_map& vm) {
     res->set_disk_bytes(v);
   }
   if (vm["rootfs_writable"].as<bool>()) c.set_rootfs_writable(true);
+  if (vm.count("ipc")) c.set_ipc_mode(str(vm, "ipc"));  // checked by filesystem/linux
+  if (vm.count("shm_size")) {
+    WARREN_ASSIGN_OR_RETURN(uint64_t v, parseSize("--shm_size", str(vm, "shm_size")));
+    c.set_shm_size_bytes(v);
+  }
   if (vm.count("max_completion_time")) {
     WARREN_ASSIGN_OR_RETURN(uint64_t ms, parseDurationMs("--max_completion_time", str(vm, "max_completion_time")));
     c.set_max_completion_time_ms(ms);

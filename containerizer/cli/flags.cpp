@@ -51,6 +51,8 @@ po::options_description launchOptions() {
       ("max_completion_time", po::value<std::string>(), "kill the command this long after it started, e.g. 90s, 5m or 1500ms (termination MAX_COMPLETION_TIME)")
       ("network", po::value<std::string>(), "network mode: host, none or bridge")
       ("share_pid", po::bool_switch(), "nested only: share the parent's pid namespace")
+      ("ipc", po::value<std::string>(), "IPC namespace: private (its own, with its own /dev/shm) or share_parent (a nested container's default) (filesystem/linux)")
+      ("shm_size", po::value<std::string>(), "size of the container's own /dev/shm, e.g. 256M (filesystem/linux)")
       ("debug", po::bool_switch(), "a DEBUG container: joins the parent's namespaces and cgroups")
       ("userns", po::bool_switch(), "run in a user namespace of its own, ids mapped from --userns_range (userns plugin)")
       ("env", po::value<Strings>()->composing(), "KEY=VALUE in the command's environment (repeatable)")

@@ -305,7 +305,11 @@ v1::LaunchInfo ContainerizerImpl::coreLaunchInfo(const Attempt& a) const {
   } else {
     std::string base = "/proc/" + std::to_string(a.parent.pid()) + "/ns/";
     *li.add_namespaces() = ns(v1::Namespace::UTS, v1::Namespace::ENTER, base + "uts");
-    *li.add_namespaces() = ns(v1::Namespace::IPC, v1::Namespace::ENTER, base + "ipc");
+    // ipc_mode "private" (filesystem/linux's field): that plugin CREATEs
+    // the child's own IPC namespace instead.
+    if (c.ipc_mode() != "private" || c.container_class() == v1::DEBUG) {
+      *li.add_namespaces() = ns(v1::Namespace::IPC, v1::Namespace::ENTER, base + "ipc");
+    }
     *li.add_namespaces() = ns(v1::Namespace::MNT, v1::Namespace::ENTER, base + "mnt");
     if (c.container_class() != v1::DEBUG) {
       *li.add_namespaces() = ns(v1::Namespace::MNT, v1::Namespace::CREATE);

@@ -153,6 +153,20 @@ Result<int> LinuxFilesystemIsolator::sweep(const SweepScope& scope, const std::s
   return res.unmounted;
 }
 
+v1::PluginInfo LinuxFilesystemIsolator::describe() {
+  v1::PluginInfo i;
+  i.add_container_fields("ipc_mode");
+  i.add_container_fields("shm_size_bytes");
+  return i;
+}
+
+v1::PluginInfo LinuxFilesystemIsolator::info() const {
+  v1::PluginInfo i = describe();
+  i.set_supports_nesting(true);
+  i.set_supports_standalone(true);
+  return i;
+}
+
 Result<v1::LaunchInfo> LinuxFilesystemIsolator::prepare(const v1::PrepareRequest& request) {
   const auto& c = request.container();
   WARREN_TRY(validateId(c.id()));

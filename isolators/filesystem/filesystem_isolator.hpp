@@ -25,6 +25,8 @@ using ContainerRecord = filesystem_linux::ContainerRecord;
 class LinuxFilesystemIsolator final : public sdk::Isolator {
  public:
   static Result<std::unique_ptr<LinuxFilesystemIsolator>> create(const v1::PluginContext& ctx);
+  static v1::PluginInfo describe();  // container_fields: ipc_mode, shm_size_bytes
+  v1::PluginInfo info() const override;
 
   Result<void> recover(const v1::RecoverRequest& request) override;
   Result<v1::LaunchInfo> prepare(const v1::PrepareRequest& request) override;

@@ -4,6 +4,8 @@
 
 #include <initializer_list>
 
+#include "warren/sdk/ids.hpp"
+
 namespace warren::isolators::filesystem {
 namespace {
 
@@ -18,7 +20,13 @@ v1::Mount mount(const std::string& source, const std::string& target, const std:
   return m;
 }
 
-void addDev(v1::LaunchInfo& li, const LayoutOptions& o) {
+v1::Mount shmMount(uint64_t bytes) {
+  v1::Mount m = mount("shm", "/dev/shm", "tmpfs", {"nosuid", "nodev", "noexec", "mode=1777"});
+  m.add_options("size=" + std::to_string(bytes));
+  return m;
+}
+
+void addDev(v1::LaunchInfo& li, const LayoutOptions& o, uint64_t shm_bytes) {
   *li.add_mounts() = mount("tmpfs", "/dev", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"});
   for (const auto& dev : deviceNodes()) {
     v1::Mount m = mount(dev, dev, "bind", {"bind"});
@@ -31,9 +39,7 @@ void addDev(v1::LaunchInfo& li, const LayoutOptions& o) {
   // /dev/ptmx is left to warren-init (a symlink to pts/ptmx): a bind of the
   // host's ptmx node would not find this container's devpts instance, and
   // bind sources are taken from the host before the rootfs exists.
-  *li.add_mounts() = mount("shm", "/dev/shm", "tmpfs",
-                           {"nosuid", "nodev", "noexec", "mode=1777"});
-  li.mutable_mounts(li.mounts_size() - 1)->add_options("size=" + std::to_string(o.shm_bytes));
+  *li.add_mounts() = shmMount(shm_bytes);
   if (o.mqueue) {
     *li.add_mounts() = mount("mqueue", "/dev/mqueue", "mqueue", {"nosuid", "nodev", "noexec"});
   }
@@ -92,10 +98,38 @@ Result<std::optional<bool>> readonlyRootfsSetting(const v1::ContainerConfig& con
   return value;
 }
 
+Result<IpcPlan> ipcPlan(const v1::ContainerContext& c) {
+  const auto& cfg = c.config();
+  const std::string id = formatId(c.id());
+  const bool nested = c.has_parent() || c.id().path_size() > 1;
+  const std::string& mode = cfg.ipc_mode();
+  if (!mode.empty() && mode != "private" && mode != "share_parent") {
+    return fail(Code::InvalidArgument, "container '" + id + "': unknown ipc_mode '" + mode +
+                                           "' (expected private or share_parent)");
+  }
+  if (cfg.container_class() == v1::DEBUG && (!mode.empty() || cfg.shm_size_bytes() != 0)) {
+    return fail(Code::InvalidArgument, "container '" + id + "': a DEBUG container shares its parent's IPC "
+                                           "namespace and /dev/shm; it cannot set ipc_mode or shm_size_bytes");
+  }
+  if (!nested && mode == "share_parent") {
+    return fail(Code::InvalidArgument, "container '" + id + "': ipc_mode 'share_parent' needs a parent container");
+  }
+  IpcPlan p;
+  p.new_namespace = nested && mode == "private";
+  p.own_shm = p.new_namespace || hasOwnRootfs(c);
+  if (cfg.shm_size_bytes() != 0 && !p.own_shm) {
+    return fail(Code::InvalidArgument, "container '" + id + "': shm_size_bytes needs a /dev/shm of its own "
+                                           "(ipc_mode 'private', or a rootfs or image of its own)");
+  }
+  return p;
+}
+
 Result<v1::LaunchInfo> buildLaunchInfo(const v1::ContainerContext& c, const LayoutOptions& o) {
   v1::LaunchInfo li;
   auto setting = readonlyRootfsSetting(c.config());
   if (!setting) return fail(setting.error());
+  auto ipc = ipcPlan(c);
+  if (!ipc) return fail(ipc.error());
   // A DEBUG container lives in its parent's mount namespace: anything we
   // described would be applied to the parent's.
   if (c.config().container_class() == v1::DEBUG) {
@@ -105,14 +139,29 @@ Result<v1::LaunchInfo> buildLaunchInfo(const v1::ContainerContext& c, const Layo
     }
     return li;
   }
+  const uint64_t shm_bytes = c.config().shm_size_bytes() != 0 ? c.config().shm_size_bytes() : o.shm_bytes;
+  if (ipc->new_namespace) {
+    // The core entered the parent's IPC namespace; this one replaces it
+    // (the core skips that ENTER for ipc_mode "private").
+    auto* ns = li.add_namespaces();
+    ns->set_type(v1::Namespace::IPC);
+    ns->set_action(v1::Namespace::CREATE);
+  }
   bool own = hasOwnRootfs(c);
+  if (ipc->new_namespace && !own) {
+    // Its parent's root: a /dev/shm of its own over the parent's, in its
+    // own mount namespace (nothing is made: /dev/shm is there).
+    v1::Mount m = shmMount(shm_bytes);
+    m.set_create_dir(false);
+    *li.add_mounts() = m;
+  }
   if (own) {
     struct stat st {};
     if (::stat(c.rootfs().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       return fail(Code::FailedPrecondition, "rootfs '" + c.rootfs() + "' is not a directory");
     }
     li.set_rootfs(c.rootfs());
-    addDev(li, o);
+    addDev(li, o, shm_bytes);
     if (o.sys == SysMode::Sysfs) {
       *li.add_mounts() = mount("sysfs", "/sys", "sysfs", {"ro", "nosuid", "nodev", "noexec"});
     } else if (o.sys == SysMode::Bind) {

@@ -39,6 +39,19 @@ const std::vector<std::string>& deviceNodes();
 // when nested, it is not simply its parent's.
 bool hasOwnRootfs(const v1::ContainerContext& c);
 
+// ContainerConfig.ipc_mode / shm_size_bytes (issue #18; this plugin owns
+// them since it mounts /dev/shm). A top-level container has its own IPC
+// namespace (the core's); a nested one shares its parent's unless
+// "private": then a new one (the core skips entering the parent's) and its
+// own /dev/shm. shm_size_bytes sizes a /dev/shm of its own (own rootfs, or
+// private); asked for without one it is refused, as are both on a DEBUG
+// container and "share_parent" at the top level.
+struct IpcPlan {
+  bool new_namespace = false;  // a nested container's own IPC namespace
+  bool own_shm = false;        // a /dev/shm of its own
+};
+Result<IpcPlan> ipcPlan(const v1::ContainerContext& c);
+
 // The container's "filesystem/linux.*" isolator settings: only
 // "filesystem/linux.readonly_rootfs" = "true" | "false" exists. Unknown keys
 // or values are InvalidArgument naming the key.

@@ -82,13 +82,22 @@ Result<Plan> planFor(const v1::ContainerContext& c, const Settings& s) {
   const std::string& asked = c.config().network_mode();
   Plan p;
   if (c.has_parent() || c.id().path_size() > 1) {
-    if (!asked.empty()) {
-      return fail(Code::InvalidArgument,
-                  "container '" + id + "': network mode '" + asked +
-                      "' is not allowed for a nested container (it joins its parent's network)");
+    if (asked.empty()) {
+      p.nested = true;
+      return p;
     }
-    p.nested = true;
-    return p;
+    if (c.config().container_class() == v1::DEBUG) {
+      return fail(Code::InvalidArgument, "container '" + id + "': network mode '" + asked +
+                                             "' is not allowed for a DEBUG container (it lives in its parent's "
+                                             "namespaces)");
+    }
+    if (asked == "host") {
+      return fail(Code::InvalidArgument,
+                  "container '" + id +
+                      "': network mode 'host' is not allowed for a nested container (it joins its parent's "
+                      "network, or asks for a namespace of its own with 'none' or 'bridge')");
+    }
+    p.child = true;
   }
   if (asked.empty()) {
     p.mode = s.default_mode;

@@ -34,11 +34,14 @@ Result<Settings> resolveSettings(const std::string& bridge, const std::string& c
                                  const std::vector<std::string>& nameservers,
                                  const std::map<std::string, std::string>& flags);
 
-// What a container gets. Nested containers always join their parent's
-// network; asking for a mode there is an InvalidArgument.
+// What a container gets. A nested container joins its parent's network
+// unless it asks for "none" or "bridge" (a network namespace of its own,
+// issue #18); "host" there, or any mode for a DEBUG container, is an
+// InvalidArgument.
 struct Plan {
-  bool nested = false;
-  Mode mode = Mode::None;  // for top-level containers
+  bool nested = false;     // joins its parent's network namespace
+  Mode mode = Mode::None;  // otherwise: its own (or the host's) network
+  bool child = false;      // a nested container with a network of its own
 };
 Result<Plan> planFor(const v1::ContainerContext& c, const Settings& s);
 

@@ -99,9 +99,27 @@ Result<v1::LaunchInfo> NetworkIsolator::prepareNested(const v1::ContainerContext
   return li;
 }
 
+// The host name a nested container with a network of its own sees: its
+// UTS namespace is its parent's, so the name its parent's /etc/hostname
+// holds (else the top-level container's ID).
+std::string sharedHostname(const v1::ContainerContext& c) {
+  auto it = c.parent().launch_info().files().find("/etc/hostname");
+  if (it != c.parent().launch_info().files().end()) {
+    if (auto text = fs::readFile(it->second); text) {
+      std::string h = *text;
+      while (!h.empty() && (h.back() == '\n' || h.back() == ' ')) h.pop_back();
+      if (!h.empty()) return h;
+    }
+  }
+  if (!c.parent().launch_info().hostname().empty()) return c.parent().launch_info().hostname();
+  return c.id().path(0);
+}
+
 Result<v1::LaunchInfo> NetworkIsolator::prepareTopLevel(const v1::ContainerContext& c, Mode mode) {
   const std::string id = formatId(c.id());
-  const std::string hostname = c.config().hostname().empty() ? id : c.config().hostname();
+  const std::string hostname = c.id().path_size() > 1 ? sharedHostname(c)
+                               : c.config().hostname().empty() ? id
+                                                               : c.config().hostname();
   if (c.runtime_dir().empty()) {
     return fail(Code::InvalidArgument, "container '" + id + "': no runtime dir for /etc files");
   }
@@ -136,7 +154,8 @@ Result<v1::LaunchInfo> NetworkIsolator::prepareTopLevel(const v1::ContainerConte
   }
   for (const auto& [path, host] : files->files) (*li.mutable_files())[path] = host;
   if (mode != Mode::Host) addNetNamespace(li, v1::Namespace::CREATE);
-  log_->info("container_id={} network mode {}{}", id, modeName(mode),
+  log_->info("container_id={} network mode {}{}{}", id, modeName(mode),
+             c.id().path_size() > 1 ? " (nested, a namespace of its own)" : "",
              addr ? " address " + formatIpv4(*addr) : std::string());
   return li;
 }
@@ -191,20 +210,30 @@ Result<v1::ContainerStatus> NetworkIsolator::status(const v1::ContainerRequest& 
   v1::ContainerStatus st;
   *st.mutable_id() = req.id();
   if (!ipam_ || req.id().path_size() == 0) return st;
-  // Nested containers share their top-level ancestor's network.
-  auto addr = ipam_->lookup(req.id().path(0));
-  if (!addr) return fail(addr.error());
-  if (*addr) {
-    st.add_ip_addresses(formatIpv4(**addr));
-    (*st.mutable_labels())["network.bridge"] = settings_.bridge;
-    (*st.mutable_labels())["network.veth"] = veth(req.id().path(0));
+  // A nested container shares the network of its nearest ancestor with one
+  // of its own (a nested "none" one has no address).
+  if (req.id().path_size() > 1 && req.has_state() && req.state().config().network_mode() == "none") return st;
+  v1::ContainerID owner = req.id();
+  while (true) {
+    auto addr = ipam_->lookup(formatId(owner));
+    if (!addr) return fail(addr.error());
+    if (*addr) {
+      st.add_ip_addresses(formatIpv4(**addr));
+      (*st.mutable_labels())["network.bridge"] = settings_.bridge;
+      (*st.mutable_labels())["network.veth"] = veth(formatId(owner));
+      return st;
+    }
+    if (owner.path_size() == 1) return st;
+    owner.mutable_path()->RemoveLast();
   }
-  return st;
 }
 
 Result<void> NetworkIsolator::cleanup(const v1::ContainerRequest& req) {
   std::lock_guard lock(mu_);
-  if (req.id().path_size() != 1) return {};  // nested: nothing of its own
+  // A nested container has something of its own only when it asked for a
+  // network namespace (its checkpointed config says so); without a state,
+  // everything below is looked up and absent things are skipped.
+  if (req.id().path_size() > 1 && req.has_state() && req.state().config().network_mode().empty()) return {};
   const std::string id = formatId(req.id());
   Result<void> res;
   auto keep = [&](Result<void> r) {
@@ -243,8 +272,12 @@ Result<void> NetworkIsolator::cleanup(const v1::ContainerRequest& req) {
 Result<void> NetworkIsolator::recover(const v1::RecoverRequest& req) {
   std::lock_guard lock(mu_);
   std::set<std::string> known, known_veths;
+  // Top-level containers, and nested ones with a network of their own.
+  auto own = [](const v1::ContainerState& s) {
+    return s.id().path_size() == 1 || !s.config().network_mode().empty();
+  };
   for (const auto& s : req.containers()) {
-    if (s.id().path_size() != 1) continue;
+    if (!own(s)) continue;
     known.insert(formatId(s.id()));
     known_veths.insert(veth(formatId(s.id())));
   }
@@ -259,7 +292,7 @@ Result<void> NetworkIsolator::recover(const v1::RecoverRequest& req) {
       log_->info("container_id={} unknown after recovery: released {}", owner, formatIpv4(a));
     }
     for (const auto& s : req.containers()) {
-      std::string dir = s.id().path_size() == 1 ? etcDirOf(s) : std::string();
+      std::string dir = own(s) ? etcDirOf(s) : std::string();
       if (dir.empty()) continue;
       auto text = fs::readFile(dir + "/address");
       if (!text) continue;

@@ -231,6 +231,8 @@ Result<void> checkVolumeShape(const v1::Volume& v, bool nested, uint64_t max_tmp
                                                std::to_string(max_tmpfs_bytes) + " bytes");
       }
       return {};
+    case v1::Volume::IMAGE:
+      return fail(Code::Unimplemented, "image volume '" + v.image() + "': image volumes are not supported yet");
     default:
       return fail(Code::InvalidArgument, "volume has no source type");
   }

@@ -117,6 +117,9 @@ Result<v1::Volume> parseVolumeSpec(std::string_view spec) {
     v.set_source(v1::Volume::HOST_PATH);
   } else if (type == "tmpfs") {
     v.set_source(v1::Volume::TMPFS);
+  } else if (type == "image") {
+    return fail(Code::Unimplemented,
+                "invalid volume '" + std::string(spec) + "': image volumes are not supported yet");
   } else {
     return bad("unknown type '" + std::string(parts[0]) + "' (use sandbox, parent, host or tmpfs)");
   }

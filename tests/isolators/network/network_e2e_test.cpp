@@ -152,6 +152,45 @@ TEST_F(NetworkE2E, ROOT_PodSiblingsTalkOverLoopbackInTheParentNamespace) {
   EXPECT_FALSE(linkExistsHere(veth("pod")));
 }
 
+// Issue #18: a nested container may ask for a network namespace of its own
+// instead of joining its parent's: "none" sees only lo while its bridged
+// parent has its eth0; "bridge" gets its own veth and address, and talks to
+// its parent over the bridge. Both go with their own destroy.
+TEST_F(NetworkE2E, ROOT_NestedChildWithANetworkOfItsOwn) {
+  c_ = make();
+  ASSERT_TRUE(c_);
+  ASSERT_NO_FATAL_FAILURE(launch("pod", shell("readlink /proc/self/ns/net; cat /proc/net/dev; " +
+                                              listenScript("7015") + "; sleep 60", "bridge")));
+  ASSERT_NO_FATAL_FAILURE(
+      launch("pod.alone", shell("readlink /proc/self/ns/net; cat /proc/net/dev; hostname", "none")));
+  EXPECT_EQ(finish("pod.alone"), 0);
+  const std::string pod_ip = ipOf("pod");
+  ASSERT_FALSE(pod_ip.empty());
+  ASSERT_NO_FATAL_FAILURE(launch("pod.own", shell("readlink /proc/self/ns/net; ip -o -4 addr show eth0; " +
+                                                  sendScript(pod_ip, "7015", "from-nested-child"), "bridge")));
+  const std::string own_ip = ipOf("pod.own");
+  EXPECT_FALSE(own_ip.empty());
+  EXPECT_NE(own_ip, pod_ip);
+  EXPECT_TRUE(linkExistsHere(veth("pod.own")));
+  EXPECT_EQ(finish("pod.own"), 0);
+  EXPECT_FALSE(linkExistsHere(veth("pod.own")));  // its own destroy removed it
+  // Its listener got the child's message over the bridge.
+  EXPECT_TRUE(eventually([&] { return out("pod").find("from-nested-child") != std::string::npos; }))
+      << out("pod");
+  std::string pod = out("pod"), alone = out("pod.alone"), own = out("pod.own");
+  auto d = c_->destroy(id("pod"));
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_FALSE(linkExistsHere(veth("pod")));
+  auto first = [](const std::string& t) { return t.substr(0, t.find('\n')); };
+  EXPECT_NE(first(alone), first(pod)) << "a namespace of its own";
+  EXPECT_NE(first(own), first(pod));
+  EXPECT_NE(pod.find("eth0:"), std::string::npos) << pod;
+  EXPECT_NE(alone.find("lo:"), std::string::npos) << alone;
+  EXPECT_EQ(alone.find("eth0"), std::string::npos) << alone;  // only lo
+  EXPECT_NE(alone.find("\npod\n"), std::string::npos) << "its parent's UTS namespace: " << alone;
+  EXPECT_NE(own.find(own_ip + "/"), std::string::npos) << own;
+}
+
 TEST_F(NetworkE2E, ROOT_NoneHasOnlyLoopbackAndHostSeesHostLinks) {
   c_ = make();
   ASSERT_TRUE(c_);

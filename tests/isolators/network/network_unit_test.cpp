@@ -228,12 +228,26 @@ TEST(NetworkPlan, ModesAndBadInput) {
   ASSERT_FALSE(nocidr);
   EXPECT_EQ(nocidr.error().message(),
             "container 'c': network mode 'bridge' needs a CIDR (--network_cidr)");
-  auto nested = planFor(context("c", "none", true), bridged);
-  ASSERT_FALSE(nested);
-  EXPECT_EQ(nested.error().code(), Code::InvalidArgument);
-  EXPECT_EQ(nested.error().message(),
-            "container 'parent.c': network mode 'none' is not allowed for a nested container "
-            "(it joins its parent's network)");
+  // A nested container may ask for a namespace of its own (issue #18).
+  auto own = planFor(context("c", "none", true), bridged);
+  ASSERT_TRUE(own);
+  EXPECT_FALSE(own->nested);
+  EXPECT_TRUE(own->child);
+  EXPECT_EQ(own->mode, Mode::None);
+  EXPECT_EQ(planFor(context("c", "bridge", true), bridged)->mode, Mode::Bridge);
+  EXPECT_FALSE(planFor(context("c", "bridge", true), none));  // no CIDR
+  auto host = planFor(context("c", "host", true), bridged);
+  ASSERT_FALSE(host);
+  EXPECT_EQ(host.error().code(), Code::InvalidArgument);
+  EXPECT_EQ(host.error().message(),
+            "container 'parent.c': network mode 'host' is not allowed for a nested container (it joins its "
+            "parent's network, or asks for a namespace of its own with 'none' or 'bridge')");
+  auto debug = context("c", "none", true);
+  debug.mutable_config()->set_container_class(v1::DEBUG);
+  auto d = planFor(debug, bridged);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().message(), "container 'parent.c': network mode 'none' is not allowed for a DEBUG "
+                                 "container (it lives in its parent's namespaces)");
 }
 
 TEST(NetworkNames, VethNamesAreShortStableAndOurs) {
