@@ -397,6 +397,35 @@ Result<UniqueFd> sealInit(const std::string& path) {
   return mem;
 }
 
+Result<UniqueFd> adoptSealedInit(const std::string& path, pid_t pid, uint64_t start_time) {
+  UniqueFd exe(::open(("/proc/" + std::to_string(pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!exe) return failErrno("open the executable of warren-init " + std::to_string(pid));
+  if (processStartTime(pid) != start_time) {
+    return fail(Code::NotFound, "process " + std::to_string(pid) + " is not the recorded warren-init");
+  }
+  int need = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  int seals = ::fcntl(exe.get(), F_GET_SEALS);
+  if (seals < 0 || (seals & need) != need) {
+    return fail(Code::FailedPrecondition, "the executable of process " + std::to_string(pid) + " is not a sealed copy");
+  }
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file) return failErrno("open warren-init '" + path + "'");
+  struct stat a {}, b {};
+  if (::fstat(exe.get(), &a) != 0 || ::fstat(file.get(), &b) != 0 || a.st_size != b.st_size) {
+    return fail(Code::FailedPrecondition, "the running warren-init is another build than '" + path + "'");
+  }
+  std::vector<char> x(1 << 16), y(1 << 16);
+  for (off_t off = 0; off < b.st_size;) {
+    ssize_t n = ::pread(exe.get(), x.data(), x.size(), off);
+    ssize_t m = n > 0 ? ::pread(file.get(), y.data(), static_cast<size_t>(n), off) : -1;
+    if (n <= 0 || m != n || std::memcmp(x.data(), y.data(), static_cast<size_t>(n)) != 0) {
+      return fail(Code::FailedPrecondition, "the running warren-init is another build than '" + path + "'");
+    }
+    off += n;
+  }
+  return exe;
+}
+
 Result<Launched> spawn(const LaunchRequest& req) {
   WARREN_ASSIGN_OR_RETURN(Spec spec, buildSpec(req));
   if (forkableByParent(req, spec)) {

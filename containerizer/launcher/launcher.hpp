@@ -82,6 +82,13 @@ struct Launched {
 // F_SEAL_SEAL|SHRINK|GROW|WRITE (+ F_SEAL_EXEC where known).
 Result<UniqueFd> sealInit(const std::string& path);
 
+// The sealed memfd a running warren-init (pid, with this start time) was
+// exec'd from, when it is sealed like sealInit's and holds exactly the
+// bytes of `path`: a process that launches once (the CLI) then shares that
+// copy's pages with every init already running instead of making its own
+// (~1 MB of text per container). An error when it is not such a copy.
+Result<UniqueFd> adoptSealedInit(const std::string& path, pid_t pid, uint64_t start_time);
+
 // Clone warren-init and wait until it is blocked before setup.
 Result<Launched> spawn(const LaunchRequest& req);
 

@@ -3,6 +3,7 @@
 //   -> launcher.spawn (warren-init blocked) -> isolators.isolate(pid)
 //   -> checkpoint RUNNING -> release -> RUNNING
 // A failure at any step undoes the steps before it, in reverse.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -320,6 +321,21 @@ v1::LaunchInfo ContainerizerImpl::coreLaunchInfo(const Attempt& a) const {
 
 Result<int> ContainerizerImpl::sealedInit() {
   std::lock_guard<std::mutex> guard(init_mu_);
+  if (!init_fd_) {
+    // A running top-level container's init already runs from a sealed copy
+    // of this binary: share it (its pages) rather than make another.
+    DIR* d = ::opendir(store_.layout().containersRoot().c_str());
+    for (dirent* e = d ? ::readdir(d) : nullptr; e != nullptr && !init_fd_; e = ::readdir(d)) {
+      auto id = parseId(e->d_name);
+      if (e->d_name[0] == '.' || !id) continue;
+      auto st = store_.load(*id);
+      if (!st || st->state() != v1::RUNNING || st->pid() <= 0) continue;
+      auto fd = launcher::adoptSealedInit(opts_.init_path, static_cast<pid_t>(st->pid()), st->start_time());
+      if (fd) init_fd_ = std::move(*fd);
+      break;  // one look: a different build stays a different build
+    }
+    if (d) ::closedir(d);
+  }
   if (!init_fd_) {
     auto fd = launcher::sealInit(opts_.init_path);
     if (!fd) return fail(std::move(fd.error()).context("warren-init '" + opts_.init_path + "'"));

@@ -8,6 +8,7 @@
 #include <future>
 
 #include "fixture.hpp"
+#include <sys/stat.h>
 
 namespace warren::testing {
 
@@ -23,6 +24,28 @@ TEST_F(ROOT_Containerizer, ExitCodeAndStdout) {
   EXPECT_EQ(t.exit_code(), 3);
   EXPECT_EQ(t.reason(), v1::Termination::COMMAND_EXITED);
   EXPECT_EQ(out, "hi\n");
+  expectEmptyState();
+}
+
+// A second Containerizer (another `warren` process) runs its inits from the
+// sealed copy a running init already runs from, so their text pages are
+// shared (checked byte for byte against the binary, so another build is
+// never adopted).
+TEST_F(ROOT_Containerizer, LaterProcessesShareTheRunningInitsSealedCopy) {
+  auto inode = [](int pid) {
+    struct stat st {};
+    return ::stat(("/proc/" + std::to_string(pid) + "/exe").c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  auto a = make();
+  auto first = a->launch(id("sh1"), shell("sleep 300"));
+  ASSERT_TRUE(first) << first.error().message();
+  auto b = make();  // as a second CLI process would
+  auto second = b->launch(id("sh2"), shell("sleep 300"));
+  ASSERT_TRUE(second) << second.error().message();
+  ASSERT_NE(inode(first->pid()), 0u);
+  EXPECT_EQ(inode(first->pid()), inode(second->pid()));
+  ASSERT_TRUE(a->destroy(id("sh1")));
+  ASSERT_TRUE(b->destroy(id("sh2")));
   expectEmptyState();
 }
 
