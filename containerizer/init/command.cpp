@@ -162,22 +162,32 @@ std::string dropPrivileges(const State& st, const User& u) {
                       " from the bounding set");
     }
   }
+  const auto& amb = st.spec.ambient_caps;
+  // Ambient capabilities of a non-root user must survive setuid (in the
+  // permitted set) to be raised below.
+  if (u.uid != 0 && !amb.empty() && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return sysError("keep capabilities");
   if (setgroups(u.groups.size(), u.groups.data()) != 0) return sysError("setgroups");
   if (setgid(u.gid) != 0) return sysError("setgid " + std::to_string(u.gid));
   if (setuid(u.uid) != 0) return sysError("setuid " + std::to_string(u.uid));
-  // root keeps the kept set; any other user keeps none (like a login).
+  // root keeps the kept set; any other user keeps none (like a login) but
+  // its ambient ones (OCI).
   hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
-  if (u.uid == 0) {
-    for (int c : keep) {
-      data[c / 32].effective |= 1u << (c % 32);
-      data[c / 32].permitted |= 1u << (c % 32);
-    }
+  for (int c : u.uid == 0 ? keep : amb) {
+    data[c / 32].effective |= 1u << (c % 32);
+    data[c / 32].permitted |= 1u << (c % 32);
   }
-  // Inheritable and ambient stay empty (as crun): an exec'd program gains
-  // nothing beyond what file capabilities and the bounding set allow.
+  // Inheritable and ambient stay empty (as crun) unless an OCI bundle lists
+  // them: an exec'd program gains nothing beyond what file capabilities and
+  // the bounding set allow.
+  for (int c : st.spec.inheritable_caps) data[c / 32].inheritable |= 1u << (c % 32);
   if (syscall(SYS_capset, &hdr, data) != 0) return sysError("set capabilities");
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return sysError("clear ambient capabilities");
+  for (int c : amb) {
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
+      return sysError(std::string("raise ambient ") + launcher::capabilityName(c));
+    }
+  }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return sysError("set no_new_privs");
   return "";
 }

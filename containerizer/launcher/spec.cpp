@@ -40,6 +40,8 @@ enum Tag : uint8_t {
   kChownPath = 25,
   kMaxCompletion = 26,  // u64 ms
   kForked = 27,         // empty (presence)
+  kInheritableCap = 28,  // u32, repeated
+  kAmbientCap = 29,      // u32, repeated
 };
 
 // Mount sub-record tags.
@@ -158,6 +160,13 @@ std::string encodeSpec(const Spec& s) {
     putU32(p, static_cast<uint32_t>(c));
     put(out, kCapability, p);
   }
+  for (auto [tag, caps] : {std::pair{kInheritableCap, &s.inheritable_caps}, {kAmbientCap, &s.ambient_caps}}) {
+    for (int c : *caps) {
+      std::string p;
+      putU32(p, static_cast<uint32_t>(c));
+      put(out, tag, p);
+    }
+  }
   for (const auto& r : s.rlimits) {
     std::string p;
     putU32(p, static_cast<uint32_t>(r.resource));
@@ -267,8 +276,11 @@ bool decodeSpec(const char* data, size_t size, Spec* out) {
       case kWorkingDir: s.working_dir = p; break;
       // Numbers warren-init indexes tables and bitmasks with: in range or refused.
       case kCapability:
+      case kInheritableCap:
+      case kAmbientCap:
         if (p.size() != 4 || getLE(p.data(), 4) >= static_cast<uint64_t>(kNumCaps)) return false;
-        s.capabilities.push_back(static_cast<int>(getLE(p.data(), 4)));
+        (tag == kCapability ? s.capabilities : tag == kInheritableCap ? s.inheritable_caps : s.ambient_caps)
+            .push_back(static_cast<int>(getLE(p.data(), 4)));
         break;
       case kRlimit:
         if (p.size() != 20 || getLE(p.data(), 4) >= static_cast<uint64_t>(kNumRlimits)) return false;

@@ -57,6 +57,7 @@ struct Spec {
   std::string user;
   std::string working_dir;
   std::vector<int> capabilities;  // kept for the command (already defaulted)
+  std::vector<int> inheritable_caps, ambient_caps;  // subsets of it (OCI); empty by default
   std::vector<RlimitSpec> rlimits;
   std::vector<std::vector<std::string>> pre_exec;
   // A classic BPF seccomp program (struct sock_filter array), installed last

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 namespace warren::launcher {
 namespace {
@@ -263,6 +264,24 @@ Result<Spec> buildSpec(const LaunchRequest& req) {
       if (std::find(s.capabilities.begin(), s.capabilities.end(), c) == s.capabilities.end()) {
         s.capabilities.push_back(c);
       }
+    }
+  }
+  // OCI inheritable / ambient: within the kept set (the kernel refuses
+  // more), ambient also inheritable.
+  for (auto [field, names, out] :
+       {std::tuple{"inheritable", &li.inheritable_capabilities(), &s.inheritable_caps},
+        std::tuple{"ambient", &li.ambient_capabilities(), &s.ambient_caps}}) {
+    for (const auto& name : *names) {
+      int c = capabilityFromName(name);
+      if (c < 0) return fail(Code::InvalidArgument, "unknown " + std::string(field) + " capability '" + name + "'");
+      if (std::find(s.capabilities.begin(), s.capabilities.end(), c) == s.capabilities.end()) {
+        return fail(Code::InvalidArgument, std::string(field) + " capability '" + name + "' is not a kept capability");
+      }
+      bool ambient = out == &s.ambient_caps;
+      if (ambient && std::find(s.inheritable_caps.begin(), s.inheritable_caps.end(), c) == s.inheritable_caps.end()) {
+        return fail(Code::InvalidArgument, "ambient capability '" + name + "' is not inheritable");
+      }
+      if (std::find(out->begin(), out->end(), c) == out->end()) out->push_back(c);
     }
   }
   for (const auto& r : li.rlimits()) {

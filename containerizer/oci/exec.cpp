@@ -151,6 +151,11 @@ Result<int> execProcess(const ExecRequest& req) {
   auto colon = c.user().find(':');
   p.uid = static_cast<uid_t>(std::stoul(c.user().substr(0, colon)));
   p.gid = static_cast<gid_t>(std::stoul(c.user().substr(colon + 1)));
+  if (req.spec.launch.inheritable_capabilities_size() || req.spec.launch.ambient_capabilities_size()) {
+    return fail(Code::Unimplemented, std::string("process.capabilities.") +
+                                         (req.spec.launch.inheritable_capabilities_size() ? "inheritable" : "ambient") +
+                                         ": not supported by warren-oci exec yet (create honours it)");
+  }
   const auto& caps = req.spec.launch.capabilities().empty() ? req.container_launch.capabilities()
                                                               : req.spec.launch.capabilities();
   for (const auto& name : caps) {

@@ -28,6 +28,8 @@ Result<void> LaunchInfoMerger::add(const std::string& who, const v1::LaunchInfo&
     *merged_.add_rlimits() = r;
   }
   for (const auto& c : p.capabilities()) merged_.add_capabilities(c);
+  for (const auto& c : p.inheritable_capabilities()) merged_.add_inheritable_capabilities(c);
+  for (const auto& c : p.ambient_capabilities()) merged_.add_ambient_capabilities(c);
   for (const auto& c : p.pre_exec()) *merged_.add_pre_exec() = c;
   for (const auto& m : p.masked_paths()) merged_.add_masked_paths(m);
   for (const auto& m : p.readonly_paths()) merged_.add_readonly_paths(m);

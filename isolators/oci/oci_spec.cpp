@@ -159,33 +159,41 @@ Result<void> parseProcess(const json& p, const std::string& bundle, Spec& s) {
     s.oom_score_adj = adj;
   }
   // Capabilities: warren keeps one set; for root it is the bounding,
-  // effective and permitted set, for another user the bounding set only.
+  // effective and permitted set, for another user the bounding set only
+  // (plus its ambient ones). Inheritable and ambient are within bounding,
+  // ambient also inheritable (the kernel's rules).
   if (p.contains("capabilities") && !p["capabilities"].is_null()) {
     const auto& caps = p["capabilities"];
     WARREN_TRY(onlyKnown(caps, "process.capabilities", {"bounding", "effective", "permitted", "inheritable", "ambient"}));
-    WARREN_TRY(refuseSet(caps, "process.capabilities.", "inheritable", "warren keeps inheritable capabilities empty"));
-    WARREN_TRY(refuseSet(caps, "process.capabilities.", "ambient", "warren keeps ambient capabilities empty"));
-    std::vector<std::string> bounding;
-    if (caps.contains("bounding")) {
-      WARREN_ASSIGN_OR_RETURN(bounding, get<std::vector<std::string>>(caps, "bounding", "process.capabilities."));
-    }
-    std::set<std::string> bset(bounding.begin(), bounding.end());
-    for (const char* k : {"effective", "permitted"}) {
+    auto setOf = [&](const char* k) -> Result<std::set<std::string>> {
       std::vector<std::string> v;
-      if (caps.contains(k)) {
+      if (caps.contains(k) && !caps[k].is_null()) {
         WARREN_ASSIGN_OR_RETURN(v, get<std::vector<std::string>>(caps, k, "process.capabilities."));
       }
-      std::set<std::string> set(v.begin(), v.end());
-      if (uid == 0 ? set != bset : !set.empty()) {
+      return std::set<std::string>(v.begin(), v.end());
+    };
+    WARREN_ASSIGN_OR_RETURN(auto bset, setOf("bounding"));
+    WARREN_ASSIGN_OR_RETURN(auto inh, setOf("inheritable"));
+    WARREN_ASSIGN_OR_RETURN(auto amb, setOf("ambient"));
+    auto within = [](const std::set<std::string>& a, const std::set<std::string>& b) {
+      return std::includes(b.begin(), b.end(), a.begin(), a.end());
+    };
+    if (!within(inh, bset)) return fail(bad("process.capabilities.inheritable", "must be within the bounding set"));
+    if (!within(amb, inh)) return fail(bad("process.capabilities.ambient", "must be within the inheritable set"));
+    for (const char* k : {"effective", "permitted"}) {
+      WARREN_ASSIGN_OR_RETURN(auto set, setOf(k));
+      if (uid == 0 ? set != bset : set != amb) {
         return fail(bad(std::string("process.capabilities.") + k,
                         uid == 0 ? "must equal the bounding set (warren keeps one set for root)"
-                                 : "must be empty for a non-root user (warren gives it none)"));
+                                 : "must equal the ambient set for a non-root user (warren gives it no other)"));
       }
     }
     if (bset.empty()) {
       return fail(bad("process.capabilities.bounding", "an empty set is not supported yet"));
     }
     for (const auto& cap : bset) s.launch.add_capabilities(cap);
+    for (const auto& cap : inh) s.launch.add_inheritable_capabilities(cap);
+    for (const auto& cap : amb) s.launch.add_ambient_capabilities(cap);
   }
   return {};
 }

@@ -185,3 +185,20 @@ TEST_F(OciJoin, ROOT_WrongTypeOrMissingPathIsRefusedByNameAndNothingIsMade) {
 
 }  // namespace
 }  // namespace warren::testing::oci
+
+namespace warren::testing::oci {
+namespace {
+
+// process.capabilities.inheritable / .ambient are honoured (runtime-tools'
+// default config lists all five sets), within the bounding set.
+TEST_F(OciJoin, ROOT_InheritableAndAmbientCapabilitiesAreSet) {
+  std::string dir = bundle("caps1", "grep -E '^Cap(Inh|Amb)' /proc/self/status > /out");
+  config_["process"]["capabilities"]["inheritable"] = {"CAP_KILL"};
+  config_["process"]["capabilities"]["ambient"] = {"CAP_KILL"};
+  ASSERT_EQ(run(dir, "caps1"), 0);
+  std::string out = readFileOr(config_["root"]["path"].get<std::string>() + "/out");
+  EXPECT_EQ(out, "CapInh:\t0000000000000020\nCapAmb:\t0000000000000020\n");  // CAP_KILL = 5
+}
+
+}  // namespace
+}  // namespace warren::testing::oci

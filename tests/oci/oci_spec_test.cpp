@@ -95,9 +95,11 @@ TEST(OciSpec, RefusesWhatItCannotHonourNamingTheField) {
   const Case cases[] = {
       {"config.json: linux.intelRdt: not supported by warren-oci", [](json& j) { j["linux"]["intelRdt"] = {{"closID", "a"}}; }},
       {"config.json: process.user.additionalGids: group 5:", [](json& j) { j["process"]["user"]["additionalGids"] = {5}; }},
-      {"config.json: process.capabilities.ambient: warren keeps ambient capabilities empty",
+      {"config.json: process.capabilities.ambient: must be within the inheritable set",
        [](json& j) { j["process"]["capabilities"]["ambient"] = {"CAP_KILL"}; }},
-      {"config.json: process.capabilities.effective: must be empty for a non-root user",
+      {"config.json: process.capabilities.inheritable: must be within the bounding set",
+       [](json& j) { j["process"]["capabilities"]["inheritable"] = {"CAP_SYS_ADMIN"}; }},
+      {"config.json: process.capabilities.effective: must equal the ambient set for a non-root user",
        [](json& j) { j["process"]["capabilities"]["effective"] = {"CAP_KILL"}; }},
       {"config.json: linux.namespaces[5].type: 'user' namespaces are not supported",
        [](json& j) { j["linux"]["namespaces"].push_back({{"type", "user"}}); }},
