@@ -286,6 +286,34 @@ TEST_P(ROOT_DiskXfs, ProjectIsRecoveredAfterARestartAndReleasedOnDestroy) {
   ASSERT_TRUE(c->destroy(id("s")));
 }
 
+// A nested container with disk_bytes of its own gets a project of its own
+// inside its parent's: its limit ends it alone, and at its end its files go
+// back to the parent's project (they count against the parent again).
+TEST_P(ROOT_DiskXfs, NestedChildHasItsOwnProjectAndGivesItsFilesBackToItsParents) {
+  const std::string records = env_.work_dir + "/plugins/disk_xfs/projects";
+  auto c = makeDisk();
+  ASSERT_TRUE(c);
+  auto parent = shell("sleep 300");
+  parent.mutable_resources()->set_disk_bytes(20 << 20);
+  ASSERT_TRUE(c->launch(id("p"), parent));
+  auto child = shell("for i in $(seq 10); do dd if=/dev/zero of=$WARREN_SANDBOX/f$i bs=1M count=1 2>/dev/null; "
+                     "sleep 0.1; done; echo wrote-all; sleep 300");
+  child.mutable_resources()->set_disk_bytes(4 << 20);
+  ASSERT_TRUE(c->launch(id("p.c"), child));
+  EXPECT_EQ(sortedDir(records), (std::vector<std::string>{".lock", "7000", "7001"}));
+  auto t = c->wait(id("p.c"), std::chrono::seconds(120));
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->reason(), v1::Termination::DISK_LIMIT) << t->message();
+  EXPECT_LE(t->limitations(0).peak_bytes(), 4u << 20);
+  EXPECT_EQ(sortedDir(records), (std::vector<std::string>{".lock", "7000"}));
+  auto u = c->usage(id("p"));
+  ASSERT_TRUE(u) << u.error().message();
+  EXPECT_EQ(u->disk_limit_bytes(), 20u << 20);
+  EXPECT_GE(u->disk_used_bytes(), 3u << 20) << "the child's files are the parent's again";
+  ASSERT_TRUE(c->destroy(id("p")));
+  EXPECT_EQ(sortedDir(records), (std::vector<std::string>{".lock"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     HardLimit, ROOT_DiskXfs,
     ::testing::Values(DiskIsolator{"disk/xfs", R"({"interval_ms": 100, "project_ids": "7000-7009"})", true}),
