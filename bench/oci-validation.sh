@@ -68,9 +68,11 @@ if [ "${OCI_VALIDATION_INNER:-}" != 1 ]; then
   done
   [ -z "$left" ] || echo "cgroups left:$left" >&2
   # The suite's own cgroupsPaths: /cgrouptest, and testdir/... (crun makes
-  # the relative one below the hierarchy's root).
+  # the relative one below the hierarchy's root); and /warren-oci, the parent
+  # of warren-oci's default cgroupsPath (/warren-oci/<id>) for the suite's
+  # bundles that set none - delete removes <id>, the empty parent stays.
   for h in "${hier[@]}"; do
-    for d in "/sys/fs/cgroup/$h/cgrouptest" "/sys/fs/cgroup/$h/testdir"; do
+    for d in "/sys/fs/cgroup/$h/cgrouptest" "/sys/fs/cgroup/$h/testdir" "/sys/fs/cgroup/$h/warren-oci"; do
       [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
   done
