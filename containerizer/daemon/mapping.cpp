@@ -2,11 +2,22 @@
 
 #include <signal.h>
 
+#include <cmath>
+#include <sstream>
 #include <vector>
 
 #include "warren/sdk/ids.hpp"
 
 namespace warren::daemon {
+
+namespace {
+// 1.5, 64, 1e+20: a scalar as a person would write it in an error.
+std::string shortNumber(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+}  // namespace
 
 Result<v1::ContainerID> fromAgentId(const agent::v1::ContainerID& id, const std::string& field) {
   std::vector<std::string> names;
@@ -70,14 +81,37 @@ Result<v1::ContainerConfig> toConfig(const LaunchShape& s, const std::string& ag
     auto* r = c.mutable_resources();
     for (const auto& res : *s.resources) {
       double v = res.scalar().value();
-      if (!res.has_scalar() || !(v > 0)) {
-        return fail(Code::InvalidArgument, "resource '" + res.name() + "' needs a positive scalar");
+      if (!res.has_scalar() || !(v > 0) || !std::isfinite(v)) {
+        return fail(Code::InvalidArgument, "resource '" + res.name() + "' needs a positive, finite scalar");
       }
-      if (res.name() == "cpus") r->set_cpus(v);
-      else if (res.name() == "mem") r->set_mem_bytes(static_cast<uint64_t>(v * 1024 * 1024));
-      else if (res.name() == "disk") r->set_disk_bytes(static_cast<uint64_t>(v * 1024 * 1024));
-      else if (res.name() == "gpus") r->set_gpus(static_cast<uint32_t>(v));
-      else return fail(Code::InvalidArgument, "unknown resource '" + res.name() + "' (cpus, mem, disk, gpus)");
+      // Mesos gives mem and disk in MB; a value whose bytes do not fit 64 bits is
+      // refused here rather than converted (a double past 2^64 has no uint64_t).
+      constexpr double kMiB = 1024.0 * 1024.0;
+      constexpr double kMaxMiB = 17592186044415.0;  // (2^64 - 1) / 2^20, rounded down
+      auto mib = [&](const char* what) -> Result<uint64_t> {
+        if (v > kMaxMiB) {
+          return fail(Code::InvalidArgument, std::string("resource '") + what + "' of " + shortNumber(v) +
+                                                 " MB is too large");
+        }
+        return static_cast<uint64_t>(v * kMiB);
+      };
+      if (res.name() == "cpus") {
+        r->set_cpus(v);
+      } else if (res.name() == "mem") {
+        WARREN_ASSIGN_OR_RETURN(uint64_t b, mib("mem"));
+        r->set_mem_bytes(b);
+      } else if (res.name() == "disk") {
+        WARREN_ASSIGN_OR_RETURN(uint64_t b, mib("disk"));
+        r->set_disk_bytes(b);
+      } else if (res.name() == "gpus") {
+        if (v != std::floor(v) || v > 4096) {
+          return fail(Code::InvalidArgument, "resource 'gpus' of " + shortNumber(v) +
+                                                 " is not a whole number of GPUs (at most 4096)");
+        }
+        r->set_gpus(static_cast<uint32_t>(v));
+      } else {
+        return fail(Code::InvalidArgument, "unknown resource '" + res.name() + "' (cpus, mem, disk, gpus)");
+      }
     }
   }
   if (s.container != nullptr) {

@@ -155,13 +155,17 @@ Result<void> validateDeviceRule(std::string_view rule) {
 
 Result<Limits> limitsFromResources(const v1::Resources& res) {
   Limits l;
-  if (std::isnan(res.cpus()) || res.cpus() < 0) {
+  if (!std::isfinite(res.cpus()) || res.cpus() < 0) {
     return fail(Code::InvalidArgument, "resources.cpus=" + fmtCpus(res.cpus()) +
                                            " is invalid: must be a positive number");
   }
   if (res.cpus() > 0 && res.cpus() < kMinCpus) {
     return fail(Code::InvalidArgument, "resources.cpus=" + fmtCpus(res.cpus()) +
                                            " is below the minimum of " + fmtCpus(kMinCpus));
+  }
+  if (res.cpus() > kMaxCpus) {
+    return fail(Code::InvalidArgument, "resources.cpus=" + fmtCpus(res.cpus()) +
+                                           " is above the maximum of " + fmtCpus(kMaxCpus));
   }
   if (res.mem_bytes() > 0 && res.mem_bytes() < kMinMemBytes) {
     return fail(Code::InvalidArgument, "resources.mem_bytes=" + std::to_string(res.mem_bytes()) +

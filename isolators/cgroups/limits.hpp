@@ -17,6 +17,7 @@ namespace warren::isolators::cgroups {
 inline constexpr uint64_t kMinMemBytes = 4ULL << 20;  // below this nothing starts
 inline constexpr uint64_t kMinPids = 2;               // warren-init and the command
 inline constexpr double kMinCpus = 0.01;              // 1ms per 100ms CFS period
+inline constexpr double kMaxCpus = 1048576;           // far beyond any machine; keeps CFS quota and shares in range
 
 // One "cgroups.io_max" entry: caps for one block device (0: no cap).
 struct IoMax {

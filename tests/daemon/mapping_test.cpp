@@ -95,6 +95,27 @@ TEST(DaemonMapping, InvalidLaunchesSayWhatIsWrong) {
   EXPECT_EQ(cfg.error().message(), "the launch has no command ('command.value')");
 }
 
+TEST(DaemonMapping, ScalarsOutOfRangeAreRefusedNotConverted) {
+  // Found by the api_request fuzzer: mem of 7.34e48 MB was converted to uint64_t (UB).
+  auto refusal = [](const std::string& name, const std::string& value) {
+    auto c = parse(R"({"type":"LAUNCH_CONTAINER","launch_container":{"container_id":{"value":"x"},
+        "command":{"value":"true"},"resources":[{"name":")" + name + R"(","type":"SCALAR","scalar":{"value":)" +
+                   value + "}}]}}");
+    const auto& m = c.launch_container();
+    LaunchShape s{&m.command(), &m.resources(), nullptr, nullptr};
+    auto cfg = toConfig(s, "/a");
+    return cfg ? std::string("accepted") : cfg.error().message();
+  };
+  EXPECT_EQ(refusal("mem", "7.34e48"), "resource 'mem' of 7.34e+48 MB is too large");
+  EXPECT_EQ(refusal("disk", "1e20"), "resource 'disk' of 1e+20 MB is too large");
+  EXPECT_EQ(refusal("gpus", "1.5"), "resource 'gpus' of 1.5 is not a whole number of GPUs (at most 4096)");
+  EXPECT_EQ(refusal("gpus", "1e10"), "resource 'gpus' of 1e+10 is not a whole number of GPUs (at most 4096)");
+  EXPECT_EQ(refusal("cpus", "-1"), "resource 'cpus' needs a positive, finite scalar");
+  // The largest mem that fits is still accepted (and the cgroups isolator then judges it).
+  EXPECT_EQ(refusal("mem", "17592186044415"), "accepted");
+  EXPECT_EQ(refusal("gpus", "2"), "accepted");
+}
+
 TEST(DaemonMapping, TerminationsBecomeMesosWaitResults) {
   v1::Termination t;
   t.set_has_exit_status(true);

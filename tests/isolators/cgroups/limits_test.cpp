@@ -1,6 +1,8 @@
 // Unit tests: size parsing, resource validation, parent checks.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "limits.hpp"
 
 namespace warren::isolators::cgroups {
@@ -46,6 +48,16 @@ TEST(CgroupsLimits, ValidatesResources) {
   r = limitsFromConfig(c);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("resources.cpus=0.001 is below the minimum"), std::string::npos);
+
+  c.mutable_resources()->set_cpus(std::numeric_limits<double>::infinity());
+  r = limitsFromConfig(c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("is invalid: must be a positive number"), std::string::npos);
+
+  c.mutable_resources()->set_cpus(2e6);
+  r = limitsFromConfig(c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("is above the maximum of"), std::string::npos);
 
   c.mutable_resources()->set_cpus(0.5);
   c.mutable_resources()->set_mem_bytes(1000);
