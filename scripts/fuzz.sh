@@ -5,6 +5,11 @@
 #   scripts/fuzz.sh                  every target
 #   scripts/fuzz.sh spec_decode ...  only these
 #   FUZZ_SECONDS=600 scripts/fuzz.sh layer_extract
+#   FUZZ_SEED=N        libFuzzer's -seed; 0 = a new random seed each run. The
+#                      default is 0, and 1 under CI=true: CI's exploration is
+#                      then the same on every run of the same commit (its
+#                      result does not depend on luck), while exploring with
+#                      fresh seeds is a developer's long run by hand.
 # A crash fails the run (after every target had its turn); its input is left
 # in build-fuzz/fuzz-artifacts/<target>/. Fix the bug, then keep the input as
 # tests/fuzz/regressions/<target>/<what-it-found> (replayed by every build).
@@ -16,6 +21,7 @@ root=$(pwd)
 source scripts/sanitizer_env.sh
 TARGETS="spec_decode volume_spec group_spec image_manifest layer_extract api_request"
 seconds=${FUZZ_SECONDS:-60}
+if [ "${CI:-}" = true ]; then seed=${FUZZ_SEED:-1}; else seed=${FUZZ_SEED:-0}; fi
 targets=${*:-$TARGETS}
 
 cmake --preset fuzz >/dev/null
@@ -32,10 +38,10 @@ for t in $targets; do
   mkdir -p "$work" "$art"
   dirs=("$work" "$root/tests/fuzz/corpus/$t")
   [ -d "$root/tests/fuzz/regressions/$t" ] && dirs+=("$root/tests/fuzz/regressions/$t")
-  echo "== fuzz $t for ${seconds}s"
+  echo "== fuzz $t for ${seconds}s (seed ${seed}; 0: random)"
   # Run from the artifact dir: the only directories layer_extract's jail
   # leaves writable are the current one and libFuzzer's corpus/artifact dirs.
-  if (cd "$art" && "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 \
+  if (cd "$art" && "$bin" -max_total_time="$seconds" -seed="$seed" -timeout=30 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$art/" "${dirs[@]}" >"$art/log" 2>&1); then
     echo "   ok: $(grep -E 'stat::number_of_executed_units' "$art/log" | awk '{print $2}') runs," \
          "$(grep -oE 'cov: [0-9]+' "$art/log" | tail -1)"
