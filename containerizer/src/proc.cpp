@@ -6,12 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "launcher/inits.hpp"
 #include "warren/sdk/fs.hpp"
 
 namespace warren::core {
@@ -110,34 +109,13 @@ void faultPoint(const char* step) {
 
 int endInitsHolding(const std::string& runtime_dir) {
   int ended = 0;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return 0;
-  const std::string deleted = " (deleted)";
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (pid <= 1 || *end != '\0' || pid == ::getpid()) continue;
-    // Pin the process first, then read what it is.
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0)));
-    if (!pidfd) continue;
-    std::string proc = "/proc/" + std::to_string(pid);
-    auto cmd = fs::readFile(proc + "/cmdline");
-    // warren-init's command line is just "warren-init" (nothing of the host).
-    if (!cmd || *cmd != std::string("warren-init", sizeof "warren-init")) continue;
-    char buf[4096];
-    ssize_t n = ::readlink((proc + "/fd/4").c_str(), buf, sizeof buf - 1);
-    if (n <= 0) continue;
-    std::string dir(buf, static_cast<size_t>(n));
-    if (dir.size() > deleted.size() && dir.compare(dir.size() - deleted.size(), deleted.size(), deleted) == 0) {
-      dir.resize(dir.size() - deleted.size());
-    }
-    if (dir != runtime_dir) continue;
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
-    waitExit(pidfd.get(), std::chrono::seconds(10));
-    reapIfChild(static_cast<pid_t>(pid));
+  launcher::forEachInit([&](launcher::RunningInit& init) {
+    if (init.runtime_dir != runtime_dir) return;
+    if (::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0) != 0) return;
+    waitExit(init.pidfd.get(), std::chrono::seconds(10));
+    reapIfChild(init.pid);
     ++ended;
-  }
-  ::closedir(d);
+  });
   return ended;
 }
 
